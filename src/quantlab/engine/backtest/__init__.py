@@ -1,0 +1,1 @@
+"""Backtest engine: simulation of strategies over panels, costs, market rules, metrics."""
