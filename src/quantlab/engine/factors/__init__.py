@@ -1,0 +1,1 @@
+"""Factor analysis: information coefficients, quantile groups and decay."""
