@@ -1,0 +1,1 @@
+"""HTTP composition: the app factory and router wiring."""

@@ -1,0 +1,16 @@
+"""Start-up hooks run inside the app lifespan, in order (e.g. seed data, job runner)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI
+
+StartupHook = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def startup_hooks() -> list[StartupHook]:
+    """The hooks of every domain, in the order they must run."""
+    return []

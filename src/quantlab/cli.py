@@ -1,0 +1,83 @@
+"""The ``quantlab`` command line: serve, database migrations, users, workers, demo data."""
+
+from __future__ import annotations
+
+import typer
+
+from quantlab.platform import migrate
+from quantlab.platform.settings import get_settings
+
+app = typer.Typer(help="quantlab: quant-research platform backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default QUANTLAB_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default QUANTLAB_PORT)."),
+    workers: int | None = typer.Option(None, help="Worker processes (default QUANTLAB_WORKERS)."),
+    migrate_first: bool = typer.Option(
+        True, "--migrate/--no-migrate", help="Apply migrations first."
+    ),
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    settings.check_production()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate_first:
+        migrate.upgrade(settings.db_url)
+    uvicorn.run(
+        "quantlab.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.db_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base."),
+) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(get_settings().db_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    migrate.current(get_settings().db_url)
+
+
+@db_app.command("heads")
+def db_heads() -> None:
+    """Show the migration heads (there must be exactly one)."""
+    for head in migrate.heads():
+        typer.echo(head)
+
+
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", help="What the migration does.")) -> None:
+    """Autogenerate a migration from the models (database must be at head)."""
+    migrate.revision(get_settings().db_url, message)
+
+
+if __name__ == "__main__":
+    app()

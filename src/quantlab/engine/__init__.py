@@ -1,0 +1,1 @@
+"""Pure computation on NumPy arrays: no web, database or auth imports here."""

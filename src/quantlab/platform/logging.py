@@ -1,0 +1,86 @@
+"""Structured JSON logs with the request's correlation id and masking of secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+_SENSITIVE = re.compile(
+    r"pass(word)?|secret|token|authorization|api[_-]?key|cookie|credential|private", re.I
+)
+MASK = "***"
+
+
+def mask_sensitive(value: Any, depth: int = 0) -> Any:
+    """Return ``value`` with every sensitive-looking key's value masked (recursively)."""
+    if depth > 6:
+        return value
+    if isinstance(value, dict):
+        return {
+            k: MASK if isinstance(k, str) and _SENSITIVE.search(k) else mask_sensitive(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_sensitive(v, depth + 1) for v in value]
+    return value
+
+
+def _add_correlation_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    cid = correlation_id_var.get()
+    if cid is not None:
+        event.setdefault("correlation_id", cid)
+    return event
+
+
+def _mask_processor(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    return mask_sensitive(event)  # type: ignore[no-any-return]
+
+
+def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    """Route stdlib and structlog records through one JSON (or console) renderer."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_correlation_id,
+        _mask_processor,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # The access log is ours (method, path, status, latency, correlation id).
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to ``name``."""
+    return structlog.get_logger(name)

@@ -1,0 +1,122 @@
+"""The one settings object (pydantic-settings, env prefix ``QUANTLAB_``, ``.env`` supported)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel production refuses, not a secret
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name
+
+
+class Settings(BaseSettings):
+    """Every setting of quantlab; README.md documents each with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUANTLAB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file <data_dir>/quantlab.db"
+    )
+    allow_sqlite_in_production: bool = False
+    secret_key: SecretStr | None = Field(
+        None, description="JWT signing secret; generated into <data_dir>/secret.key if unset"
+    )
+    redis_url: str | None = None
+    redis_prefix: str = Field("quantlab:", description="prefix of every Redis key and channel")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    max_json_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with ``QUANTLAB_ENV=production``."""
+        return self.env == "production"
+
+    @property
+    def db_url(self) -> str:
+        """The async SQLAlchemy URL in force (drivers filled in)."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'quantlab.db'}"
+        return normalise_db_url(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite."""
+        return self.db_url.startswith("sqlite")
+
+    def secret(self) -> str:
+        """The signing secret: the configured one, or the generated development secret."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return ensure_secret_file(self.data_dir)
+
+    def check_production(self) -> None:
+        """Refuse unsafe production configurations (raises ``RuntimeError`` with the reasons)."""
+        if not self.is_production:
+            return
+        problems = []
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if not key or key == DEFAULT_SECRET or len(key) < 32:
+            problems.append("QUANTLAB_SECRET_KEY must be set to a random value of 32+ characters")
+        if self.is_sqlite and not self.allow_sqlite_in_production:
+            problems.append(
+                "SQLite in production needs QUANTLAB_ALLOW_SQLITE_IN_PRODUCTION=1 "
+                "(use PostgreSQL via QUANTLAB_DATABASE_URL)"
+            )
+        if self.debug:
+            problems.append("QUANTLAB_DEBUG must be off in production")
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+
+
+def normalise_db_url(url: str) -> str:
+    """Give plain ``postgresql://`` and ``sqlite://`` URLs their async drivers."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+def ensure_secret_file(data_dir: Path) -> str:
+    """Read, or create with mode 0600, the development secret in the data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
