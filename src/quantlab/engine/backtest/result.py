@@ -1,0 +1,140 @@
+"""What a simulation returns: equity, cash, positions, trades, rejected orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from quantlab.engine.backtest.simulate_nb import (
+    RJ_DAY,
+    RJ_REASON,
+    RJ_SIDE,
+    RJ_SYMBOL,
+    TR_COMMISSION,
+    TR_DAY,
+    TR_HOLD,
+    TR_PNL,
+    TR_PRICE,
+    TR_QTY,
+    TR_SIDE,
+    TR_SLIPPAGE,
+    TR_SYMBOL,
+    TR_TAX,
+)
+
+
+@dataclass(frozen=True)
+class Trades:
+    """Filled orders, in fill order. All arrays have one entry per trade.
+
+    ``symbol`` and ``day`` index the instruments and calendar; ``side`` is +1 buy / −1 sell;
+    ``price`` is the fill price after slippage; ``commission``, ``tax`` and ``slippage`` are
+    currency amounts (slippage = |fill − quoted| × quantity); ``pnl`` is realised on sells,
+    net of buy and sell costs (0 on buys); ``holding_days`` counts trading days since entry.
+    """
+
+    symbol: np.ndarray
+    day: np.ndarray
+    side: np.ndarray
+    price: np.ndarray
+    quantity: np.ndarray
+    commission: np.ndarray
+    tax: np.ndarray
+    slippage: np.ndarray
+    pnl: np.ndarray
+    holding_days: np.ndarray
+
+    @classmethod
+    def from_records(cls, ints: np.ndarray, floats: np.ndarray) -> Trades:
+        """Build from the kernel's record buffers (already trimmed to filled rows)."""
+        return cls(
+            symbol=ints[:, TR_SYMBOL].copy(),
+            day=ints[:, TR_DAY].copy(),
+            side=ints[:, TR_SIDE].astype(np.int8),
+            price=floats[:, TR_PRICE].copy(),
+            quantity=floats[:, TR_QTY].copy(),
+            commission=floats[:, TR_COMMISSION].copy(),
+            tax=floats[:, TR_TAX].copy(),
+            slippage=floats[:, TR_SLIPPAGE].copy(),
+            pnl=floats[:, TR_PNL].copy(),
+            holding_days=ints[:, TR_HOLD].copy(),
+        )
+
+    def __len__(self) -> int:
+        return int(self.symbol.shape[0])
+
+
+@dataclass(frozen=True)
+class Rejections:
+    """Orders (or parts of orders) not filled, with an ``enums.RejectReason`` code each."""
+
+    day: np.ndarray
+    symbol: np.ndarray
+    side: np.ndarray
+    quantity: np.ndarray
+    reason: np.ndarray
+
+    @classmethod
+    def from_records(cls, ints: np.ndarray, qty: np.ndarray) -> Rejections:
+        """Build from the kernel's record buffers (already trimmed to filled rows)."""
+        return cls(
+            day=ints[:, RJ_DAY].copy(),
+            symbol=ints[:, RJ_SYMBOL].copy(),
+            side=ints[:, RJ_SIDE].astype(np.int8),
+            quantity=qty.copy(),
+            reason=ints[:, RJ_REASON].astype(np.int16),
+        )
+
+    def __len__(self) -> int:
+        return int(self.day.shape[0])
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Outputs of a run over ``T`` days and ``N`` instruments in ``G`` cash groups.
+
+    ``equity`` and ``cash`` are ``(T, G)`` in currency at each day's close (G = 1 for a shared
+    portfolio, G = N for independent per-column portfolios); days not simulated (a cancelled
+    run) are NaN and ``incomplete`` is True. ``positions`` holds share quantities ``(T, N)``;
+    values and weights are derived on request to keep memory at one float per cell.
+    ``benchmark`` is the benchmark close rescaled to the initial capital, when given.
+    """
+
+    calendar: np.ndarray
+    instruments: np.ndarray
+    equity: np.ndarray
+    cash: np.ndarray
+    positions: np.ndarray
+    close: np.ndarray
+    trades: Trades
+    rejections: Rejections
+    benchmark: np.ndarray | None
+    incomplete: bool
+    days_run: int
+
+    @property
+    def total_equity(self) -> np.ndarray:
+        """Equity summed over cash groups ``(T,)``."""
+        return self.equity.sum(axis=1)
+
+    def positions_value(self) -> np.ndarray:
+        """Market value per day and instrument ``(T, N)``, at the last known close."""
+        marks = _ffill(self.close)
+        return np.nan_to_num(self.positions * marks, nan=0.0)
+
+    def positions_weight(self) -> np.ndarray:
+        """Position value over its group's equity ``(T, N)`` (shared portfolio: total equity)."""
+        value = self.positions_value()
+        if self.equity.shape[1] == 1:
+            denom = self.equity[:, :1]
+        else:
+            denom = self.equity
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denom > 0, value / denom, 0.0)
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    idx = np.where(np.isnan(a), 0, np.arange(a.shape[0])[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return a[idx, np.arange(a.shape[1])[None, :]]

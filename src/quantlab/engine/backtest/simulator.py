@@ -1,0 +1,304 @@
+"""The simulator API: prepare arrays once, then walk the calendar in resumable chunks.
+
+>>> sim = Simulator(panel, TopkDropout(scores, topk=50, n_drop=5), cn_a_share())
+>>> result = sim.run()                      # straight through
+>>> state = sim.run_chunk(sim.initial_state(), 250)
+>>> blob = state.to_bytes()                 # pause; later, maybe in another process:
+>>> result = sim.run(SimState.from_bytes(blob))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.enums import (
+    KIND_SIGNALS,
+    KIND_TOPK,
+    KIND_WEIGHTS,
+    SIZING_CODES,
+    SLIPPAGE_CODES,
+    STOP_CODES,
+    PortfolioMode,
+    PriceMode,
+    SizingMode,
+    StopMode,
+)
+from quantlab.engine.backtest.market import buy_exclusions, price_limits, stamp_tax_by_day
+from quantlab.engine.backtest.prep_nb import atr_nb, realised_vol_nb
+from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
+from quantlab.engine.backtest.simulate_nb import (
+    F_AMOUNT,
+    F_COMM_MIN,
+    F_COMM_RATE,
+    F_FRACTION,
+    F_LOT,
+    F_MIN_VOLUME,
+    F_RISK_DEGREE,
+    F_SL_VALUE,
+    F_SLIP_IMPACT,
+    F_SLIP_VALUE,
+    F_STOCK_CAP,
+    F_TICK,
+    F_TP_VALUE,
+    F_VOL_TARGET,
+    F_VOLUME_CAP,
+    I_HOLD_THRESH,
+    I_KIND,
+    I_MAX_HOLDINGS,
+    I_NDROP,
+    I_SIZING,
+    I_SL_MODE,
+    I_SLIP_MODE,
+    I_SUSPENSION,
+    I_T_PLUS_1,
+    I_TOPK,
+    I_TP_MODE,
+    N_FP,
+    N_IP,
+    REJECTS_PER_NAME_DAY,
+    TRADES_PER_NAME_DAY,
+    simulate_chunk_nb,
+)
+from quantlab.engine.backtest.state import SimState
+from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, rebalance_mask
+from quantlab.engine.data import Panel
+
+PERIODS_PER_YEAR = 252
+_UNUSED = np.zeros((1, 1))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished chunk: the next day to run, the last simulated date, and its new trades."""
+
+    day_index: int
+    date: np.datetime64
+    n_days: int
+    trades: Trades
+
+    @property
+    def fraction(self) -> float:
+        """Share of the calendar simulated so far (0–1)."""
+        return self.day_index / self.n_days if self.n_days else 1.0
+
+
+class Simulator:
+    """Simulate one strategy on one panel under one configuration.
+
+    The panel needs ``close``; ``open`` for NEXT_OPEN fills and gap-aware stops, ``high``/``low``
+    for stops, ``volume`` (shares) for the suspension, liquidity and volume rules, ``vwap`` for
+    NEXT_VWAP fills (the close stands in where it is missing). See ``market`` for optional
+    limit and flag fields. Results are bit-identical for identical inputs, however the run is
+    split into chunks.
+    """
+
+    def __init__(
+        self,
+        panel: Panel,
+        strategy: Strategy,
+        config: BacktestConfig | None = None,
+        benchmark: np.ndarray | None = None,
+    ) -> None:
+        self.panel = panel
+        self.strategy = strategy
+        self.config = config or BacktestConfig()
+        self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
+        self._prepare()
+
+    # -- preparation -------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        cfg, panel, strat = self.config, self.panel, self.strategy
+        t_len, n = panel.shape
+        close = _c(panel["close"])
+        ex = cfg.execution
+        lag = 0 if ex.price == PriceMode.CLOSE else 1
+        self.lag = lag
+        if ex.price == PriceMode.CLOSE:
+            exec_px = close
+        elif ex.price == PriceMode.NEXT_OPEN:
+            exec_px = _c(panel["open"])
+        else:
+            vwap = panel.fields.get("vwap")
+            exec_px = close if vwap is None else _c(np.where(np.isnan(vwap), panel["close"], vwap))
+        self.close = close
+        self.exec_px = exec_px
+        self.open = _c(panel.fields.get("open", panel["close"]))
+        self.high = _c(panel.fields.get("high", panel["close"]))
+        self.low = _c(panel.fields.get("low", panel["close"]))
+        volume = panel.fields.get("volume")
+        self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
+        up, down = price_limits(panel, cfg.rules)
+        tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
+        stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
+        atr = _UNUSED
+        if stops_atr:
+            raw = atr_nb(_f(panel.fields.get("high", close)), _f(panel.fields.get("low", close)),
+                         _f(close), ex.atr_window)  # fmt: skip
+            atr = _c(_shift(raw, 1))  # known at the previous close: no look-ahead at entry
+        self.mkt = (
+            self.volume,
+            _c(up),
+            _c(down),
+            _c(buy_exclusions(panel, cfg.rules)),
+            panel.first.astype(np.int64),
+            panel.last.astype(np.int64),
+            tax,
+            atr,
+        )
+        self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
+        self.target = _UNUSED
+        self.vol = _UNUSED
+        mask = np.ones(t_len, dtype=bool)
+        ip = np.zeros(N_IP, dtype=np.int64)
+        fp = np.zeros(N_FP)
+        if isinstance(strat, Signals):
+            ip[I_KIND] = KIND_SIGNALS
+            self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
+            self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
+            if cfg.sizing.mode == SizingMode.VOL_TARGET:
+                vol = realised_vol_nb(_f(close), cfg.sizing.vol_window, PERIODS_PER_YEAR)
+                self.vol = _c(_shift(vol, lag))
+        else:
+            if isinstance(strat, TargetWeights):
+                ip[I_KIND] = KIND_WEIGHTS
+                arr, every = strat.weights, strat.rebalance
+            else:
+                if ex.portfolio == PortfolioMode.PER_COLUMN:
+                    raise ValueError("top-k selection needs a shared-cash portfolio")
+                ip[I_KIND] = KIND_TOPK
+                ip[I_TOPK], ip[I_NDROP] = strat.topk, strat.n_drop
+                ip[I_HOLD_THRESH] = strat.hold_thresh
+                fp[F_RISK_DEGREE] = strat.risk_degree
+                arr, every = strat.scores, strat.rebalance
+            self.target = _c(_shift(np.asarray(arr, dtype=np.float64), lag))
+            mask = _shift(rebalance_mask(panel.calendar, every), lag)
+        for name, a in (("entries", self.entries), ("exits", self.exits), ("target", self.target)):
+            if a.shape != (1, 1) and a.shape != (t_len, n):
+                raise ValueError(f"{name} has shape {a.shape}, expected {(t_len, n)}")
+        self.rebalance = mask.astype(np.bool_)
+        c, r, sz = cfg.costs, cfg.rules, cfg.sizing
+        fp[F_COMM_RATE], fp[F_COMM_MIN] = c.commission_rate, c.commission_min
+        fp[F_SLIP_VALUE], fp[F_TICK] = c.slippage_value, c.tick_size
+        fp[F_SLIP_IMPACT] = c.slippage_impact
+        fp[F_LOT] = r.lot_size
+        fp[F_MIN_VOLUME] = r.min_volume_lots * max(r.lot_size, 1.0)
+        fp[F_VOLUME_CAP] = r.volume_cap
+        fp[F_SL_VALUE], fp[F_TP_VALUE] = ex.stop_loss_value, ex.take_profit_value
+        fp[F_FRACTION], fp[F_AMOUNT], fp[F_VOL_TARGET] = sz.fraction, sz.amount, sz.vol_target
+        fp[F_STOCK_CAP] = sz.per_stock_cap
+        ip[I_SLIP_MODE] = SLIPPAGE_CODES[c.slippage]
+        ip[I_T_PLUS_1], ip[I_SUSPENSION] = int(r.t_plus_1), int(r.suspension)
+        if ex.take_profit == StopMode.TRAILING:
+            raise ValueError("a trailing level is a stop-loss only")
+        ip[I_SL_MODE], ip[I_TP_MODE] = STOP_CODES[ex.stop_loss], STOP_CODES[ex.take_profit]
+        ip[I_SIZING], ip[I_MAX_HOLDINGS] = SIZING_CODES[sz.mode], sz.max_holdings
+        self.fp, self.ip = fp, ip
+        if ex.portfolio == PortfolioMode.PER_COLUMN:
+            self.group = np.arange(n, dtype=np.int64)
+            self.n_groups = n
+        else:
+            self.group = np.zeros(n, dtype=np.int64)
+            self.n_groups = 1
+        self._kernel_args = (
+            self.exec_px, self.open, self.high, self.low, self.close, self.mkt,
+            self.entries, self.exits, self.target, self.vol, self.rebalance,
+            self.group, self.n_groups, self.fp, self.ip,
+        )  # fmt: skip
+
+    # -- running ---------------------------------------------------------------------------
+
+    def initial_state(self) -> SimState:
+        """A flat portfolio with the configured initial cash in every cash group."""
+        t_len, n = self.panel.shape
+        return SimState.new(t_len, n, self.n_groups, self.config.execution.init_cash)
+
+    def run_chunk(self, state: SimState, n_days: int) -> SimState:
+        """Simulate up to ``n_days`` more days, updating ``state`` in place and returning it."""
+        _, n = self.panel.shape
+        end = min(state.t + max(int(n_days), 0), state.n_days)
+        while state.t < end:
+            state.ensure_capacity(TRADES_PER_NAME_DAY * n * 8, REJECTS_PER_NAME_DAY * n * 8)
+            st = (state.cash, state.qty, state.basis, state.avg_px, state.entry_day, state.peak,
+                  state.stop_atr, state.last_close, np.zeros(n))  # fmt: skip
+            rec = (state.trades_i, state.trades_f, state.rejects_i, state.rejects_f, state.counts)
+            outputs = (state.equity, state.cash_hist, state.positions)
+            state.t = int(simulate_chunk_nb(state.t, end, *self._kernel_args, st, rec, *outputs))
+        return state
+
+    def iter_run(self, state: SimState | None = None, chunk_days: int = 250) -> Iterator[Progress]:
+        """Run chunk by chunk, yielding progress and the chunk's new trades after each one.
+
+        Stop iterating to pause or cancel; the state passed in (or ``self.last_state``) holds
+        everything needed to resume.
+        """
+        state = self.initial_state() if state is None else state
+        self.last_state = state
+        while not state.done:
+            before = int(state.counts[0])
+            self.run_chunk(state, chunk_days)
+            after = int(state.counts[0])
+            new = Trades.from_records(state.trades_i[before:after], state.trades_f[before:after])
+            yield Progress(state.t, self.panel.calendar[state.t - 1], state.n_days, new)
+
+    def run(
+        self,
+        state: SimState | None = None,
+        chunk_days: int = 250,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> BacktestResult:
+        """Run to the end (or until ``should_stop()`` says so) and return the result."""
+        state = self.initial_state() if state is None else state
+        for progress in self.iter_run(state, chunk_days):
+            if on_progress is not None:
+                on_progress(progress)
+            if should_stop is not None and should_stop():
+                state.cancelled = True
+                break
+        return self.result(state)
+
+    def result(self, state: SimState) -> BacktestResult:
+        """Package a state as a result; ``incomplete`` when days remain unsimulated."""
+        n_tr, n_rj = int(state.counts[0]), int(state.counts[1])
+        bench = None
+        if self.benchmark is not None:
+            b = self.benchmark
+            valid = np.flatnonzero(b > 0)
+            base = b[valid[0]] if valid.size else np.nan
+            bench = b / base * self.config.execution.init_cash * self.n_groups
+        return BacktestResult(
+            calendar=self.panel.calendar,
+            instruments=self.panel.instruments,
+            equity=state.equity.copy(),
+            cash=state.cash_hist.copy(),
+            positions=state.positions.copy(),
+            close=self.close,
+            trades=Trades.from_records(state.trades_i[:n_tr], state.trades_f[:n_tr]),
+            rejections=Rejections.from_records(state.rejects_i[:n_rj], state.rejects_f[:n_rj]),
+            benchmark=bench,
+            incomplete=not state.done,
+            days_run=state.t,
+        )
+
+
+def _c(a: np.ndarray) -> np.ndarray:
+    # The day loop reads one row (all instruments of a day) at a time.
+    return np.ascontiguousarray(a)
+
+
+def _f(a: np.ndarray) -> np.ndarray:
+    return np.asfortranarray(a, dtype=np.float64)
+
+
+def _shift(a: np.ndarray, lag: int) -> np.ndarray:
+    """Shift rows down by ``lag`` (decision day → execution day); False/NaN fill."""
+    if lag == 0:
+        return a
+    out = np.zeros_like(a) if a.dtype == np.bool_ else np.full_like(a, np.nan, dtype=np.float64)
+    out[lag:] = a[:-lag]
+    return out

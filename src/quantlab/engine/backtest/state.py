@@ -1,0 +1,126 @@
+"""Serialisable simulation state: everything needed to continue a run in another process.
+
+``to_bytes``/``from_bytes`` use NumPy's ``.npz`` container with ``allow_pickle=False``, so a
+checkpoint holds only plain arrays and can be loaded safely.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+TRADE_INT_COLS = 4
+TRADE_FLOAT_COLS = 6
+REJECT_INT_COLS = 4
+
+
+@dataclass
+class SimState:
+    """Portfolio state after ``t`` days, plus the outputs recorded so far.
+
+    Per cash group (one for a shared portfolio): ``cash``. Per instrument: ``qty`` (shares),
+    ``basis`` (cost of the open position including buy costs), ``avg_px`` (average fill price),
+    ``entry_day``, ``peak`` (highest high since entry), ``stop_atr`` (ATR at entry),
+    ``last_close``. Outputs: ``equity``/``cash_hist`` ``(T, G)``, ``positions`` ``(T, N)``
+    quantities, and record buffers whose first ``counts`` rows are filled.
+    """
+
+    t: int
+    cash: np.ndarray
+    qty: np.ndarray
+    basis: np.ndarray
+    avg_px: np.ndarray
+    entry_day: np.ndarray
+    peak: np.ndarray
+    stop_atr: np.ndarray
+    last_close: np.ndarray
+    equity: np.ndarray
+    cash_hist: np.ndarray
+    positions: np.ndarray
+    trades_i: np.ndarray
+    trades_f: np.ndarray
+    rejects_i: np.ndarray
+    rejects_f: np.ndarray
+    counts: np.ndarray  # [trades, rejects]
+    cancelled: bool = False
+
+    @classmethod
+    def new(cls, n_days: int, n_instruments: int, n_groups: int, init_cash: float) -> SimState:
+        """A flat portfolio before day 0."""
+        n, g = n_instruments, n_groups
+        cap = max(16, 4 * n)
+        return cls(
+            t=0,
+            cash=np.full(g, float(init_cash)),
+            qty=np.zeros(n),
+            basis=np.zeros(n),
+            avg_px=np.zeros(n),
+            entry_day=np.full(n, -1, dtype=np.int64),
+            peak=np.zeros(n),
+            stop_atr=np.full(n, np.nan),
+            last_close=np.full(n, np.nan),
+            equity=np.full((n_days, g), np.nan),
+            cash_hist=np.full((n_days, g), np.nan),
+            positions=np.zeros((n_days, n)),
+            trades_i=np.zeros((cap, TRADE_INT_COLS), dtype=np.int64),
+            trades_f=np.zeros((cap, TRADE_FLOAT_COLS)),
+            rejects_i=np.zeros((cap, REJECT_INT_COLS), dtype=np.int64),
+            rejects_f=np.zeros(cap),
+            counts=np.zeros(2, dtype=np.int64),
+        )
+
+    @property
+    def n_days(self) -> int:
+        """Length of the calendar this state walks."""
+        return int(self.equity.shape[0])
+
+    @property
+    def done(self) -> bool:
+        """True when every day has been simulated."""
+        return self.t >= self.n_days
+
+    def ensure_capacity(self, trades: int, rejects: int) -> None:
+        """Grow the record buffers (doubling) so they hold at least the given free rows."""
+        n_tr, n_rj = int(self.counts[0]), int(self.counts[1])
+        if n_tr + trades > self.trades_i.shape[0]:
+            cap = max(2 * self.trades_i.shape[0], n_tr + trades)
+            self.trades_i = _grow(self.trades_i, cap)
+            self.trades_f = _grow(self.trades_f, cap)
+        if n_rj + rejects > self.rejects_i.shape[0]:
+            cap = max(2 * self.rejects_i.shape[0], n_rj + rejects)
+            self.rejects_i = _grow(self.rejects_i, cap)
+            self.rejects_f = _grow(self.rejects_f, cap)
+
+    def to_bytes(self) -> bytes:
+        """Checkpoint as ``.npz`` bytes (record buffers trimmed to their filled rows)."""
+        arrays: dict[str, np.ndarray] = {}
+        n_tr, n_rj = int(self.counts[0]), int(self.counts[1])
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("trades_i", "trades_f"):
+                value = value[:n_tr]
+            elif f.name in ("rejects_i", "rejects_f"):
+                value = value[:n_rj]
+            arrays[f.name] = np.asarray(value)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SimState:
+        """Inverse of :meth:`to_bytes`; never unpickles."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            values = {f.name: npz[f.name] for f in fields(cls)}
+        values["t"] = int(values["t"])
+        values["cancelled"] = bool(values["cancelled"])
+        state = cls(**values)
+        state.ensure_capacity(16, 16)
+        return state
+
+
+def _grow(a: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *a.shape[1:]), dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
