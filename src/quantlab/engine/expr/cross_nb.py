@@ -1,0 +1,112 @@
+"""Numba kernels across instruments (one day at a time) and two-day signals.
+
+Same layout as :mod:`quantlab.engine.expr.rolling_nb`: ``(N, T)`` float32 in, ``(N, T)``
+float32 out, NaN where an instrument does not exist. A day's cross-section holds the
+instruments that exist that day and have a valid (non-NaN) value; the others get NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _members_nb(x, first, last, t, idx):
+    m = 0
+    for j in range(x.shape[0]):
+        if first[j] >= 0 and first[j] <= t <= last[j]:
+            v = x[j, t]
+            if v == v:
+                idx[m] = j
+                m += 1
+    return m
+
+
+@njit(cache=True)
+def csrank_nb(x, first, last):
+    """Percentile rank (average rank of ties / count, as pandas ``rank(pct=True)``)."""
+    n, T = x.shape
+    out = np.full((n, T), np.nan, dtype=np.float32)
+    idx = np.empty(n, dtype=np.int64)
+    vals = np.empty(n, dtype=np.float64)
+    for t in range(T):
+        m = _members_nb(x, first, last, t, idx)
+        if m == 0:
+            continue
+        for k in range(m):
+            vals[k] = x[idx[k], t]
+        order = np.argsort(vals[:m], kind="mergesort")
+        k = 0
+        while k < m:
+            e = k
+            while e + 1 < m and vals[order[e + 1]] == vals[order[k]]:
+                e += 1
+            avg_rank = (k + e) / 2.0 + 1.0  # 1-based average over the tie group
+            for s in range(k, e + 1):
+                out[idx[order[s]], t] = avg_rank / m
+            k = e + 1
+    return out
+
+
+@njit(cache=True)
+def _cs_moments_nb(x, first, last, zscore):
+    n, T = x.shape
+    out = np.full((n, T), np.nan, dtype=np.float32)
+    idx = np.empty(n, dtype=np.int64)
+    for t in range(T):
+        m = _members_nb(x, first, last, t, idx)
+        if m == 0:
+            continue
+        s = 0.0
+        for k in range(m):
+            s += x[idx[k], t]
+        mean = s / m
+        scale = 1.0
+        if zscore:
+            if m < 2:
+                continue
+            ss = 0.0
+            for k in range(m):
+                d = x[idx[k], t] - mean
+                ss += d * d
+            scale = np.sqrt(ss / (m - 1))
+        for k in range(m):
+            d = x[idx[k], t] - mean
+            out[idx[k], t] = d / scale if scale > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def csdemean_nb(x, first, last):
+    """Value minus the day's cross-sectional mean."""
+    return _cs_moments_nb(x, first, last, False)
+
+
+@njit(cache=True)
+def cszscore_nb(x, first, last):
+    """(value - mean) / sample std (ddof 1) across the day; NaN if < 2 or zero std."""
+    return _cs_moments_nb(x, first, last, True)
+
+
+@njit(cache=True)
+def cross_nb(a, b, first, last, up):
+    """1 where ``a`` crosses above ``b`` today (``up``) or below it, else 0.
+
+    Up: ``a > b`` today and ``a <= b`` the previous day of the instrument's life; any NaN
+    in the four values means no cross. The first day of life is 0 (no previous day).
+    """
+    n, T = a.shape
+    out = np.full((n, T), np.nan, dtype=np.float32)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        out[j, f] = 0.0
+        for t in range(f + 1, l_ + 1):
+            if up:
+                hit = a[j, t] > b[j, t] and a[j, t - 1] <= b[j, t - 1]
+            else:
+                hit = a[j, t] < b[j, t] and a[j, t - 1] >= b[j, t - 1]
+            out[j, t] = 1.0 if hit else 0.0
+    return out

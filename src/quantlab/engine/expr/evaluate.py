@@ -1,0 +1,209 @@
+"""Evaluate expression trees on a :class:`~quantlab.engine.data.Panel`.
+
+Work is done once per distinct sub-tree across all requested expressions (trees are
+canonical, see :mod:`quantlab.engine.expr.parser`), intermediates are freed as soon as
+their last consumer has run, and final results can be kept in an :class:`ExprCache`
+keyed by the panel's ``meta["version_key"]``.
+
+Internally data is instrument-major ``(N, T)`` float32 so every time-axis kernel walks
+contiguous memory; results are handed back as ``(T, N)`` Fortran-ordered views of it,
+the panel's own layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+import numpy as np
+
+from quantlab.engine.data.panel import Panel
+from quantlab.engine.expr import cross_nb as cs
+from quantlab.engine.expr import rolling_nb as rl
+from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
+from quantlab.engine.expr.cache import ExprCache
+from quantlab.engine.expr.elementwise import Value, apply_elementwise
+from quantlab.engine.expr.operators import OPERATORS
+from quantlab.engine.expr.parser import parse_text
+
+_WINDOWED: dict[str, Callable[..., np.ndarray]] = {
+    "Ref": rl.ref_nb,
+    "Delta": rl.delta_nb,
+    "Mean": rl.mean_nb,
+    "Sum": rl.sum_nb,
+    "Count": rl.count_nb,
+    "Std": rl.std_nb,
+    "Var": rl.var_nb,
+    "Skew": rl.skew_nb,
+    "Kurt": rl.kurt_nb,
+    "Max": rl.max_nb,
+    "Min": rl.min_nb,
+    "IdxMax": rl.idxmax_nb,
+    "IdxMin": rl.idxmin_nb,
+    "Mad": rl.mad_nb,
+    "Rank": rl.rank_nb,
+    "Slope": rl.slope_nb,
+    "Rsquare": rl.rsquare_nb,
+    "Resi": rl.resi_nb,
+    "WMA": rl.wma_nb,
+}
+_CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
+    "CSRank": cs.csrank_nb,
+    "CSZScore": cs.cszscore_nb,
+    "CSDemean": cs.csdemean_nb,
+}
+
+#: Shared cache for evaluations of versioned panels (512 MiB).
+DEFAULT_CACHE = ExprCache()
+
+
+class _Evaluator:
+    """One evaluation pass over a panel; holds the working set of intermediate arrays."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.n, self.t = len(panel.instruments), len(panel.calendar)
+        self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
+        self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
+        self.absent = ~np.ascontiguousarray(panel.exists().T)
+
+    def array(self, v: Value) -> np.ndarray:
+        if isinstance(v, np.ndarray):
+            return v
+        out = np.full((self.n, self.t), v, dtype=np.float32)
+        out[self.absent] = np.nan
+        return out
+
+    def field(self, name: str) -> np.ndarray:
+        # float64 (T, N) Fortran -> float32 (N, T) C is a transpose view plus one cast;
+        # days outside [first, last] are blanked so no kernel can see them.
+        x = np.ascontiguousarray(self.panel.fields[name].T, dtype=np.float32)
+        x[self.absent] = np.nan
+        return x
+
+    def compute(self, node: Node, values: dict[Node, Value]) -> Value:
+        if isinstance(node, Const):
+            return node.value
+        if isinstance(node, Field):
+            return self.field(node.name)
+        args = [values[a] for a in node.args]
+        kind = OPERATORS[node.op].kind
+        if kind == "elementwise":
+            return apply_elementwise(node.op, args)
+        xs = [self.array(a) for a in args]
+        f, l_ = self.first, self.last
+        if kind == "cross_sectional":
+            return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
+        if kind == "signal":
+            return cs.cross_nb(xs[0], xs[1], f, l_, node.op == "Cross")
+        if kind == "pair_rolling":
+            fn = rl.corr_nb if node.op == "Corr" else rl.cov_nb
+            return fn(xs[0], xs[1], f, l_, int(node.params[0]))
+        if node.op == "Quantile":
+            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), float(node.params[1]))
+        if node.op == "Med":
+            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), 0.5)
+        if node.op == "EMA":
+            return rl.ema_nb(xs[0], f, l_, float(node.params[0]))
+        return _WINDOWED[node.op](xs[0], f, l_, int(node.params[0]))
+
+    def run(self, roots: Sequence[Node]) -> dict[Node, np.ndarray]:
+        order: dict[Node, None] = {}
+        for root in roots:
+            for n in walk(root):
+                order.setdefault(n, None)
+        uses: dict[Node, int] = dict.fromkeys(order, 0)
+        for n in order:
+            if isinstance(n, Call):
+                for a in n.args:
+                    uses[a] += 1
+        keep = set(roots)
+        values: dict[Node, Value] = {}
+        for n in order:
+            values[n] = self.compute(n, values)
+            if isinstance(n, Call):
+                for a in n.args:
+                    uses[a] -= 1
+                    if uses[a] == 0 and a not in keep:
+                        del values[a]
+        out: dict[Node, np.ndarray] = {}
+        for root in roots:
+            arr = self.array(values[root])
+            arr[self.absent] = np.nan
+            out[root] = arr
+        return out
+
+
+def _cache_scope(panel: Panel) -> tuple[Hashable, ...] | None:
+    version = panel.meta.get("version_key")
+    if version is None or not len(panel.calendar):
+        return None
+    # select() keeps meta, so the version alone does not identify a sub-panel's shape
+    return (
+        str(version),
+        str(panel.calendar[0]),
+        str(panel.calendar[-1]),
+        len(panel.calendar),
+        hash(tuple(panel.instruments.tolist())),
+    )
+
+
+def evaluate_nodes(
+    nodes: Sequence[Node], panel: Panel, cache: ExprCache | None = DEFAULT_CACHE
+) -> dict[Node, np.ndarray]:
+    """Evaluate parsed trees; results are float32 ``(T, N)`` (Fortran-ordered) arrays."""
+    scope = _cache_scope(panel) if cache is not None else None
+    results: dict[Node, np.ndarray] = {}
+    todo: list[Node] = []
+    for node in dict.fromkeys(nodes):
+        hit = cache.get((*scope, str(node))) if cache is not None and scope else None
+        if hit is not None:
+            results[node] = hit
+        else:
+            todo.append(node)
+    if todo:
+        computed = _Evaluator(panel).run(todo)
+        for node, arr in computed.items():
+            out = arr.T
+            if cache is not None and scope:
+                cache.put((*scope, str(node)), out)
+            results[node] = out
+    return results
+
+
+def evaluate(
+    exprs: str | Sequence[str],
+    panel: Panel,
+    label: bool = False,
+    cache: ExprCache | None = DEFAULT_CACHE,
+) -> dict[str, np.ndarray]:
+    """Evaluate one or more expressions on ``panel``.
+
+    Parameters
+    ----------
+    exprs : str or sequence of str
+        Qlib-syntax expressions over the panel's fields (``"Mean($close, 5) / $close"``).
+    panel : Panel
+        Data; only fields the expressions name are read.
+    label : bool
+        Allow future references (``Ref(x, -n)``), for labels only.
+    cache : ExprCache or None
+        Where results of panels with ``meta["version_key"]`` are kept; None disables.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each input text to a float32 ``(T, N)`` array (Fortran order, read-only when it
+        came from or went into the cache). NaN where the instrument does not exist, where
+        inputs are missing, and where a window has too few valid values.
+
+    Raises
+    ------
+    ExprError
+        For a syntax error, unknown field or operator, wrong arity, bad window, or a
+        future reference without ``label=True``.
+    """
+    texts = [exprs] if isinstance(exprs, str) else list(exprs)
+    fields = set(panel.fields)
+    parsed = {text: parse_text(text, fields, label) for text in texts}
+    by_node = evaluate_nodes(list(parsed.values()), panel, cache)
+    return {text: by_node[node] for text, node in parsed.items()}

@@ -1,0 +1,576 @@
+"""Numba kernels for the windowed operators: one flat list, one kernel per operator.
+
+Every kernel takes instrument-major ``(N, T)`` C-contiguous float32 data (the transpose of
+a panel's Fortran-ordered ``(T, N)`` array, so each instrument's series is contiguous),
+the per-instrument existence range ``first``/``last`` (inclusive day indices, ``-1`` when
+absent) and a window, and returns a new ``(N, T)`` float32 array.
+
+Shared rules (Qlib semantics):
+
+* each instrument is computed on its ``[first, last]`` slice only; output outside it is NaN;
+* the window at day ``t`` is ``[max(first, t - window + 1), t]``; ``window == 0`` means
+  expanding from ``first``;
+* NaNs inside a window are skipped (``min_periods=1``): a window without valid values gives
+  NaN (``Count`` gives 0); ``Std``, ``Var``, ``Cov``, ``Corr`` need two valid values,
+  ``Skew`` three and ``Kurt`` four;
+* arithmetic is float64, the result is rounded to float32 once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NAN = np.float32(np.nan)
+#: Qlib masks Corr and Rsquare where an input's rolling std is within this of zero.
+FLAT_STD = 2e-5
+
+
+@njit(cache=True, inline="always")
+def _start_nb(t: int, first: int, window: int) -> int:
+    if window <= 0:
+        return first
+    return max(first, t - window + 1)
+
+
+@njit(cache=True)
+def _empty_nb(n: int, t: int) -> np.ndarray:
+    out = np.empty((n, t), dtype=np.float32)
+    out[:] = np.nan
+    return out
+
+
+@njit(cache=True)
+def ref_nb(x, first, last, offset):
+    """Value ``offset`` days earlier (``< 0``: later; ``0``: the first day of life)."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            if offset == 0:
+                out[j, t] = x[j, f]
+            else:
+                s = t - offset
+                if f <= s <= l_:
+                    out[j, t] = x[j, s]
+    return out
+
+
+@njit(cache=True)
+def delta_nb(x, first, last, lag):
+    """``x`` today minus ``x`` ``lag`` days earlier (``0``: minus the first day of life)."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            s = f if lag == 0 else t - lag
+            if s >= f:
+                out[j, t] = np.float64(x[j, t]) - np.float64(x[j, s])
+    return out
+
+
+@njit(cache=True)
+def sum_nb(x, first, last, window):
+    """Rolling sum of valid values; NaN when the window has none."""
+    return _moment_nb(x, first, last, window, 0)
+
+
+@njit(cache=True)
+def mean_nb(x, first, last, window):
+    """Rolling mean of valid values."""
+    return _moment_nb(x, first, last, window, 1)
+
+
+@njit(cache=True)
+def count_nb(x, first, last, window):
+    """Number of valid values in the window (0, not NaN, when none)."""
+    return _moment_nb(x, first, last, window, 2)
+
+
+@njit(cache=True)
+def _moment_nb(x, first, last, window, what):
+    # Sum, mean and count need no removal arithmetic if expanding windows accumulate and
+    # rolling ones re-add their (short) window, so no rounding drift builds up.
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        acc = 0.0
+        cnt = 0
+        for t in range(f, l_ + 1):
+            if window <= 0:
+                v = x[j, t]
+                if v == v:
+                    acc += v
+                    cnt += 1
+            else:
+                acc = 0.0
+                cnt = 0
+                for i in range(_start_nb(t, f, window), t + 1):
+                    v = x[j, i]
+                    if v == v:
+                        acc += v
+                        cnt += 1
+            if what == 2:
+                out[j, t] = cnt
+            elif cnt > 0:
+                out[j, t] = acc if what == 0 else acc / cnt
+    return out
+
+
+@njit(cache=True)
+def _centred_nb(x, j, lo, hi):
+    """Count, mean and central sums m2, m3, m4 of the valid values in x[j, lo:hi+1]."""
+    cnt = 0
+    s = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            s += v
+            cnt += 1
+    if cnt == 0:
+        return 0, np.nan, 0.0, 0.0, 0.0, True
+    m = s / cnt
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
+    same = True
+    ref = np.nan
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            if ref != ref:
+                ref = v
+            elif v != ref:
+                same = False
+            d = v - m
+            d2 = d * d
+            m2 += d2
+            m3 += d2 * d
+            m4 += d2 * d2
+    return cnt, m, m2, m3, m4, same
+
+
+@njit(cache=True)
+def var_nb(x, first, last, window):
+    """Rolling sample variance (ddof 1); NaN with fewer than two valid values."""
+    return _spread_nb(x, first, last, window, False)
+
+
+@njit(cache=True)
+def std_nb(x, first, last, window):
+    """Rolling sample standard deviation (ddof 1)."""
+    return _spread_nb(x, first, last, window, True)
+
+
+@njit(cache=True)
+def _spread_nb(x, first, last, window, root):
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            cnt, _m, m2, _m3, _m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
+            if cnt >= 2:
+                var = 0.0 if same else m2 / (cnt - 1)
+                out[j, t] = np.sqrt(var) if root else var
+    return out
+
+
+@njit(cache=True)
+def skew_nb(x, first, last, window):
+    """Rolling bias-corrected skewness as pandas: 0 for a flat window, NaN if < 3 values."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            cnt, _m, m2, m3, _m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
+            if cnt < 3:
+                continue
+            if same:
+                out[j, t] = 0.0
+                continue
+            b = m2 / cnt
+            if b <= 1e-14:
+                continue
+            c = m3 / cnt
+            out[j, t] = np.sqrt(cnt * (cnt - 1.0)) * c / ((cnt - 2.0) * b * np.sqrt(b))
+    return out
+
+
+@njit(cache=True)
+def kurt_nb(x, first, last, window):
+    """Rolling bias-corrected excess kurtosis as pandas: -3 for a flat window, NaN if < 4."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            cnt, _m, m2, _m3, m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
+            if cnt < 4:
+                continue
+            if same:
+                out[j, t] = -3.0
+                continue
+            b = m2 / cnt
+            if b <= 1e-14:
+                continue
+            d = m4 / cnt
+            k = (cnt * cnt - 1.0) * d / (b * b) - 3.0 * (cnt - 1.0) ** 2
+            out[j, t] = k / ((cnt - 2.0) * (cnt - 3.0))
+    return out
+
+
+@njit(cache=True)
+def mad_nb(x, first, last, window):
+    """Rolling mean absolute deviation of the valid values from their mean."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            cnt, m, _m2, _m3, _m4, _same = _centred_nb(x, j, lo, t)
+            if cnt == 0:
+                continue
+            acc = 0.0
+            for i in range(lo, t + 1):
+                v = x[j, i]
+                if v == v:
+                    acc += abs(v - m)
+            out[j, t] = acc / cnt
+    return out
+
+
+@njit(cache=True)
+def _extreme_nb(x, first, last, window, want_max, want_index):
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            best = np.nan
+            at = -1
+            for i in range(lo, t + 1):
+                v = x[j, i]
+                # strict comparison keeps the first occurrence, like numpy's argmax
+                if v == v and (at < 0 or (v > best if want_max else v < best)):
+                    best = v
+                    at = i
+            if at >= 0:
+                out[j, t] = (at - lo + 1) if want_index else best
+    return out
+
+
+@njit(cache=True)
+def max_nb(x, first, last, window):
+    """Rolling maximum of valid values."""
+    return _extreme_nb(x, first, last, window, True, False)
+
+
+@njit(cache=True)
+def min_nb(x, first, last, window):
+    """Rolling minimum of valid values."""
+    return _extreme_nb(x, first, last, window, False, False)
+
+
+@njit(cache=True)
+def idxmax_nb(x, first, last, window):
+    """1-based position of the (first) maximum, counted from the window start."""
+    return _extreme_nb(x, first, last, window, True, True)
+
+
+@njit(cache=True)
+def idxmin_nb(x, first, last, window):
+    """1-based position of the (first) minimum, counted from the window start."""
+    return _extreme_nb(x, first, last, window, False, True)
+
+
+@njit(cache=True)
+def quantile_nb(x, first, last, window, q):
+    """Rolling ``q`` quantile of valid values, linear interpolation (pandas' default)."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    size = T if window <= 0 else window
+    buf = np.empty(size, dtype=np.float64)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        m = 0  # buf[:m] holds the window's valid values, sorted
+        for t in range(f, l_ + 1):
+            if window > 0 and t - window >= f:
+                old = x[j, t - window]
+                if old == old:
+                    k = np.searchsorted(buf[:m], np.float64(old))
+                    for s in range(k, m - 1):
+                        buf[s] = buf[s + 1]
+                    m -= 1
+            v = x[j, t]
+            if v == v:
+                k = np.searchsorted(buf[:m], np.float64(v))
+                for s in range(m, k, -1):
+                    buf[s] = buf[s - 1]
+                buf[k] = v
+                m += 1
+            if m == 0:
+                continue
+            pos = q * (m - 1)
+            lo = int(pos)
+            if pos == lo:
+                out[j, t] = buf[lo]
+            else:
+                out[j, t] = buf[lo] + (buf[lo + 1] - buf[lo]) * (pos - lo)
+    return out
+
+
+@njit(cache=True)
+def rank_nb(x, first, last, window):
+    """Percentile of today's value among the window's valid values, ties averaged."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            cur = x[j, t]
+            if cur != cur:
+                continue
+            less = 0
+            equal = 0
+            cnt = 0
+            for i in range(_start_nb(t, f, window), t + 1):
+                v = x[j, i]
+                if v == v:
+                    cnt += 1
+                    if v < cur:
+                        less += 1
+                    elif v == cur:
+                        equal += 1
+            out[j, t] = (less + (equal + 1) / 2.0) / cnt
+    return out
+
+
+@njit(cache=True)
+def _regress_nb(x, first, last, window, what):
+    # x positions are day offsets, so days with NaN keep their gap (Qlib's Cython rolling);
+    # sums are centred for accuracy, which Qlib's running sums are not.
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            cnt = 0
+            sx = 0.0
+            sy = 0.0
+            for i in range(lo, t + 1):
+                v = x[j, i]
+                if v == v:
+                    cnt += 1
+                    sx += i - t
+                    sy += v
+            if cnt == 0:
+                continue
+            mx = sx / cnt
+            my = sy / cnt
+            sxx = 0.0
+            sxy = 0.0
+            syy = 0.0
+            for i in range(lo, t + 1):
+                v = x[j, i]
+                if v == v:
+                    dx = (i - t) - mx
+                    dy = v - my
+                    sxx += dx * dx
+                    sxy += dx * dy
+                    syy += dy * dy
+            slope = sxy / sxx if sxx > 0 else np.nan
+            if what == 0:
+                out[j, t] = slope
+            elif what == 1:
+                if cnt >= 2 and window > 0 and np.sqrt(syy / (cnt - 1)) <= FLAT_STD:
+                    continue
+                out[j, t] = sxy * sxy / (sxx * syy) if sxx * syy > 0 else np.nan
+            else:
+                out[j, t] = x[j, t] - (my + slope * (0 - mx))
+    return out
+
+
+@njit(cache=True)
+def slope_nb(x, first, last, window):
+    """OLS slope of the valid values on their day position (per day)."""
+    return _regress_nb(x, first, last, window, 0)
+
+
+@njit(cache=True)
+def rsquare_nb(x, first, last, window):
+    """R^2 of that regression; NaN where the window's std is at most 2e-5 (Qlib)."""
+    return _regress_nb(x, first, last, window, 1)
+
+
+@njit(cache=True)
+def resi_nb(x, first, last, window):
+    """Today's value minus that regression's fitted value; NaN when today is NaN."""
+    return _regress_nb(x, first, last, window, 2)
+
+
+@njit(cache=True)
+def wma_nb(x, first, last, window):
+    """Weighted mean of valid values, weight ``k`` for the ``k``-th day of the window."""
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            num = 0.0
+            den = 0.0
+            for i in range(lo, t + 1):
+                v = x[j, i]
+                if v == v:
+                    w = i - lo + 1.0
+                    num += w * v
+                    den += w
+            if den > 0:
+                out[j, t] = num / den
+    return out
+
+
+@njit(cache=True)
+def ema_nb(x, first, last, span):
+    """Exponential mean as pandas ``ewm(adjust=True, ignore_na=False, min_periods=1)``.
+
+    ``span >= 1``: alpha = 2 / (span + 1); ``0 < span < 1``: alpha = span; ``span == 0``:
+    Qlib's expanding form (weights ``a**k`` with ``a = 1 - 2 / (L + 1)`` over the ``L``
+    days of life so far, NaN days weighted but contributing nothing).
+    """
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        if span == 0:
+            for t in range(f, l_ + 1):
+                size = t - f + 1
+                a = 1.0 - 2.0 / (1.0 + size)
+                wsum = 0.0
+                acc = 0.0
+                seen = False
+                w = 1.0
+                for i in range(t, f - 1, -1):
+                    v = x[j, i]
+                    if v == v:
+                        acc += w * v
+                        seen = True
+                    wsum += w
+                    w *= a
+                if seen:
+                    out[j, t] = acc / wsum
+            continue
+        alpha = span if span < 1 else 2.0 / (span + 1.0)
+        decay = 1.0 - alpha
+        weighted = np.float64(x[j, f])
+        old_wt = 1.0
+        if weighted == weighted:
+            out[j, f] = weighted
+        for t in range(f + 1, l_ + 1):
+            cur = np.float64(x[j, t])
+            if weighted == weighted:
+                old_wt *= decay
+                if cur == cur:
+                    if weighted != cur:
+                        weighted = (old_wt * weighted + cur) / (old_wt + 1.0)
+                    old_wt += 1.0
+            elif cur == cur:
+                weighted = cur
+            if weighted == weighted:
+                out[j, t] = weighted
+    return out
+
+
+@njit(cache=True)
+def _pair_nb(x, y, first, last, window, corr):
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            cnt = 0
+            sx = 0.0
+            sy = 0.0
+            for i in range(lo, t + 1):
+                a = x[j, i]
+                b = y[j, i]
+                if a == a and b == b:
+                    cnt += 1
+                    sx += a
+                    sy += b
+            if cnt < 2:
+                continue
+            mx = sx / cnt
+            my = sy / cnt
+            sxx = 0.0
+            syy = 0.0
+            sxy = 0.0
+            for i in range(lo, t + 1):
+                a = x[j, i]
+                b = y[j, i]
+                if a == a and b == b:
+                    sxx += (a - mx) * (a - mx)
+                    syy += (b - my) * (b - my)
+                    sxy += (a - mx) * (b - my)
+            if not corr:
+                out[j, t] = sxy / (cnt - 1)
+                continue
+            # Qlib's flat test uses each input's own valid values, not the paired ones
+            cx, _mmx, m2x, _, _, samex = _centred_nb(x, j, lo, t)
+            cy, _mmy, m2y, _, _, samey = _centred_nb(y, j, lo, t)
+            if cx >= 2 and (samex or np.sqrt(m2x / (cx - 1)) <= FLAT_STD):
+                continue
+            if cy >= 2 and (samey or np.sqrt(m2y / (cy - 1)) <= FLAT_STD):
+                continue
+            den = np.sqrt(sxx * syy)
+            out[j, t] = sxy / den if den > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def corr_nb(x, y, first, last, window):
+    """Rolling Pearson correlation over days where both are valid (Qlib's flat mask)."""
+    return _pair_nb(x, y, first, last, window, True)
+
+
+@njit(cache=True)
+def cov_nb(x, y, first, last, window):
+    """Rolling sample covariance (ddof 1) over days where both are valid."""
+    return _pair_nb(x, y, first, last, window, False)
