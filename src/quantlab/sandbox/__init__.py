@@ -1,0 +1,1 @@
+"""Code sandbox domain: run untrusted user Python with OS-level isolation."""

@@ -1,0 +1,78 @@
+"""Length-prefixed JSON frames with raw blobs, spoken between the API side and the zygote.
+
+Stdlib only: this file is also loaded inside the sandbox. A message is a 4-byte big-endian
+length, a UTF-8 JSON header, then the raw bytes of every blob the header lists under
+``"blobs"`` (``[{"name": str, "size": int}, ...]``) in order. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+_LEN = struct.Struct(">I")
+MAX_HEADER_BYTES = 1 << 20
+
+
+class ProtocolError(Exception):
+    """The peer closed the channel or sent something that is not a frame."""
+
+
+def read_exact(fd: int, size: int) -> bytes:
+    """Read exactly ``size`` bytes from ``fd``; raise ProtocolError on EOF."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise ProtocolError(f"channel closed with {remaining} of {size} bytes unread")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_header(fd: int) -> dict[str, Any]:
+    """Read one JSON header (the blobs that follow are left on the channel)."""
+    (size,) = _LEN.unpack(read_exact(fd, _LEN.size))
+    if size > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER_BYTES}")
+    try:
+        header = json.loads(read_exact(fd, size))
+    except ValueError as exc:
+        raise ProtocolError(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    return header
+
+
+def encode_header(header: dict[str, Any]) -> bytes:
+    """Serialise ``header`` with its length prefix."""
+    body = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    return _LEN.pack(len(body)) + body
+
+
+def write_message(fd: int, header: dict[str, Any], blobs: dict[str, bytes] | None = None) -> None:
+    """Write ``header`` (with the blob list filled in) followed by the blobs."""
+    blobs = blobs or {}
+    header = {**header, "blobs": [{"name": k, "size": len(v)} for k, v in blobs.items()]}
+    write_all(fd, encode_header(header))
+    for data in blobs.values():
+        write_all(fd, data)
+
+
+def read_blobs(fd: int, header: dict[str, Any]) -> dict[str, bytes]:
+    """Read the blobs announced by ``header`` into memory."""
+    out: dict[str, bytes] = {}
+    for item in header.get("blobs", []):
+        out[str(item["name"])] = read_exact(fd, int(item["size"]))
+    return out
