@@ -2,9 +2,10 @@
 
 One kernel walks days ``[t0, t1)`` of a calendar. Each instrument belongs to a cash group:
 one group for a shared-cash portfolio, one group per instrument for independent portfolios.
-Within a day the order is: protective stops, strategy sells, strategy buys, mark to market,
-so cash from sales is usable the same day. Market arrays are indexed by execution day; the
-strategy arrays were already shifted by the execution lag.
+Within a day the order is: protective stops, strategy sells, strategy buys, stops on
+positions opened at today's open, mark to market; so cash from sales is usable the same
+day. Market arrays are indexed by execution day; the strategy arrays were already shifted
+by the execution lag.
 
 Units: prices in currency per share, quantities and volumes in shares, cash in currency.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
@@ -46,7 +47,8 @@ I_KIND = 7
 I_TOPK = 8
 I_NDROP = 9
 I_HOLD_THRESH = 10
-N_IP = 11
+I_OPEN_FILLS = 11  # 1 when orders fill at the open, before the bar's range plays out
+N_IP = 12
 
 # Record layouts.
 TR_SYMBOL, TR_DAY, TR_SIDE, TR_HOLD = 0, 1, 2, 3
@@ -297,8 +299,12 @@ def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
 
 
 @njit(cache=True)
-def _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group):
-    """Protective exits on day ``t``'s range for positions entered before ``t``."""
+def _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, entered_today):
+    """Protective exits on day ``t``'s range.
+
+    First for positions entered before ``t``; then, when fills happen at the open, for those
+    entered at today's open, whose exit the T+1 rule may refuse.
+    """
     qty = st[1]
     avg_px = st[3]
     entry_day = st[4]
@@ -308,7 +314,7 @@ def _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group):
     tp_mode = ip[I_TP_MODE]
     n = qty.shape[0]
     for i in range(n):
-        if qty[i] <= 0.0 or entry_day[i] >= t:
+        if qty[i] <= 0.0 or (entry_day[i] == t) != entered_today:
             continue
         lo = low[t, i]
         hi = high[t, i]
@@ -509,7 +515,7 @@ def simulate_chunk_nb(
             return t
         bought[:] = 0.0
         if stops:
-            _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group)
+            _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, False)
         if kind == 0:
             _signals_day_nb(t, exec_px, entries, exits, vol, mkt, fp, ip, st, rec, group, n_groups)
         elif rebalance[t]:
@@ -517,6 +523,8 @@ def simulate_chunk_nb(
                 _weights_day_nb(t, exec_px, target, mkt, fp, ip, st, rec, group, n_groups)
             else:
                 _topk_day_nb(t, exec_px, target, mkt, fp, ip, st, rec, group)
+        if stops and ip[I_OPEN_FILLS] != 0:
+            _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, True)
         value = np.zeros(n_groups)
         for i in range(n):
             c = close[t, i]

@@ -50,6 +50,7 @@ from quantlab.engine.backtest.simulate_nb import (
     I_KIND,
     I_MAX_HOLDINGS,
     I_NDROP,
+    I_OPEN_FILLS,
     I_SIZING,
     I_SL_MODE,
     I_SLIP_MODE,
@@ -197,6 +198,7 @@ class Simulator:
             raise ValueError("a trailing level is a stop-loss only")
         ip[I_SL_MODE], ip[I_TP_MODE] = STOP_CODES[ex.stop_loss], STOP_CODES[ex.take_profit]
         ip[I_SIZING], ip[I_MAX_HOLDINGS] = SIZING_CODES[sz.mode], sz.max_holdings
+        ip[I_OPEN_FILLS] = int(ex.price == PriceMode.NEXT_OPEN)
         self.fp, self.ip = fp, ip
         if ex.portfolio == PortfolioMode.PER_COLUMN:
             self.group = np.arange(n, dtype=np.int64)
