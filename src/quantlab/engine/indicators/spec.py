@@ -85,11 +85,14 @@ class ParamSpec:
             if not np.isfinite(coerced):
                 raise self._error(indicator, value, "must be finite")
         if not self.minimum <= coerced <= self.maximum:
-            raise self._error(indicator, value, f"must lie in [{self.minimum}, {self.maximum}]")
+            raise self._error(indicator, value, "out of range")
         return coerced
 
     def _error(self, indicator: str, value: object, why: str) -> IndicatorParameterError:
-        return IndicatorParameterError(indicator, self.name, value, why, self.minimum, self.maximum)
+        allowed = f"{why}; allowed: {self.type} in [{self.minimum}, {self.maximum}]"
+        return IndicatorParameterError(
+            indicator, self.name, value, allowed, self.minimum, self.maximum
+        )
 
 
 @dataclass(frozen=True, slots=True)
