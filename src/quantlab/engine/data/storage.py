@@ -341,9 +341,17 @@ def _scatter(table: pa.Table, names: list[str]) -> Panel:
         out = np.full((t, n), np.nan, dtype=np.float64, order="F")
         out.ravel(order="K")[flat] = values
         arrays[name] = out
-    first = np.full(n, t, dtype=np.int64)
+    first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
-    np.minimum.at(first, si, di)
-    np.maximum.at(last, si, di)
-    first[last < 0] = -1
+    if len(si) and np.all(si[1:] >= si[:-1]):
+        # stored symbol-major with dates ascending: each symbol's rows are one run
+        starts = np.flatnonzero(np.r_[True, si[1:] != si[:-1]])
+        ends = np.r_[starts[1:], len(si)] - 1
+        first[si[starts]] = di[starts]
+        last[si[ends]] = di[ends]
+    elif len(si):
+        first[:] = t
+        np.minimum.at(first, si, di)
+        np.maximum.at(last, si, di)
+        first[last < 0] = -1
     return Panel(calendar, instruments, arrays, first, last, {})
