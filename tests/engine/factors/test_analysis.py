@@ -83,6 +83,8 @@ def test_ic_against_scipy(random_panel):
             ok = ~np.isnan(factor[t]) & ~np.isnan(fwd[t])
             assert ic[t] == pytest.approx(stats.pearsonr(factor[t, ok], fwd[t, ok])[0])
             assert ric[t] == pytest.approx(stats.spearmanr(factor[t, ok], fwd[t, ok])[0])
+        both = fa.information_coefficients(factor, fwd)
+        np.testing.assert_allclose(both, [ic, ric], equal_nan=True)
 
 
 def test_summary_against_scipy(random_panel):

@@ -29,6 +29,7 @@ __all__ = [
     "analyse_panel_factor",
     "forward_returns",
     "information_coefficient",
+    "information_coefficients",
     "quantile_groups",
 ]
 
@@ -105,6 +106,37 @@ def row_corr_nb(a: np.ndarray, b: np.ndarray, rank: bool, min_obs: int) -> np.nd
         else:
             out[t] = _pearson_nb(x, y, n)
     return out
+
+
+@njit(cache=True)
+def ic_pair_nb(a: np.ndarray, b: np.ndarray, min_obs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson and Spearman correlation of each row pair in one pass over the data.
+
+    Same rules as :func:`row_corr_nb`; shares the gathering of valid pairs.
+    """
+    t_len, n_len = a.shape
+    pearson = np.full(t_len, np.nan)
+    spearman = np.full(t_len, np.nan)
+    x = np.empty(n_len)
+    y = np.empty(n_len)
+    for t in range(t_len):
+        n = 0
+        for i in range(n_len):
+            ai = a[t, i]
+            bi = b[t, i]
+            if not (np.isnan(ai) or np.isnan(bi)):
+                x[n] = ai
+                y[n] = bi
+                n += 1
+        if n < min_obs or n < 2:
+            continue
+        pearson[t] = _pearson_nb(x, y, n)
+        rx = np.empty(n)
+        ry = np.empty(n)
+        _average_rank_nb(x, n, rx)
+        _average_rank_nb(y, n, ry)
+        spearman[t] = _pearson_nb(rx, ry, n)
+    return pearson, spearman
 
 
 @njit(cache=True)
@@ -204,6 +236,17 @@ def information_coefficient(
     if f.shape != r.shape:
         raise ValueError(f"factor {f.shape} and returns {r.shape} differ in shape")
     return row_corr_nb(f, r, method == "spearman", min_instruments)
+
+
+def information_coefficients(
+    factor: np.ndarray, forward: np.ndarray, min_instruments: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Daily IC and Rank IC together, ``(T,)`` each; same rules as
+    :func:`information_coefficient`, one pass over the data."""
+    f, r = _rows(factor), _rows(forward)
+    if f.shape != r.shape:
+        raise ValueError(f"factor {f.shape} and returns {r.shape} differ in shape")
+    return ic_pair_nb(f, r, min_instruments)
 
 
 def quantile_groups(factor: np.ndarray, quantiles: int = 5, min_instruments: int = 5) -> np.ndarray:
@@ -403,8 +446,7 @@ def analyse_factor(
     with np.errstate(all="ignore"):
         for k, h in enumerate(hs):
             fwd = forward_returns(c, h)
-            ic[:, k] = row_corr_nb(f, fwd, False, min_instruments)
-            rank_ic[:, k] = row_corr_nb(f, fwd, True, min_instruments)
+            ic[:, k], rank_ic[:, k] = ic_pair_nb(f, fwd, min_instruments)
             means = group_means_nb(groups, fwd, quantiles)
             q_returns[k] = [_nanmean(means[:, j]) for j in range(quantiles)]
             spread[k] = _nanmean(means[:, -1] - means[:, 0])
