@@ -14,7 +14,9 @@ Semantics follow Qlib (``qlib/data/ops.py`` and its Cython rolling): an instrume
 only on ``[first, last]`` and is computed on that slice alone; rolling windows skip NaN
 with ``min_periods=1``; window 0 is expanding; comparisons give 0/1; ``Greater``/``Less``
 propagate NaN; ``Corr``/``Rsquare`` are NaN where an input's rolling std is at most 2e-5;
-data is float32, windowed arithmetic float64 rounded back to float32.
+data is float32, windowed arithmetic float64 rounded back to float32; +-inf inside a
+window counts as missing (pandas' rolling does this and Qlib inherits it), except in
+``Slope``/``Rsquare``/``Resi`` (Qlib's own Cython loops) and the shifts ``Ref``/``Delta``.
 
 Deliberate differences from Qlib (each pinned by a test in ``tests/engine/expr``):
 

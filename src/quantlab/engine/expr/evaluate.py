@@ -52,6 +52,17 @@ _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
     "CSDemean": cs.csdemean_nb,
 }
 
+#: Windowed ops that see +-inf as a value. Qlib's other windowed ops run on pandas'
+#: rolling, which turns +-inf into NaN before aggregating (``_prep_values``); these three
+#: are Qlib's own Cython loops, and Ref/Delta are plain shifts.
+_INF_KEPT = frozenset({"Ref", "Delta", "Slope", "Rsquare", "Resi"})
+
+
+def _inf_to_nan(x: np.ndarray) -> np.ndarray:
+    inf = np.isinf(x)
+    return np.where(inf, np.float32(np.nan), x) if inf.any() else x
+
+
 #: Shared cache for evaluations of versioned panels (512 MiB).
 DEFAULT_CACHE = ExprCache()
 
@@ -90,6 +101,8 @@ class _Evaluator:
         if kind == "elementwise":
             return apply_elementwise(node.op, args)
         xs = [self.array(a) for a in args]
+        if kind in ("rolling", "pair_rolling") and node.op not in _INF_KEPT:
+            xs = [_inf_to_nan(x) for x in xs]
         f, l_ = self.first, self.last
         if kind == "cross_sectional":
             return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
