@@ -133,7 +133,7 @@ def compute(
     if one_series:
         arrays = {f: a[:, None] for f, a in arrays.items()}
 
-    valid = np.logical_and.reduce([np.isfinite(a) for a in arrays.values()])
+    valid = np.asfortranarray(np.logical_and.reduce([np.isfinite(a) for a in arrays.values()]))
     if isinstance(data, Panel):
         valid &= data.exists()
     if spec.func is None:

@@ -101,7 +101,9 @@ def rolling_sum_nb(x: np.ndarray, n: int) -> np.ndarray:
 @njit(cache=True)
 def rolling_mean_nb(x: np.ndarray, n: int) -> np.ndarray:
     """Simple moving average of the last ``n`` values (TDX ``MA``)."""
-    return rolling_sum_nb(x, n) / n
+    out = rolling_sum_nb(x, n)
+    out /= n
+    return out
 
 
 @njit(cache=True)

@@ -21,7 +21,7 @@ import numpy as np
 import talib
 from talib import _ta_lib, abstract
 
-from quantlab.engine.indicators.spec import Category, IndicatorSpec, ParamSpec
+from quantlab.engine.indicators.spec import Category, IndicatorError, IndicatorSpec, ParamSpec
 
 PREFIX = "talib."
 
@@ -146,7 +146,10 @@ def _compute(
         c = int(counts[j])
         if c == 0:
             continue
-        res = func(*[np.ascontiguousarray(a[:c, j]) for a in arrays], **p)
+        try:
+            res = func(*[np.ascontiguousarray(a[:c, j]) for a in arrays], **p)
+        except Exception as exc:  # TA-Lib raises bare Exception with its return code
+            raise IndicatorError(f"TA-Lib {name} failed: {exc}") from exc
         res = res if isinstance(res, tuple | list) else (res,)
         for o, r in zip(outputs, res, strict=True):
             out[o][:c, j] = r
