@@ -167,6 +167,75 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+# --- Accounts (quantlab.auth) -----------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple 42"
+
+
+class TestUser:
+    """A user created for a test, with ready-made ``Authorization`` headers."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, user: Any, password: str, access: str, refresh: str) -> None:
+        self.id: str = user.id
+        self.username: str = user.username
+        self.role: str = user.role
+        self.password = password
+        self.access_token = access
+        self.refresh_token = refresh
+        self.headers = {"Authorization": f"Bearer {access}"}
+
+
+async def create_test_user(app: Any, role: str = "researcher", **fields: Any) -> TestUser:
+    """Create an account through the auth service and open a session for it."""
+    from quantlab.auth import service as auth_service
+    from quantlab.auth import sessions as auth_sessions
+
+    username = fields.pop("username", None) or f"{role[:4]}-{uuid.uuid4().hex[:12]}"
+    password = fields.pop("password", TEST_PASSWORD)
+    async with app.state.db.sessionmaker() as session:
+        user = await auth_service.create_user(
+            session, app.state.settings, username=username, password=password, role=role, **fields
+        )
+        pair = await auth_sessions.issue_for(session, app.state.token_codec, user)
+    return TestUser(user, password, pair.access_token, pair.refresh_token)
+
+
+@pytest.fixture
+def make_user(app: Any) -> Any:
+    """Factory: ``await make_user("viewer")`` -> :class:`TestUser` (unique username)."""
+
+    async def _make(role: str = "researcher", **fields: Any) -> TestUser:
+        return await create_test_user(app, role, **fields)
+
+    return _make
+
+
+@pytest.fixture
+async def researcher(make_user: Any) -> TestUser:
+    """A fresh researcher account."""
+    return await make_user("researcher")
+
+
+@pytest.fixture
+async def auth_headers(researcher: TestUser) -> dict[str, str]:
+    """``Authorization`` headers of a fresh researcher."""
+    return researcher.headers
+
+
+@pytest.fixture
+async def admin_headers(make_user: Any) -> dict[str, str]:
+    """``Authorization`` headers of a fresh administrator."""
+    return (await make_user("admin")).headers
+
+
+def client_from(app: Any, address: str) -> httpx.AsyncClient:
+    """An in-process client whose requests come from ``address`` (for per-address limits)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 4000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 # --- Reporting ------------------------------------------------------------------------
 
 

@@ -1,14 +1,43 @@
-"""Router composition. Auth is on by default: only the public list below is open."""
+"""Router composition. Auth is on by default: only the public list below is open.
+
+Domains mount their routers with :func:`protected` (every route then requires a signed-in
+user and counts against the ``default`` rate-limit group); :func:`public` is reserved for
+health, metadata, sign-in and registration.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from quantlab.auth import admin_router as auth_admin
+from quantlab.auth import router as auth_router
+from quantlab.auth.dependencies import authenticate, current_user
 from quantlab.platform import health, meta
+from quantlab.platform.ratelimit import RateLimit
+
+
+def public(app: FastAPI, router: APIRouter) -> None:
+    """Mount ``router`` without authentication (keep this list short)."""
+    app.include_router(router)
+
+
+def protected(app: FastAPI, router: APIRouter, *, allow_password_change: bool = False) -> None:
+    """Mount ``router`` behind authentication and the default rate limit.
+
+    ``allow_password_change`` admits users whose password was reset and must still be
+    changed (only for /api/auth/me, password and logout).
+    """
+    who = authenticate if allow_password_change else current_user
+    app.include_router(router, dependencies=[Depends(who), Depends(RateLimit("default"))])
 
 
 def include_routers(app: FastAPI) -> None:
     """Mount every domain router on ``app``."""
-    # Public: health, error catalog (docs are served by FastAPI itself).
-    app.include_router(health.router)
-    app.include_router(meta.router)
+    # Public: health, error catalog, sign-in/registration (docs are served by FastAPI).
+    public(app, health.router)
+    public(app, meta.router)
+    public(app, auth_router.public_router)
+    # Everything else requires a signed-in user.
+    protected(app, auth_router.session_router, allow_password_change=True)
+    protected(app, auth_router.tokens_router)
+    protected(app, auth_admin.router)

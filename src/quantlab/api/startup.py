@@ -13,4 +13,8 @@ StartupHook = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
 def startup_hooks() -> list[StartupHook]:
     """The hooks of every domain, in the order they must run."""
-    return []
+    from quantlab.auth.bootstrap import auth_startup
+    from quantlab.platform.cache import cache_startup
+    from quantlab.platform.ratelimit import ratelimit_startup
+
+    return [cache_startup, ratelimit_startup, auth_startup]

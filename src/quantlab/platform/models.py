@@ -9,6 +9,7 @@ from quantlab.platform.db import Base
 # Each domain's models module, in dependency order. Add new domains here.
 MODEL_MODULES = [
     "quantlab.platform.audit",
+    "quantlab.auth.models",
 ]
 
 for _name in MODEL_MODULES:

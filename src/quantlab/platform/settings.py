@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel production refuses, not a secret
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name
+DEFAULT_RATE_LIMITS = {
+    "default": "1200/minute",
+    "login": "10/minute;100/hour",
+    "execute": "20/minute;200/hour",
+}
 
 
 class Settings(BaseSettings):
@@ -43,11 +48,49 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(10, ge=1, le=200)
     cors_origins: list[str] = Field(default_factory=list)
+    # accounts and access (quantlab.auth)
+    registration_mode: Literal["open", "admin-only", "disabled"] = "admin-only"
+    bootstrap_admin: bool = Field(True, description="create an admin on first start")
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(7, ge=1, le=90)
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256")
+    jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256")
+    jwt_issuer: str = "quantlab"
+    jwt_audience: str = "quantlab-api"
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    argon2_time_cost: int = Field(2, ge=1, le=20)
+    argon2_memory_kib: int = Field(19456, ge=8192, le=1024 * 1024)
+    argon2_parallelism: int = Field(1, ge=1, le=16)
+    login_free_attempts_account: int = Field(5, ge=1, le=100)
+    login_free_attempts_address: int = Field(20, ge=1, le=10000)
+    login_max_delay_seconds: int = Field(900, ge=1, le=86400)
+    # rate limits and cache (quantlab.platform.ratelimit / .cache)
+    rate_limit_enabled: bool = True
+    rate_limits: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="endpoint group -> limits (limits library syntax, ';'-separated)",
+    )
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = Field(300, ge=1, le=86400)
 
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _merge_rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        from limits import parse_many
+
+        merged = {**DEFAULT_RATE_LIMITS, **value}
+        for group, spec in merged.items():
+            try:
+                parse_many(spec)
+            except ValueError as exc:
+                raise ValueError(f"rate limit of {group!r} is invalid: {spec!r}") from exc
+        return merged
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,1 @@
+"""Accounts and access: users, passwords, tokens, sessions, roles and admin endpoints."""

@@ -1,0 +1,122 @@
+"""Permission dependencies for routers: who is calling and what they may do.
+
+- ``CurrentUser``: any signed-in caller (Bearer access JWT or personal access token);
+  401 with ``WWW-Authenticate`` otherwise; 403 ``PASSWORD_CHANGE_REQUIRED`` after a reset.
+- ``WriteUser``: may change research data (researcher or admin, not a read-only token).
+- ``AdminUser`` / ``AdminWriteUser``: the admin role (the latter not via a read-only token).
+- ``AccountUser``: may change their *own* settings (any role, not a read-only token).
+- ``SessionUser``: signed in, even with a pending password change (``/me``, password, logout).
+
+Every router mounted with ``quantlab.api.routes.protected`` already requires ``CurrentUser``;
+routes add the stricter aliases they need.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from quantlab.auth.exceptions import InsufficientRole, PasswordChangeRequired
+from quantlab.auth.principal import AuthUser, resolve
+from quantlab.auth.throttle import LoginThrottle
+from quantlab.auth.tokens import TokenCodec
+from quantlab.platform.cache import Cache, NullCache
+from quantlab.platform.errors import Unauthorized
+
+TOKEN_URL = "/api/auth/token"  # noqa: S105 - a path
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL, auto_error=False, description="Access JWT or personal access token"
+)
+
+
+def get_cache(request: Request) -> Cache:
+    """The app's cache (a no-op cache before start-up wiring)."""
+    cache: Cache | None = getattr(request.app.state, "cache", None)
+    return cache if cache is not None else NullCache()
+
+
+def get_codec(request: Request) -> TokenCodec:
+    """The app's JWT codec, built once from its settings."""
+    codec: TokenCodec | None = getattr(request.app.state, "token_codec", None)
+    if codec is None:
+        codec = request.app.state.token_codec = TokenCodec(request.app.state.settings)
+    return codec
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    """The sign-in throttle over the rate-limit storage."""
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = LoginThrottle(request.app.state.limiter.storage, request.app.state.settings)
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
+AppCache = Annotated[Cache, Depends(get_cache)]
+Codec = Annotated[TokenCodec, Depends(get_codec)]
+Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
+
+
+async def authenticate(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> AuthUser:
+    """Resolve the bearer token; 401 when absent or invalid."""
+    if not token:
+        raise Unauthorized("not authenticated: send 'Authorization: Bearer <token>'")
+    user = await resolve(
+        token, get_codec(request), get_cache(request), request.app.state.db.sessionmaker
+    )
+    request.state.user_id = user.id  # rate limits key on it
+    return user
+
+
+SessionUser = Annotated[AuthUser, Depends(authenticate)]
+
+
+async def current_user(user: SessionUser) -> AuthUser:
+    """A signed-in user whose password is not pending a forced change."""
+    if user.must_change_password:
+        raise PasswordChangeRequired()
+    return user
+
+
+CurrentUser = Annotated[AuthUser, Depends(current_user)]
+
+
+async def write_user(user: CurrentUser) -> AuthUser:
+    """A user allowed to create, change or delete research resources."""
+    if not user.can_write:
+        raise InsufficientRole(
+            "read-only access: viewers and read-only tokens cannot change anything"
+        )
+    return user
+
+
+async def account_user(user: CurrentUser) -> AuthUser:
+    """A user changing their own settings: any role, but not with a read-only token."""
+    if user.read_only:
+        raise InsufficientRole("this personal access token is read-only")
+    return user
+
+
+async def admin_user(user: CurrentUser) -> AuthUser:
+    """An administrator."""
+    if not user.is_admin:
+        raise InsufficientRole("administrators only")
+    return user
+
+
+async def admin_write_user(user: Annotated[AuthUser, Depends(admin_user)]) -> AuthUser:
+    """An administrator not using a read-only token."""
+    if user.read_only:
+        raise InsufficientRole("this personal access token is read-only")
+    return user
+
+
+WriteUser = Annotated[AuthUser, Depends(write_user)]
+AccountUser = Annotated[AuthUser, Depends(account_user)]
+AdminUser = Annotated[AuthUser, Depends(admin_user)]
+AdminWriteUser = Annotated[AuthUser, Depends(admin_write_user)]
