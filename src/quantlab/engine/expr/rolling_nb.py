@@ -261,24 +261,35 @@ def mad_nb(x, first, last, window):
 
 @njit(cache=True)
 def _extreme_nb(x, first, last, window, want_max, want_index):
+    # Monotonic deque of day indices: O(1) amortised per day and exact (no arithmetic).
+    # Only strictly worse values are dropped, so the front is the first occurrence of the
+    # extreme, as numpy's argmax picks.
     n, T = x.shape
     out = _empty_nb(n, T)
+    dq = np.empty(T, dtype=np.int64)
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
             continue
+        head = 0
+        tail = 0
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
-            best = np.nan
-            at = -1
-            for i in range(lo, t + 1):
-                v = x[j, i]
-                # strict comparison keeps the first occurrence, like numpy's argmax
-                if v == v and (at < 0 or (v > best if want_max else v < best)):
-                    best = v
-                    at = i
-            if at >= 0:
-                out[j, t] = (at - lo + 1) if want_index else best
+            while head < tail and dq[head] < lo:
+                head += 1
+            v = x[j, t]
+            if v == v:
+                if want_max:
+                    while head < tail and x[j, dq[tail - 1]] < v:
+                        tail -= 1
+                else:
+                    while head < tail and x[j, dq[tail - 1]] > v:
+                        tail -= 1
+                dq[tail] = t
+                tail += 1
+            if head < tail:
+                at = dq[head]
+                out[j, t] = (at - lo + 1) if want_index else x[j, at]
     return out
 
 
@@ -526,11 +537,15 @@ def _pair_nb(x, y, first, last, window, corr):
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
             cnt = 0
+            nx = 0
+            ny = 0
             sx = 0.0
             sy = 0.0
             for i in range(lo, t + 1):
                 a = x[j, i]
                 b = y[j, i]
+                nx += a == a
+                ny += b == b
                 if a == a and b == b:
                     cnt += 1
                     sx += a
@@ -552,9 +567,14 @@ def _pair_nb(x, y, first, last, window, corr):
             if not corr:
                 out[j, t] = sxy / (cnt - 1)
                 continue
-            # Qlib's flat test uses each input's own valid values, not the paired ones
-            cx, _mmx, m2x, _, _, samex = _centred_nb(x, j, lo, t)
-            cy, _mmy, m2y, _, _, samey = _centred_nb(y, j, lo, t)
+            # Qlib's flat test uses each input's own valid values, not the paired ones;
+            # when neither input has a value the other lacks, they are the paired sums.
+            cx, m2x, samex = cnt, sxx, sxx == 0
+            cy, m2y, samey = cnt, syy, syy == 0
+            if nx != cnt:
+                cx, _, m2x, _, _, samex = _centred_nb(x, j, lo, t)
+            if ny != cnt:
+                cy, _, m2y, _, _, samey = _centred_nb(y, j, lo, t)
             if cx >= 2 and (samex or np.sqrt(m2x / (cx - 1)) <= FLAT_STD):
                 continue
             if cy >= 2 and (samey or np.sqrt(m2y / (cy - 1)) <= FLAT_STD):
