@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 
 from quantlab.engine.data.panel import Panel
-from quantlab.engine.indicators import financial, native, talib_specs
+from quantlab.engine.indicators import financial, native_oscillators, native_trend, talib_specs
 from quantlab.engine.indicators import kernels_nb as nb
 from quantlab.engine.indicators.spec import (
     CATEGORIES,
@@ -37,7 +37,8 @@ FieldData = Panel | Mapping[str, np.ndarray]
 def _registry() -> dict[str, IndicatorSpec]:
     """Every spec by case-folded name, in catalog order: native, TA-Lib, financial."""
     registry: dict[str, IndicatorSpec] = {}
-    for spec in [*native.SPECS, *talib_specs.build_specs(), *financial.SPECS]:
+    natives = [*native_trend.SPECS, *native_oscillators.SPECS]
+    for spec in [*natives, *talib_specs.build_specs(), *financial.SPECS]:
         key = spec.name.casefold()
         if key in registry:
             raise RuntimeError(f"duplicate indicator name {spec.name!r}")

@@ -268,7 +268,7 @@ def shift_nb(x: np.ndarray, k: int) -> np.ndarray:
 
 @njit(cache=True)
 def sar_nb(high: np.ndarray, low: np.ndarray, step: float, limit: float) -> np.ndarray:
-    """Wilder's parabolic SAR with TA-Lib's start-up rule (see ``native.sar``).
+    """Wilder's parabolic SAR with TA-Lib's start-up rule (see ``native_trend.sar``).
 
     The first bar is NaN. The initial direction is short when bar 1 has a positive
     minus-DM larger than its plus-DM, long otherwise; the first SAR is bar 0's
