@@ -434,11 +434,15 @@ def _weights_day_nb(t, exec_px, weights, mkt, fp, ip, st, rec, group, n_groups):
     for i in range(n):
         if delta[i] > 0.0 and exec_px[t, i] > 0.0:
             need[group[i]] += delta[i] * exec_px[t, i] * (1.0 + fp[F_COMM_RATE])
+    # One scale per group, fixed before any buy, so every buy shrinks by the same factor.
+    scale = np.ones(n_groups)
+    for g in range(n_groups):
+        if need[g] > cash[g]:
+            scale[g] = cash[g] / need[g]
     for i in range(n):
         if delta[i] > 0.0:
             g = group[i]
-            scale = min(1.0, cash[g] / need[g]) if need[g] > 0.0 else 1.0
-            buy_nb(t, i, g, delta[i] * scale, exec_px[t, i], mkt, fp, ip, st, rec)
+            buy_nb(t, i, g, delta[i] * scale[g], exec_px[t, i], mkt, fp, ip, st, rec)
 
 
 @njit(cache=True)
