@@ -101,7 +101,7 @@ def test_cross_sectional_ops(panel_of) -> None:
     np.testing.assert_allclose(
         out["CSDemean($close)"][0], [2 / 3, -4 / 3, 2 / 3, NAN, NAN], rtol=1e-6
     )
-    sd = np.std([3, 1, 3], ddof=1)
+    sd = float(np.std([3, 1, 3], ddof=1))
     np.testing.assert_allclose(
         out["CSZScore($close)"][0], [2 / 3 / sd, -4 / 3 / sd, 2 / 3 / sd, NAN, NAN], rtol=1e-6
     )
