@@ -24,7 +24,12 @@ import pandas as pd
 import psutil
 
 from quantlab.engine.backtest.config import BacktestConfig, rules_off
-from quantlab.engine.backtest.crossover import ma_crossover, ma_crossover_grid, window_pairs
+from quantlab.engine.backtest.crossover import (
+    CrossoverGrid,
+    ma_crossover,
+    ma_crossover_grid,
+    window_pairs,
+)
 from quantlab.engine.backtest.enums import PortfolioMode, Rebalance
 from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.strategies import Signals, TopkDropout
@@ -171,8 +176,12 @@ def w2(panel: Panel, vbt: Any, vbt_symbols: int, vbt_chunk: int) -> None:
     print(f"W2  grid of {n_pairs} (fast, slow) pairs × {close.shape[1]} symbols")
     ma_crossover_grid(close[:300, :2], [5], [20], fees=FEES)  # compile
     for pairs in (FAST[:5], FAST):
+
+        def run_grid(p: range = pairs) -> CrossoverGrid:
+            return ma_crossover_grid(close, p, SLOW, fees=FEES)
+
         with PeakRSS() as mem:
-            t, grid = best_of(lambda p=pairs: ma_crossover_grid(close, p, SLOW, fees=FEES), 2)
+            t, grid = best_of(run_grid, 2)
         line(f"quantlab fused grid, {len(grid.fast)} pairs", t, f"peak +{mem.mib:.0f} MiB")
     ours_t = t
     if vbt is None:
@@ -226,10 +235,13 @@ def main() -> None:
     args = parser.parse_args()
     n = 100 if args.quick else 500
     panel = synthetic(n, 2520)
-    vbt = bt = None
+    vbt: Any = None
+    bt: Any = None
     if not args.no_peers:
-        import backtrader as bt
-        import vectorbt as vbt
+        import backtrader
+        import vectorbt
+
+        vbt, bt = vectorbt, backtrader
     print(f"data: seeded synthetic, {n} symbols × 2520 days; cpu count {psutil.cpu_count()}")
     w1(panel, vbt, None if args.quick else bt, bt_symbols=10)
     w2(panel, vbt, vbt_symbols=10 if args.quick else 50, vbt_chunk=15)

@@ -27,6 +27,7 @@ def test_crossover_by_hand():
     # day 1: 9 < 9.5 (below); day 2: 10 > 9.5 → buy 100/10 = 10 shares;
     # day 4: 11 < 11.5 → sell 10 × 11 = 110; day 6: 12 > 11 → buy 110/12 shares.
     res = ma_crossover(close, 1, 2, init_cash=100.0)
+    assert res.equity is not None
     assert res.orders.tolist() == [3]
     assert res.final_value[0] == pytest.approx(110.0)
     assert res.equity[:, 0].tolist() == pytest.approx([100, 100, 100, 120, 110, 110, 110])
@@ -46,6 +47,7 @@ def test_fused_kernel_matches_vectorbt():
     close = prices()
     _, _, pf = _vbt_run(close, 10, 30)
     ours = ma_crossover(close, 10, 30, init_cash=100.0, fees=FEES)
+    assert ours.equity is not None
     np.testing.assert_allclose(ours.final_value, pf.final_value().values, rtol=1e-12)
     np.testing.assert_array_equal(ours.orders, pf.orders.count().values)
     np.testing.assert_allclose(ours.equity, pf.value().values, rtol=1e-12)
