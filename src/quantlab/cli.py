@@ -42,6 +42,22 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: int | None = typer.Option(
+        None, help="Jobs run at once by this worker (default QUANTLAB_JOB_WORKERS or CPU count)."
+    ),
+    loglevel: str = typer.Option("INFO", help="Celery log level."),
+) -> None:
+    """Run a Celery worker for QUANTLAB_JOB_RUNNER=celery (same settings as the server)."""
+    from quantlab.platform.jobs.celery_runner import worker_main
+
+    settings = get_settings()
+    settings.check_production()
+    size = concurrency or settings.job_workers or settings.max_running_jobs
+    worker_main(settings, size, loglevel)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: head)."""

@@ -13,6 +13,8 @@ from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
 from quantlab.auth.dependencies import authenticate, current_user
 from quantlab.platform import health, meta
+from quantlab.tasks import router as tasks_router
+from quantlab.tasks import ws as tasks_ws
 from quantlab.platform.ratelimit import RateLimit
 
 
@@ -41,3 +43,5 @@ def include_routers(app: FastAPI) -> None:
     protected(app, auth_router.session_router, allow_password_change=True)
     protected(app, auth_router.tokens_router)
     protected(app, auth_admin.router)
+    public(app, tasks_ws.router)  # authenticates with a ticket or subprotocol token
+    protected(app, tasks_router.router)

@@ -16,5 +16,6 @@ def startup_hooks() -> list[StartupHook]:
     from quantlab.auth.bootstrap import auth_startup
     from quantlab.platform.cache import cache_startup
     from quantlab.platform.ratelimit import ratelimit_startup
+    from quantlab.tasks.startup import jobs_startup
 
-    return [cache_startup, ratelimit_startup, auth_startup]
+    return [cache_startup, ratelimit_startup, auth_startup, jobs_startup]

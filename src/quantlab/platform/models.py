@@ -10,6 +10,8 @@ from quantlab.platform.db import Base
 MODEL_MODULES = [
     "quantlab.platform.audit",
     "quantlab.auth.models",
+    "quantlab.platform.jobs.models",
+    "quantlab.tasks.models",
 ]
 
 for _name in MODEL_MODULES:

@@ -48,6 +48,23 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(10, ge=1, le=200)
     cors_origins: list[str] = Field(default_factory=list)
+    job_runner: Literal["local", "celery"] = Field(
+        "local", description="local process pool in the server, or Celery workers"
+    )
+    broker_url: str | None = Field(
+        None, description="Celery broker; default: QUANTLAB_REDIS_URL or local Redis"
+    )
+    job_max_running: int | None = Field(
+        None, ge=1, le=1024, description="global running-job limit; default: CPU count"
+    )
+    job_max_running_per_user: int = Field(2, ge=1, le=1024)
+    job_workers: int | None = Field(
+        None, ge=1, le=256, description="local pool size; default: job_max_running"
+    )
+    job_log_limit: int = Field(1000, ge=10, le=1_000_000, description="log lines kept per job")
+    job_heartbeat_stale_seconds: float = Field(30.0, ge=1.0, le=3600.0)
+    ws_ticket_ttl_seconds: int = Field(60, ge=5, le=3600)
+    ws_ping_seconds: float = Field(30.0, ge=0.1, le=3600.0)
     # accounts and access (quantlab.auth)
     registration_mode: Literal["open", "admin-only", "disabled"] = "admin-only"
     bootstrap_admin: bool = Field(True, description="create an admin on first start")
@@ -102,6 +119,16 @@ class Settings(BaseSettings):
         """The async SQLAlchemy URL in force (drivers filled in)."""
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'quantlab.db'}"
         return normalise_db_url(url)
+
+    @property
+    def max_running_jobs(self) -> int:
+        """The global limit of running jobs in force."""
+        return self.job_max_running or os.cpu_count() or 1
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The Celery broker URL in force."""
+        return self.broker_url or self.redis_url or "redis://127.0.0.1:6379/0"
 
     @property
     def is_sqlite(self) -> bool:

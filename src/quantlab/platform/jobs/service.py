@@ -1,0 +1,74 @@
+"""Enqueueing jobs (for every domain) and the one JSON view of a job row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quantlab.platform.jobs.models import Job
+from quantlab.platform.jobs.registry import get_job_type, validate_params
+from quantlab.platform.jobs.status import TERMINAL, JobStatus
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    job_type: str,
+    params: dict[str, Any] | None,
+    owner_id: str,
+    priority: int = 1,
+    schedule_id: str | None = None,
+) -> Job:
+    """Validate ``params`` for ``job_type`` (404/422) and add a pending job to ``session``.
+
+    The caller commits, then wakes the dispatcher (``request.app.state.jobs.wake()``);
+    the dispatcher also polls, so a job added by another process starts within a second.
+    """
+    entry = get_job_type(job_type)
+    validated = validate_params(entry, params)
+    job = Job(
+        type=entry.name,
+        owner_id=owner_id,
+        params=validated.model_dump(mode="json"),
+        priority=priority,
+        status=JobStatus.PENDING.value,
+        progress=0.0,
+        attempts=0,
+        log_count=0,
+        schedule_id=schedule_id,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as clients see it (also the WebSocket ``connected`` snapshot)."""
+    entry_terminal = job.status in TERMINAL
+    return {
+        "id": job.id,
+        "type": job.type,
+        "owner_id": job.owner_id,
+        "params": job.params,
+        "priority": job.priority,
+        "status": job.status,
+        "progress": job.progress,
+        "percentage": round(job.progress * 100.0, 3),
+        "stage": job.stage,
+        "message": job.message,
+        "current": job.current,
+        "eta_seconds": None if entry_terminal else job.eta_seconds,
+        "metrics": job.metrics,
+        "attempts": job.attempts,
+        "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+        "result": job.result,
+        "result_ref": job.result_ref,
+        "has_checkpoint": job.checkpoint_ref is not None,
+        "requested": job.control,
+        "schedule_id": job.schedule_id,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "updated_at": job.updated_at,
+    }
