@@ -139,19 +139,21 @@ def compute(
         valid &= data.exists()
     if spec.func is None:
         raise RuntimeError(f"{spec.name} has no compute function")
+    packed_path = spec.source != "financial" and not bool(valid.all())
     if spec.source == "financial":
         masked = {f: np.where(valid, a, np.nan) for f, a in arrays.items()}
         out = {k: np.asfortranarray(v) for k, v in spec.func(masked, checked).items()}
-    elif valid.all():
-        packed = {f: np.asfortranarray(a) for f, a in arrays.items()}
-        out = {k: np.asfortranarray(v) for k, v in spec.func(packed, checked).items()}
+    elif not packed_path:  # nothing to skip: run on the arrays as they are
+        whole = {f: np.asfortranarray(a) for f, a in arrays.items()}
+        out = {k: np.asfortranarray(v) for k, v in spec.func(whole, checked).items()}
     else:
         order, counts = nb.pack_order_nb(valid)
         packed = {f: nb.gather_nb(a, order, counts) for f, a in arrays.items()}
         res = spec.func(packed, checked)
         out = {k: nb.scatter_nb(np.asarray(v, np.float64), order, counts) for k, v in res.items()}
-    for v in out.values():
-        v[~np.isfinite(v)] = np.nan
+    if not packed_path:
+        for v in out.values():
+            v[~np.isfinite(v)] = np.nan  # scatter_nb already did this on the packed path
     if one_series:
         return {k: v[:, 0] for k, v in out.items()}
     return out
