@@ -12,10 +12,15 @@ from fastapi import APIRouter, Depends, FastAPI
 from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
 from quantlab.auth.dependencies import authenticate, current_user
+from quantlab.datasets import charts_router
+from quantlab.datasets import router as datasets_router
+from quantlab.factors import router as factors_router
+from quantlab.onboarding import router as onboarding_router
 from quantlab.platform import health, meta
+from quantlab.platform.ratelimit import RateLimit
+from quantlab.sandbox import router as sandbox_router
 from quantlab.tasks import router as tasks_router
 from quantlab.tasks import ws as tasks_ws
-from quantlab.platform.ratelimit import RateLimit
 
 
 def public(app: FastAPI, router: APIRouter) -> None:
@@ -43,5 +48,14 @@ def include_routers(app: FastAPI) -> None:
     protected(app, auth_router.session_router, allow_password_change=True)
     protected(app, auth_router.tokens_router)
     protected(app, auth_admin.router)
+    protected(app, onboarding_router.router)
+    protected(app, onboarding_router.help_router)
     public(app, tasks_ws.router)  # authenticates with a ticket or subprotocol token
     protected(app, tasks_router.router)
+    protected(app, datasets_router.router)
+    protected(app, datasets_router.imports_router)
+    protected(app, charts_router.router)
+    protected(app, factors_router.indicators_router)
+    protected(app, factors_router.router)
+    public(app, sandbox_router.public_router)  # /api/security/health
+    protected(app, sandbox_router.router)

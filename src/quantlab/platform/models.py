@@ -10,8 +10,12 @@ from quantlab.platform.db import Base
 MODEL_MODULES = [
     "quantlab.platform.audit",
     "quantlab.auth.models",
+    "quantlab.onboarding.models",
     "quantlab.platform.jobs.models",
     "quantlab.tasks.models",
+    "quantlab.datasets.models",
+    "quantlab.factors.models",
+    "quantlab.sandbox.models",
 ]
 
 for _name in MODEL_MODULES:

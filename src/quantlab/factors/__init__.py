@@ -1,0 +1,1 @@
+"""Factors and indicators: the indicator catalog API, users' factor library and evaluation."""

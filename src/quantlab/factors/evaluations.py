@@ -1,0 +1,181 @@
+"""Factor evaluations: validate the request, pin what is evaluated, enqueue
+``factors.evaluate`` and read the stored results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quantlab.datasets import service as dataset_service
+from quantlab.engine import expr
+from quantlab.factors import seed
+from quantlab.factors import service as factor_service
+from quantlab.factors.exceptions import (
+    EvaluationNotFound,
+    NothingToEvaluate,
+    PriceFieldMissing,
+)
+from quantlab.factors.models import FactorEvaluation
+from quantlab.factors.references import expand
+from quantlab.factors.schemas import EvaluateRequest, EvaluationOut
+from quantlab.platform import audit
+from quantlab.platform.envelope import PageParams
+from quantlab.platform.jobs import service as job_service
+from quantlab.platform.jobs.models import Job
+from quantlab.platform.ownership import Principal, get_owned
+
+JOB_TYPE = "factors.evaluate"
+RESULTS_DIR = "factors/evaluations"
+INLINE_RESULT_BYTES = 1 << 20  # larger results go to a file under the data dir
+
+
+def _usable(text: str, fields: Sequence[str]) -> bool:
+    try:
+        expr.validate(text, fields)
+    except expr.ExprError:
+        return False
+    return True
+
+
+async def _features(
+    session: AsyncSession, user: Principal, body: EvaluateRequest, fields: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """What to evaluate, pinned: ``features`` [[name, text]] or python ``code``."""
+    if body.feature_set is not None:
+        items = seed.feature_set(body.feature_set)
+        usable = [[n, t] for n, t in items if _usable(t, fields)]
+        skipped = [n for n, t in items if not _usable(t, fields)]
+        if not usable:
+            raise NothingToEvaluate(
+                f"no feature of {body.feature_set} can be computed from fields {fields}"
+            )
+        return {"features": usable}, skipped
+    if body.factor_id is not None:
+        factor = await factor_service.get_factor(session, user, body.factor_id)
+        await factor_service.record_usage(session, user, factor)
+        if factor.kind == "python":
+            return {"code": factor.code, "name": factor.name}, []
+        assert factor.expression is not None
+        lookup = await factor_service.owner_lookup(session, factor.owner_id)
+        expanded = expand(factor.expression, lookup, self_name=factor.name)
+        factor_service.parse_expanded(expanded, fields)
+        return {"features": [[factor.name, expanded.text]]}, []
+    assert body.expression is not None
+    expanded = expand(body.expression, await factor_service.owner_lookup(session, user.id))
+    factor_service.parse_expanded(expanded, fields)
+    return {"features": [["expression", expanded.text]]}, []
+
+
+async def start_evaluation(
+    session: AsyncSession, user: Principal, body: EvaluateRequest, client: str | None = None
+) -> tuple[FactorEvaluation, Job]:
+    """Check the request (404/422 now rather than in the job), record it and enqueue the job.
+    The caller wakes the job runner."""
+    dataset = await dataset_service.get_dataset(session, user, body.dataset_id)
+    version = await dataset_service.get_version(session, dataset, body.version)
+    fields = list(version.fields)
+    if "close" not in fields:
+        raise PriceFieldMissing(f"dataset {dataset.name!r} has no 'close' field")
+    what, skipped = await _features(session, user, body, fields)
+    params: dict[str, Any] = {
+        **what,
+        "symbols": body.symbols,
+        "start": body.start.isoformat() if body.start else None,
+        "end": body.end.isoformat() if body.end else None,
+        "horizons": body.horizons,
+        "quantiles": body.quantiles,
+        "skipped": skipped,
+    }
+    evaluation = FactorEvaluation(
+        owner_id=user.id,
+        factor_id=body.factor_id,
+        feature_set=body.feature_set,
+        expression=body.expression,
+        dataset_id=dataset.id,
+        dataset_version=version.version,
+        params=params,
+        status="pending",
+    )
+    session.add(evaluation)
+    await session.flush()
+    job = await job_service.enqueue(
+        session, job_type=JOB_TYPE, params={"evaluation_id": evaluation.id}, owner_id=user.id
+    )
+    evaluation.job_id = job.id
+    audit.record(
+        session,
+        "factor.evaluate",
+        actor_id=user.id,
+        resource_type="factor_evaluation",
+        resource_id=evaluation.id,
+        details={
+            "factor_id": body.factor_id,
+            "feature_set": body.feature_set,
+            "dataset_id": dataset.id,
+            "version": version.version,
+            "job_id": job.id,
+        },
+        client_address=client,
+    )
+    await session.commit()
+    return evaluation, job
+
+
+async def get_evaluation(
+    session: AsyncSession, user: Principal, evaluation_id: str, data_dir: Path
+) -> dict[str, Any]:
+    """An evaluation of ``user`` with its job's progress and, once done, its result."""
+    evaluation = await get_owned(
+        session, FactorEvaluation, evaluation_id, user, not_found=EvaluationNotFound
+    )
+    job = await session.get(Job, evaluation.job_id) if evaluation.job_id else None
+    out = evaluation_view(evaluation)
+    out["job"] = (
+        None
+        if job is None
+        else {
+            "id": job.id,
+            "status": job.status,
+            "progress": job.progress,
+            "stage": job.stage,
+            "error": job.error_message,
+        }
+    )
+    result = evaluation.result
+    if result is None and evaluation.result_ref:
+        result = json.loads((data_dir / evaluation.result_ref).read_text(encoding="utf-8"))
+    out["result"] = result
+    return out
+
+
+async def list_evaluations(
+    session: AsyncSession,
+    user: Principal,
+    params: PageParams,
+    *,
+    factor_id: str | None = None,
+    status: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the caller's own evaluations, newest first (results not included)."""
+    stmt = select(FactorEvaluation).where(FactorEvaluation.owner_id == user.id)
+    if factor_id:
+        stmt = stmt.where(FactorEvaluation.factor_id == factor_id)
+    if status:
+        stmt = stmt.where(FactorEvaluation.status == status)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = await session.scalars(
+        stmt.order_by(FactorEvaluation.created_at.desc(), FactorEvaluation.id)
+        .offset(params.offset)
+        .limit(params.size)
+    )
+    return [evaluation_view(r) for r in rows], int(total or 0)
+
+
+def evaluation_view(evaluation: FactorEvaluation) -> dict[str, Any]:
+    """JSON form of an evaluation row without its result."""
+    return EvaluationOut.model_validate(evaluation).model_dump(mode="json")

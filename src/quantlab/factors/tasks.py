@@ -1,0 +1,254 @@
+"""The ``factors.evaluate`` job: evaluate a factor, expression or feature set on a dataset
+version and run the IC analysis, reporting progress per feature."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quantlab.auth.models import User
+from quantlab.engine import expr
+from quantlab.engine.expr.ast import fields_of
+from quantlab.engine.factors.analysis import FactorAnalysis, analyse_factor
+from quantlab.factors.compute import Window, load_window
+from quantlab.factors.evaluations import INLINE_RESULT_BYTES, JOB_TYPE, RESULTS_DIR
+from quantlab.factors.models import FactorEvaluation
+from quantlab.platform.db import utcnow
+from quantlab.platform.jobs.context import JobCancelled, JobContext, write_atomic
+from quantlab.platform.jobs.registry import register_job_type
+
+CHUNK = 16  # features evaluated together (shared sub-expressions) before analysing them
+
+
+class EvaluateParams(BaseModel):
+    """Parameters of ``factors.evaluate``: the evaluation row to carry out."""
+
+    evaluation_id: str = Field(min_length=1, max_length=32)
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    id: str
+    is_admin: bool
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def feature_row(name: str, text: str | None, analysis: FactorAnalysis) -> dict[str, Any]:
+    """One feature's summary: IC and Rank IC statistics per horizon, spreads, turnover."""
+    first = analysis.ic_summary[0]
+    return _clean(
+        {
+            "name": name,
+            "expression": text,
+            "ic_ir": first.ir,
+            "ic_mean": first.mean,
+            "rank_ic_ir": analysis.rank_ic_summary[0].ir,
+            "rank_ic_mean": analysis.rank_ic_summary[0].mean,
+            "ic_summary": [{k: getattr(s, k) for k in s.__slots__} for s in analysis.ic_summary],
+            "rank_ic_summary": [
+                {k: getattr(s, k) for k in s.__slots__} for s in analysis.rank_ic_summary
+            ],
+            "ic_decay": {str(k): v for k, v in analysis.ic_decay.items()},
+            "long_short": {
+                str(h): v for h, v in zip(analysis.horizons, analysis.long_short, strict=True)
+            },
+            "autocorrelation_mean": _nanmean(analysis.autocorrelation),
+            "top_turnover_mean": _nanmean(analysis.top_turnover),
+            "coverage_mean": _nanmean(analysis.coverage),
+        }
+    )
+
+
+def _nanmean(a: np.ndarray) -> float:
+    v = a[~np.isnan(a)]
+    return float(v.mean()) if v.size else math.nan
+
+
+def rank_key(row: dict[str, Any]) -> tuple[int, float]:
+    """Sort key: largest |IC IR| first, features without an IR last."""
+    ir = row.get("ic_ir")
+    return (1, 0.0) if ir is None else (0, -abs(ir))
+
+
+async def _prepare(session: AsyncSession, evaluation_id: str) -> dict[str, Any]:
+    evaluation = await session.get(FactorEvaluation, evaluation_id)
+    if evaluation is None:
+        raise LookupError(f"factor evaluation {evaluation_id} is gone")
+    owner = await session.get(User, evaluation.owner_id)
+    evaluation.status = "running"
+    await session.commit()
+    return {
+        "owner": _Owner(evaluation.owner_id, bool(owner and owner.role == "admin")),
+        "dataset_id": evaluation.dataset_id,
+        "version": evaluation.dataset_version,
+        "feature_set": evaluation.feature_set,
+        **evaluation.params,
+    }
+
+
+async def _finish(session: AsyncSession, evaluation_id: str, **values: Any) -> None:
+    evaluation = await session.get(FactorEvaluation, evaluation_id)
+    if evaluation is None:
+        return
+    for key, value in values.items():
+        setattr(evaluation, key, value)
+    evaluation.updated_at = utcnow()
+    await session.commit()
+
+
+def _load(ctx: JobContext, spec: dict[str, Any], fields: list[str], lookback: int | None) -> Window:
+    def day(text: str | None) -> date | None:
+        return date.fromisoformat(text) if text else None
+
+    async def go(session: AsyncSession) -> Window:
+        return await load_window(
+            session,
+            spec["owner"],
+            spec["dataset_id"],
+            ctx.data_dir,
+            fields=fields,
+            version=spec["version"],
+            symbols=spec["symbols"],
+            start=day(spec["start"]),
+            end=day(spec["end"]),
+            lookback=lookback,
+        )
+
+    return ctx.run_db(go)
+
+
+def _analyse(window: Window, values: np.ndarray, spec: dict[str, Any]) -> FactorAnalysis:
+    lo = window.lo
+    return analyse_factor(
+        np.asarray(values[lo:], dtype=np.float64),
+        window.panel["close"][lo:],
+        dates=window.dates,
+        horizons=spec["horizons"],
+        quantiles=spec["quantiles"],
+    )
+
+
+def _python_factor(ctx: JobContext, spec: dict[str, Any]) -> tuple[Window, np.ndarray]:
+    from quantlab.sandbox.executor import run_array_code
+
+    ctx.report(0.05, stage="loading")
+    window = _load(ctx, spec, _all_fields(ctx, spec), None)
+    ctx.report(0.2, stage="sandbox", current=spec["name"])
+    inputs = {name: np.ascontiguousarray(arr) for name, arr in window.panel.fields.items()}
+    out = run_array_code(spec["code"], inputs, outputs=["factor"])["factor"]
+    if out.shape != window.panel.shape:
+        raise ValueError(
+            f"the python factor must set 'factor' to a {window.panel.shape} array; got {out.shape}"
+        )
+    return window, np.asarray(out, dtype=np.float64)
+
+
+def _all_fields(ctx: JobContext, spec: dict[str, Any]) -> list[str]:
+    from sqlalchemy import select
+
+    from quantlab.datasets.models import DatasetVersion
+
+    async def go(session: AsyncSession) -> list[str]:
+        row = await session.scalar(
+            select(DatasetVersion).where(
+                DatasetVersion.dataset_id == spec["dataset_id"],
+                DatasetVersion.version == spec["version"],
+            )
+        )
+        return list(row.fields) if row is not None else ["close"]
+
+    return ctx.run_db(go)
+
+
+def _evaluate(ctx: JobContext, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if spec.get("code") is not None:
+        window, values = _python_factor(ctx, spec)
+        analysis = _analyse(window, values, spec)
+        row = feature_row(spec["name"], None, analysis)
+        ctx.report(1.0, stage="done")
+        return {**analysis.to_dict(), "feature": row}, {"features": 1, "best": row}
+    features: list[list[str]] = spec["features"]
+    nodes = [expr.parse(text) for _, text in features]
+    lookback = max(expr.lookback(n) for n in nodes)
+    fields = sorted({"close"}.union(*(fields_of(n) for n in nodes)))
+    ctx.report(0.02, stage="loading")
+    window = _load(ctx, spec, fields, lookback)
+    rows: list[dict[str, Any]] = []
+    single: dict[str, Any] | None = None
+    for i in range(0, len(nodes), CHUNK):
+        ctx.check()
+        batch = nodes[i : i + CHUNK]
+        computed = expr.evaluate_nodes(batch, window.panel, cache=None)
+        for k, node in enumerate(batch):
+            name, text = features[i + k]
+            ctx.report(0.05 + 0.95 * (i + k) / len(nodes), stage="analysing", current=name)
+            analysis = _analyse(window, computed[node], spec)
+            rows.append(feature_row(name, text, analysis))
+            if len(features) == 1:
+                single = analysis.to_dict()
+        del computed
+    ctx.report(1.0, stage="done")
+    if single is not None:
+        return {**single, "feature": rows[0]}, {"features": 1, "best": rows[0]}
+    rows.sort(key=rank_key)
+    for position, row in enumerate(rows, start=1):
+        row["rank"] = position
+    result = {
+        "feature_set": spec["feature_set"],
+        "horizons": spec["horizons"],
+        "ranked_by": {"statistic": "abs(ic_ir)", "horizon": spec["horizons"][0]},
+        "ranking": rows,
+        "skipped": spec.get("skipped") or [],
+    }
+    keys = ("rank", "name", "ic_ir", "ic_mean", "rank_ic_mean")
+    top = [{k: r[k] for k in keys} for r in rows[:10]]
+    return result, {"features": len(rows), "skipped": len(result["skipped"]), "top": top}
+
+
+def run_evaluate(ctx: JobContext, params: EvaluateParams) -> dict[str, Any]:
+    """Evaluate and analyse, then store the summary and the chart-ready result."""
+    evaluation_id = params.evaluation_id
+    spec = ctx.run_db(lambda s: _prepare(s, evaluation_id))
+    try:
+        result, summary = _evaluate(ctx, spec)
+    except BaseException as exc:
+        status = "cancelled" if isinstance(exc, JobCancelled) else "failed"
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        ctx.run_db(lambda s: _finish(s, evaluation_id, status=status, error=message))
+        raise
+    payload = json.dumps(result, allow_nan=False).encode()
+    stored: dict[str, Any] = {"status": "completed", "summary": summary}
+    if len(payload) > INLINE_RESULT_BYTES:
+        path = ctx.data_dir / RESULTS_DIR / f"{evaluation_id}.json"
+        write_atomic(path, payload)
+        stored["result_ref"] = str(path.relative_to(ctx.data_dir))
+    else:
+        stored["result"] = result
+    ctx.run_db(lambda s: _finish(s, evaluation_id, **stored))
+    return {"evaluation_id": evaluation_id, "summary": summary}
+
+
+register_job_type(
+    name=JOB_TYPE,
+    params=EvaluateParams,
+    fn=run_evaluate,
+    description="Evaluate a factor, expression or feature set and run its IC analysis.",
+)
