@@ -89,23 +89,37 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _symbol_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes into the sorted distinct symbol strings; raises on a missing symbol."""
+    try:
+        # factorize the values as they are: astype(str) first would copy every row
+        codes, uniques = pd.factorize(values, sort=True)
+        fast = all(isinstance(u, str) for u in uniques)
+    except TypeError:  # unorderable mixed types
+        fast = False
+    if not fast:  # numbers as codes: sort them as text, like the strings they become
+        cats = pd.Categorical(values.astype(str))
+        codes, uniques = cats.codes, cats.categories
+    if (codes < 0).any():
+        raise ValueError("the symbol column has missing values")
+    return codes, [str(u) for u in uniques]
+
+
 def _to_table(frame: pd.DataFrame, frequency: str) -> tuple[pa.Table, list[str]]:
     names = field_columns(frame)
     stamps = pd.to_datetime(frame[DATE])
     if stamps.isna().any():
         raise ValueError("the date column has missing or unparsable values")
-    cats = pd.Categorical(frame[SYMBOL].astype(str))
-    if (cats.codes < 0).any():
-        raise ValueError("the symbol column has missing values")
+    codes, names_of = _symbol_codes(frame[SYMBOL])
     # sorted dictionary: symbol-major rows compress well and prune by row group
     stamp_ns = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
-    order = np.lexsort((stamp_ns, cats.codes))
+    order = np.lexsort((stamp_ns, codes))
     if frequency == "day":
         dates = pa.array(stamps.to_numpy().astype("datetime64[D]")[order], type=pa.date32())
     else:
         dates = pa.array(stamps.to_numpy().astype("datetime64[ms]")[order], type=pa.timestamp("ms"))
     symbols = pa.DictionaryArray.from_arrays(
-        pa.array(cats.codes[order].astype(np.int32)), pa.array(list(cats.categories), pa.string())
+        pa.array(codes[order].astype(np.int32)), pa.array(list(names_of), pa.string())
     )
     columns: dict[str, pa.Array] = {DATE: dates, SYMBOL: symbols}
     for name in names:

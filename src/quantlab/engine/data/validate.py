@@ -143,8 +143,9 @@ def validate_frame(
             SYMBOL,
             max_rows,
         )
-    if DATE in frame and SYMBOL in frame:
-        dup = frame.duplicated([SYMBOL, DATE], keep="first").to_numpy()
+    keys = _row_keys(frame) if DATE in frame and SYMBOL in frame else None
+    if keys is not None:
+        dup = pd.Index(keys[0]).duplicated(keep="first")
         _add(report, "duplicate", "fatal", "duplicate (symbol, date) rows", dup, None, max_rows)
     cols = {c: frame[c].to_numpy(dtype=float, na_value=np.nan) for c in PRICES if c in frame}
     if {"open", "high", "low", "close"} <= cols.keys():
@@ -186,20 +187,47 @@ def validate_frame(
             "volume",
             max_rows,
         )
-    if DATE in frame and SYMBOL in frame and not frame[DATE].isna().all():
-        _check_gaps(frame, report)
+    if keys is not None and not frame[DATE].isna().all():
+        _check_gaps(keys, report)
     if "split" in frame and "close" in frame:
         _check_applied_splits(frame, report, max_rows)
     return report
 
 
-def _check_gaps(frame: pd.DataFrame, report: ValidationReport) -> None:
-    clean = frame[[DATE, SYMBOL]].dropna().drop_duplicates()
-    calendar = np.sort(clean[DATE].unique())
-    pos = np.searchsorted(calendar, clean[DATE].to_numpy())
-    g = pd.DataFrame({SYMBOL: clean[SYMBOL].to_numpy(), "pos": pos}).groupby(SYMBOL)["pos"]
-    span = g.max() - g.min() + 1
-    gaps = (span - g.size()).astype(int)
+def _row_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One int64 per row for (symbol, date) plus the codes behind it.
+
+    Returns ``(key, symbol_code, day_code, symbols)``: codes index the sorted distinct
+    symbols and dates (-1 where missing); ``key`` is unique per (symbol, date) pair, and
+    missing cells get keys of their own kind so that two undated rows of one symbol
+    still count as duplicates, as ``DataFrame.duplicated`` counts them.
+    """
+    sym, symbols = pd.factorize(frame[SYMBOL], sort=True)
+    day, days = pd.factorize(frame[DATE], sort=True)
+    n_days = len(days) + 1
+    key = (sym.astype(np.int64) + 1) * n_days + (day.astype(np.int64) + 1)
+    return key, sym, day, np.asarray(symbols, dtype=object)
+
+
+def _check_gaps(
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], report: ValidationReport
+) -> None:
+    key, sym, day, symbols = keys
+    valid = (sym >= 0) & (day >= 0)
+    # each distinct (symbol, date) once; the calendar is the days any valid row has
+    uniq = np.unique(key[valid])
+    n_days = int(day.max()) + 2
+    u_sym, u_day = uniq // n_days - 1, uniq % n_days - 1
+    seen = np.zeros(n_days, dtype=bool)
+    seen[u_day] = True
+    pos = (np.cumsum(seen) - 1)[u_day]
+    starts = np.flatnonzero(np.r_[True, u_sym[1:] != u_sym[:-1]]) if len(uniq) else uniq[:0]
+    ends = np.r_[starts[1:], len(uniq)] - 1
+    # keys sort symbol-major with dates ascending, so each symbol is one run
+    span = pos[ends] - pos[starts] + 1
+    gaps = pd.Series(
+        (span - (ends - starts + 1)).astype(int), index=symbols[u_sym[starts]].astype(str)
+    )
     gaps = gaps[gaps > 0]
     if len(gaps):
         worst = gaps.sort_values(ascending=False).head(10)
