@@ -95,8 +95,9 @@ def count_nb(x, first, last, window):
 
 @njit(cache=True)
 def _moment_nb(x, first, last, window, what):
-    # Sum, mean and count need no removal arithmetic if expanding windows accumulate and
-    # rolling ones re-add their (short) window, so no rounding drift builds up.
+    # Running sum in float64: add today, drop the day leaving the window. Rounding cannot
+    # build up: the sum is re-added from scratch once per window length, and a window whose
+    # valid values are all zero is exactly 0 (so a ratio like SUMP is 0, not 1e-13 / 1e-12).
     n, T = x.shape
     out = _empty_nb(n, T)
     for j in range(n):
@@ -105,24 +106,36 @@ def _moment_nb(x, first, last, window, what):
             continue
         acc = 0.0
         cnt = 0
+        nonzero = 0
         for t in range(f, l_ + 1):
-            if window <= 0:
-                v = x[j, t]
-                if v == v:
-                    acc += v
-                    cnt += 1
-            else:
+            lo = _start_nb(t, f, window)
+            if window > 0 and (t - f) % window == 0:
                 acc = 0.0
                 cnt = 0
-                for i in range(_start_nb(t, f, window), t + 1):
+                nonzero = 0
+                for i in range(lo, t + 1):
                     v = x[j, i]
                     if v == v:
                         acc += v
                         cnt += 1
+                        nonzero += v != 0
+            else:
+                v = x[j, t]
+                if v == v:
+                    acc += v
+                    cnt += 1
+                    nonzero += v != 0
+                if window > 0 and lo > f:
+                    old = x[j, lo - 1]
+                    if old == old:
+                        acc -= old
+                        cnt -= 1
+                        nonzero -= old != 0
             if what == 2:
                 out[j, t] = cnt
             elif cnt > 0:
-                out[j, t] = acc if what == 0 else acc / cnt
+                total = acc if nonzero > 0 else 0.0
+                out[j, t] = total if what == 0 else total / cnt
     return out
 
 
