@@ -349,11 +349,16 @@ def _scatter(table: pa.Table, names: list[str]) -> Panel:
         calendar, di = np.empty(0, "datetime64[D]"), np.empty(0, np.int64)
     t, n = len(calendar), len(instruments)
     flat = si * t + di
+    # a complete version stored symbol-major is already the Fortran layout: no scatter
+    dense = len(flat) == t * n and bool(np.array_equal(flat, np.arange(t * n)))
     arrays = {}
     for name in names:
         values = table.column(name).to_numpy()
-        out = np.full((t, n), np.nan, dtype=np.float64, order="F")
-        out.ravel(order="K")[flat] = values
+        if dense:
+            out = np.require(values, np.float64, ["W"]).reshape((n, t)).T
+        else:
+            out = np.full((t, n), np.nan, dtype=np.float64, order="F")
+            out.ravel(order="K")[flat] = values
         arrays[name] = out
     first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
