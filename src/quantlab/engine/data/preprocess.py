@@ -49,11 +49,15 @@ class _State:
         work = frame.copy()
         if not pd.api.types.is_datetime64_any_dtype(work[DATE]):
             work[DATE] = pd.to_datetime(work[DATE], errors="coerce")
-        sym_codes, _ = pd.factorize(work[SYMBOL].astype("string"), sort=True)
+        try:  # factorize as stored: a string copy of a million symbols costs more
+            sym_codes, _ = pd.factorize(work[SYMBOL], sort=True)
+        except TypeError:  # unorderable mixed types
+            sym_codes, _ = pd.factorize(work[SYMBOL].astype("string"), sort=True)
         stamp = work[DATE].to_numpy().astype("datetime64[ns]").astype(np.int64)
         order = np.lexsort((stamp, sym_codes))
         self.frame = work.iloc[order].reset_index(drop=True)
         self.row_id = order.astype(np.int64)
+        self.sym_codes = sym_codes[order].astype(np.int64)
 
     def keep(self, mask: np.ndarray) -> int:
         """Keep rows where ``mask``; return how many were removed."""
@@ -61,12 +65,13 @@ class _State:
         if removed:
             self.frame = self.frame[mask].reset_index(drop=True)
             self.row_id = self.row_id[mask]
+            self.sym_codes = self.sym_codes[mask]
         return removed
 
     def groups(self, scope: str) -> np.ndarray:
         """Dense group codes for a scope (one group for the whole sample)."""
         if scope == "per_symbol_time":
-            return pd.factorize(self.frame[SYMBOL].astype("string"))[0]
+            return self.sym_codes
         if scope == "per_day_cross_section":
             return pd.factorize(self.frame[DATE])[0]
         return np.zeros(len(self.frame), dtype=np.int64)
