@@ -15,6 +15,7 @@ PUBLIC_PATHS = {
     "/api/auth/token",
     "/api/auth/refresh",
     "/api/auth/register",
+    "/api/security/health",  # the sandbox's own health probe
 }
 
 

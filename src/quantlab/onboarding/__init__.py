@@ -1,0 +1,1 @@
+"""Onboarding (USER_ONBOARDING): beginner/expert mode, preferences, quick-start guides, FAQ."""
