@@ -1,0 +1,1 @@
+"""Datasets: imports of real market data, versions in Parquet, preprocessing, chart data."""
