@@ -58,6 +58,37 @@ def worker(
     worker_main(settings, size, loglevel)
 
 
+@app.command()
+def demo(
+    force: bool = typer.Option(False, help="Install another copy even if one exists."),
+) -> None:
+    """Install the clearly labelled synthetic demo dataset (public, owned by the first admin)."""
+    import asyncio
+
+    from quantlab.datasets.demo import install_demo
+    from quantlab.platform.db import Database
+
+    settings = get_settings()
+    migrate.upgrade(settings.db_url)
+
+    async def _run() -> str | None:
+        database = Database(settings.db_url)
+        try:
+            return await install_demo(database.sessionmaker, settings.data_dir, force=force)
+        finally:
+            await database.dispose()
+
+    dataset_id = asyncio.run(_run())
+    if dataset_id is None:
+        typer.echo(
+            "no administrator exists yet: start the server once (it creates one) or run "
+            "'quantlab user create --role admin', then run 'quantlab demo' again",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"demo dataset: {dataset_id}")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: head)."""

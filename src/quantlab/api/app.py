@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_json_bytes=settings.max_json_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        # a batch holds up to import_max_files files of max_upload_bytes each
+        max_upload_bytes=settings.max_upload_bytes * settings.import_max_files + (1 << 20),
         upload_prefixes=UPLOAD_PREFIXES,
     )
     return app
