@@ -138,6 +138,10 @@ def make_settings(data_dir: Path, database_url: str, **overrides: Any) -> Any:
         "database_url": database_url,
         "log_json": True,
         "log_level": "WARNING",
+        "seed_demo": False,  # tests that need the demo dataset install it themselves
+        # Sandbox executors start on a test app's first run only, and are few.
+        "sandbox_pool_size": 2,
+        "sandbox_prewarm": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

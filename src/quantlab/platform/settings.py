@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(10, ge=1, le=200)
     cors_origins: list[str] = Field(default_factory=list)
+    # market data (quantlab.datasets)
+    seed_demo: bool = Field(True, description="install the synthetic demo dataset on first start")
+    import_max_files: int = Field(10, ge=1, le=100, description="files per import batch")
     job_runner: Literal["local", "celery"] = Field(
         "local", description="local process pool in the server, or Celery workers"
     )
@@ -90,6 +93,24 @@ class Settings(BaseSettings):
     )
     cache_enabled: bool = True
     cache_ttl_seconds: int = Field(300, ge=1, le=86400)
+    # code sandbox (quantlab.sandbox)
+    sandbox_pool_size: int | None = Field(
+        None, ge=1, le=64, description="warm sandbox executors; default: CPU cores"
+    )
+    sandbox_per_user_concurrency: int = Field(1, ge=1, le=64)
+    sandbox_output_cap_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    sandbox_code_retention_days: int = Field(
+        30, ge=0, le=3650, description="days submitted code is kept; 0 = never stored"
+    )
+    sandbox_allow_degraded: bool = Field(
+        False, description="allow production to run the sandbox without every isolation layer"
+    )
+    sandbox_queue_seconds: float = Field(
+        2.0, ge=0.0, le=60.0, description="wait for a free executor before answering 503"
+    )
+    sandbox_prewarm: bool = Field(
+        True, description="start executors with the server (false: on the first run)"
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -124,6 +145,11 @@ class Settings(BaseSettings):
     def max_running_jobs(self) -> int:
         """The global limit of running jobs in force."""
         return self.job_max_running or os.cpu_count() or 1
+
+    @property
+    def sandbox_executors(self) -> int:
+        """The sandbox pool size in force."""
+        return self.sandbox_pool_size or os.cpu_count() or 1
 
     @property
     def celery_broker_url(self) -> str:
