@@ -14,8 +14,17 @@ StartupHook = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 def startup_hooks() -> list[StartupHook]:
     """The hooks of every domain, in the order they must run."""
     from quantlab.auth.bootstrap import auth_startup
+    from quantlab.datasets.demo import demo_startup
     from quantlab.platform.cache import cache_startup
     from quantlab.platform.ratelimit import ratelimit_startup
+    from quantlab.sandbox.startup import sandbox_startup
     from quantlab.tasks.startup import jobs_startup
 
-    return [cache_startup, ratelimit_startup, auth_startup, jobs_startup]
+    return [
+        cache_startup,
+        ratelimit_startup,
+        auth_startup,
+        demo_startup,
+        jobs_startup,
+        sandbox_startup,
+    ]

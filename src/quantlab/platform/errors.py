@@ -39,6 +39,9 @@ class QuantlabError(Exception):
     code: ClassVar[str] = "INTERNAL_ERROR"
     status: ClassVar[int] = 500
     description: ClassVar[str] = "An unexpected server error; quote the correlation id."
+    # False for 5xx statuses a client's input causes (e.g. the sandbox's EXECUTION_ERROR):
+    # the domain logs those itself, so logs and alerts on server faults stay clean.
+    server_fault: ClassVar[bool] = True
     headers: dict[str, str] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

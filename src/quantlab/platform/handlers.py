@@ -53,7 +53,7 @@ def error_json(exc: QuantlabError, request: Request) -> JSONResponse:
 
 async def _quantlab_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuantlabError)
-    if exc.status >= 500:
+    if exc.status >= 500 and exc.server_fault:
         log.error("server_error", code=exc.code, path=request.url.path, exc_info=exc)
     return error_json(exc, request)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantlab.platform.errors import QuantlabError, RateLimited, ServiceUnavailable
+from quantlab.platform.errors import NotFound, QuantlabError, RateLimited, ServiceUnavailable
 from quantlab.sandbox.executor import ExecutionResult, Outcome
 
 
@@ -28,17 +28,20 @@ class ExecutionMemoryLimit(QuantlabError):
     code = "EXECUTION_MEMORY_LIMIT"
     status = 507
     description = "The code exceeded its memory limit."
+    server_fault = False
 
 
 class ExecutionError(QuantlabError):
     code = "EXECUTION_ERROR"
     status = 500
     description = "The submitted code raised an exception; details hold its output."
+    server_fault = False
 
 
 class SandboxBusy(ServiceUnavailable):
     code = "SANDBOX_BUSY"
     description = "Every executor is busy; retry after the Retry-After delay."
+    server_fault = False
 
 
 class SandboxConcurrencyLimit(RateLimited):
@@ -49,6 +52,11 @@ class SandboxConcurrencyLimit(RateLimited):
 class SandboxUnavailableError(ServiceUnavailable):
     code = "SANDBOX_UNAVAILABLE"
     description = "The code sandbox is not available (isolation refused or executor lost)."
+
+
+class ExecutionNotFound(NotFound):
+    code = "EXECUTION_NOT_FOUND"
+    description = "The sandbox execution does not exist or is not visible to you."
 
 
 _BY_OUTCOME: dict[Outcome, type[QuantlabError]] = {

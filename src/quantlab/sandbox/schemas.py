@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,3 +61,73 @@ class ExecuteResult(BaseModel):
     execution_time: float = Field(description="Wall-clock seconds of the run.")
     memory_used_mb: float = Field(description="Peak resident MiB above an idle executor child.")
     locals_dict: dict[str, Any] | None
+
+
+class ExecutionOut(BaseModel):
+    """One run in the execution history."""
+
+    id: str
+    owner_id: str
+    code_sha256: str
+    code_size: int = Field(description="Characters of code submitted.")
+    code_retained: bool
+    code_purged_at: datetime | None
+    outcome: Literal["success", "syntax_error", "timeout", "memory_limit", "error"]
+    error_type: str | None
+    execution_time: float = Field(description="Wall-clock seconds of the run.")
+    memory_used_mb: float
+    timeout: float
+    max_memory_mb: int
+    correlation_id: str | None
+    created_at: datetime
+
+
+class ExecutionDetail(ExecutionOut):
+    """One run with its code (null once the retention has passed)."""
+
+    code: str | None
+
+
+class IsolationOut(BaseModel):
+    """Isolation layers in force; ``level`` is ``full`` only when none is missing."""
+
+    level: Literal["full", "degraded"]
+    layers: dict[str, bool]
+    missing: list[str]
+    notes: list[str]
+
+
+class SandboxHealth(BaseModel):
+    """``data`` of ``GET /api/security/health``."""
+
+    available: bool
+    state: Literal["cold", "starting", "ready", "unavailable"]
+    pool_size: int
+    busy: int
+    idle: int
+    alive: int
+    isolation: IsolationOut
+
+
+class Range(BaseModel):
+    """Allowed values of a request field."""
+
+    min: float
+    max: float
+    default: float
+
+
+class SandboxLimits(BaseModel):
+    """``data`` of ``GET /api/security/limits``: what a run may ask for and what it gets."""
+
+    timeout_seconds: Range
+    max_memory_mb: Range
+    code_max_chars: int
+    stdout_cap_bytes: int
+    stderr_cap_bytes: int
+    locals_cap_bytes: int
+    per_user_concurrency: int
+    pool_size: int
+    queue_seconds: float
+    rate_limit: str = Field(description="The 'execute' group's limits, e.g. 20/minute;200/hour.")
+    code_retention_days: int
