@@ -424,7 +424,7 @@ async def recently_used(
         .limit(limit)
     )
     rows = await session.execute(stmt.where(readable_by(Factor, user)))
-    return [(f, u) for f, u in rows.tuples()]
+    return [(row[0], row[1]) for row in rows]
 
 
 def factor_view(factor: Factor, favourites: set[str] | None = None) -> dict[str, Any]:
