@@ -130,7 +130,8 @@ async def test_restart_resumes_checkpointable_and_fails_others(jobs_db: tuple[Pa
     rows = await _wait(db, [resumable, plain], {"running"})
     assert all(r.status == "running" for r in rows)
 
-    second = JobRuntime(settings, db, InProcessBus())
+    # one worker is enough for the one resumed job
+    second = JobRuntime(settings.model_copy(update={"job_workers": 1}), db, InProcessBus())
     await second.start()
     try:
         rows = await _wait(db, [resumable, plain], {"completed", "failed"})
