@@ -10,6 +10,8 @@ from quantlab.platform.settings import get_settings
 app = typer.Typer(help="quantlab: quant-research platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 
 @app.command()
@@ -87,6 +89,37 @@ def demo(
         )
         raise typer.Exit(code=1)
     typer.echo(f"demo dataset: {dataset_id}")
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Argument(..., help="Login name (3-64 of a-z 0-9 . _ -)."),
+    role: str = typer.Option("researcher", help="admin, researcher or viewer."),
+    email: str | None = typer.Option(None, help="Optional email (also a login)."),
+    display_name: str = typer.Option("", help="Shown in the interface."),
+    password_stdin: bool = typer.Option(
+        False,
+        "--password-stdin",
+        help="Read the password from stdin (never from the command line).",
+    ),
+) -> None:
+    """Create an account; without --password-stdin a one-time password is printed once."""
+    import asyncio
+    import sys
+
+    from quantlab.auth import cli as auth_cli
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        user, generated = asyncio.run(
+            auth_cli.create_user(get_settings(), username, role, email, display_name, password)
+        )
+    except Exception as exc:  # a QuantlabError carries a user-facing message
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {user.role} {user.username} ({user.id})")
+    if generated:
+        typer.echo(f"one-time password (change it at first sign-in): {generated}")
 
 
 @db_app.command("upgrade")
