@@ -1,19 +1,26 @@
 """Sandbox latency: cold start and warm per-request p50/p99 with full isolation.
 
-Measured through the executor API (``quantlab.sandbox.executor``), the layer the HTTP
-endpoint calls; the HTTP router is not in the tree yet. There is no peer library to run
-side by side: the reference point is a fresh interpreter importing pandas, which is the
-cost every request would pay without warm executors.
+``--mode http`` (default) measures what clients see: a real ``quantlab serve`` subprocess
+on loopback (fresh SQLite data dir, the execute rate limit raised so it does not throttle
+the loop), a signed-in keep-alive client posting to ``/api/security/execute``.
+``--mode executor`` measures the executor API underneath, without HTTP, auth and the DB.
+There is no peer library to run side by side: the reference point is a fresh interpreter
+importing pandas, the cost every request would pay without warm executors.
 
-Run: .venv/bin/python benchmarks/sandbox.py [--n 200]
+Run: .venv/bin/python benchmarks/sandbox.py [--mode http|executor] [--n 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,10 +38,76 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):7.2f} ms   p99 {np.percentile(ms, 99):7.2f} ms"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_http(n: int) -> None:
+    import httpx
+
+    data_dir = Path(tempfile.mkdtemp(prefix="quantlab-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "QUANTLAB_DATA_DIR": str(data_dir),
+        "QUANTLAB_PORT": str(port),
+        "QUANTLAB_LOG_LEVEL": "WARNING",
+        "QUANTLAB_SEED_DEMO": "false",
+        "QUANTLAB_RATE_LIMITS": json.dumps({"execute": "100000/minute"}),
+    }
+    quantlab = Path(sys.executable).with_name("quantlab")
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [str(quantlab), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            while True:
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None:
+                    raise SystemExit("quantlab serve exited during start-up")
+                time.sleep(0.05)
+            up = time.perf_counter() - started
+            creds = dict(
+                line.split(": ", 1)
+                for line in (data_dir / "bootstrap-admin.txt").read_text().splitlines()
+            )
+            tokens = client.post("/api/auth/token", data=creds).json()
+            token = tokens.get("data", tokens)["access_token"]
+            client.headers["Authorization"] = f"Bearer {token}"
+
+            t0 = time.perf_counter()
+            first = client.post("/api/security/execute", json={"code": "print(1)"})
+            cold = time.perf_counter() - t0
+            assert first.status_code == 200, first.text
+            isolation = client.get("/api/security/health").json()["data"]["isolation"]
+            missing = ", ".join(isolation["missing"]) or "none"
+            print(f"isolation: {isolation['level']} (missing: {missing})")
+            print(f"cold: server answers {up * 1000:.0f} ms after launch; first execute "
+                  f"{cold * 1000:.0f} ms (waits for the executors to warm)")  # fmt: skip
+            for label, code in (("print(1)", "print(1)"), ("pandas describe()", DESCRIBE)):
+                for _ in range(10):
+                    client.post("/api/security/execute", json={"code": code})
+                samples = []
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    resp = client.post("/api/security/execute", json={"code": code})
+                    samples.append(time.perf_counter() - t0)
+                    assert resp.status_code == 200, resp.text
+                print(f"http warm {label:<18} n={n}  {percentiles(samples)}")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def bench_executor(n: int) -> None:
     config = SandboxConfig()
 
     started = time.perf_counter()
@@ -52,13 +125,24 @@ def main() -> None:
         for _ in range(10):
             execute(executor, ExecutionRequest(code))
         samples = []
-        for _ in range(args.n):
+        for _ in range(n):
             t0 = time.perf_counter()
             result = execute(executor, ExecutionRequest(code))
             samples.append(time.perf_counter() - t0)
             assert result.success, result.traceback
-        print(f"warm {label:<18} n={args.n}  {percentiles(samples)}")
+        print(f"executor warm {label:<18} n={n}  {percentiles(samples)}")
     executor.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=("http", "executor"), default="http")
+    parser.add_argument("--n", type=int, default=200)
+    args = parser.parse_args()
+    if args.mode == "http":
+        bench_http(args.n)
+    else:
+        bench_executor(args.n)
 
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import pandas; print(1)"], check=True,
