@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
 from quantlab.auth.dependencies import authenticate, current_user
+from quantlab.backtests import router as backtests_router
 from quantlab.datasets import charts_router, preprocessing_router
 from quantlab.datasets import router as datasets_router
 from quantlab.factors import router as factors_router
@@ -60,3 +61,5 @@ def include_routers(app: FastAPI) -> None:
     protected(app, factors_router.router)
     public(app, sandbox_router.public_router)  # /api/security/health
     protected(app, sandbox_router.router)
+    public(app, backtests_router.ws_router)  # authenticates like /ws/tasks
+    protected(app, backtests_router.router)

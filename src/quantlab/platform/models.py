@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "quantlab.datasets.models",
     "quantlab.factors.models",
     "quantlab.sandbox.models",
+    "quantlab.backtests.models",
 ]
 
 for _name in MODEL_MODULES:

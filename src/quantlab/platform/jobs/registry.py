@@ -21,6 +21,7 @@ JOB_TYPE_MODULES = [
     "quantlab.platform.jobs.builtin",
     "quantlab.datasets.tasks",
     "quantlab.factors.tasks",
+    "quantlab.backtests.tasks",
 ]
 
 JobFunction = Callable[["JobContext", Any], Any]

@@ -1,0 +1,1 @@
+"""Backtests: the run request schema, the ``backtests.run`` job, stored results and exports."""
