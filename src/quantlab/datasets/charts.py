@@ -123,8 +123,10 @@ def render_png(
     import mplfinance as mpf
 
     frame = _load_symbol(path, symbol, start, end)
+    # A bar with any missing price cannot be drawn; it is left out of the picture.
+    frame = frame.dropna(subset=list(PRICE_FIELDS)).reset_index(drop=True)
     if frame.empty:
-        raise ValidationFailed("no bars in the requested range")
+        raise ValidationFailed("no complete bars in the requested range")
     data = frame.set_index(pd.DatetimeIndex(frame["date"]))[list(PRICE_FIELDS)].copy()
     data.columns = ["Open", "High", "Low", "Close"]
     has_volume = "volume" in frame and frame["volume"].notna().any()
