@@ -24,6 +24,7 @@ from tests.backtests.conftest import (
     wait_done,
 )
 from tests.helpers.idor import assert_no_idor
+from tests.tasks.wsclient import AsgiWebSocket, WsClosed
 
 
 def _independent_dual_ma(body: dict[str, Any]) -> Any:
@@ -279,6 +280,24 @@ async def test_compare_rerun_delete_and_idor(app: Any, client: Any, make_user: A
     # bob cannot run on alice's (private) dataset either
     assert (await client.post("/api/backtests", json=dual_ma(dataset_id),
                               headers=bob.headers)).status_code == 404  # fmt: skip
+
+    # the WebSocket alias streams the backtest's job (finished: snapshot then completion)
+    path = f"/ws/backtests/{first}"
+    async with AsgiWebSocket(
+        app, path, subprotocols=("quantlab", f"bearer.{alice.access_token}")
+    ) as ws:
+        hello = await ws.receive_json()
+        assert hello["type"] == "connected" and hello["job_id"] == a["job_id"]
+        end = await ws.receive_json()
+        assert end["type"] == "completion" and end["data"]["status"] == "completed"
+    for token, target in ((bob.access_token, path), (alice.access_token, missing.replace(
+            "/api/backtests", "/ws/backtests"))):  # fmt: skip
+        with pytest.raises(WsClosed) as closed:
+            async with AsgiWebSocket(
+                app, target, subprotocols=("quantlab", f"bearer.{token}")
+            ) as ws:
+                await ws.receive_json()
+        assert closed.value.code == 4404
 
     assert (await client.delete(f"/api/backtests/{other}", headers=h)).status_code == 204
     assert (await client.get(f"/api/backtests/{other}", headers=h)).status_code == 404
