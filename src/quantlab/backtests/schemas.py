@@ -166,7 +166,7 @@ class BacktestRequest(_Strict):
         json_schema_extra={"$id": SCHEMA_ID, "x-schema-version": SCHEMA_VERSION},
     )
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="version of this schema")
+    schema_version: Literal[1] = Field(1, description="version of this schema")
     name: str = Field("", max_length=120)
     dataset_id: str = Field(min_length=1, max_length=32)
     dataset_version: int | None = Field(None, ge=1, description="default: latest (pinned)")

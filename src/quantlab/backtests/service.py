@@ -395,7 +395,7 @@ async def positions(
             raise DatesOutsideData(f"{day} is before the first simulated day {pos.calendar[0]}")
     equity_today = float(series["equity"].iloc[t])
     held = np.flatnonzero(pos.quantity[t] != 0)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "symbol": pos.instruments[j],
             "industry": pos.industries[j] or None,
@@ -408,7 +408,7 @@ async def positions(
     if group_by == "industry":
         groups: dict[str, dict[str, Any]] = {}
         for item in items:
-            key = item["industry"] or "unknown"
+            key = str(item["industry"] or "unknown")
             g = groups.setdefault(key, {"industry": key, "value": 0.0, "weight": 0.0, "count": 0})
             g["value"] += item["value"]
             g["weight"] += item["weight"] or 0.0
