@@ -132,3 +132,44 @@ async def test_evaluate_rejects_bad_requests(
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "DATASET_NOT_FOUND"
     missing = await client.get(f"/api/factors/evaluations/{'0' * 32}", headers=h)
     assert missing.status_code == 404
+
+
+@pytest.mark.sandbox
+async def test_python_factor_runs_in_the_sandbox(
+    client: Any, researcher: Any, dataset_factory: Any, app: Any, backend: str
+) -> None:
+    from quantlab.sandbox.executor import SandboxConfig
+    from quantlab.sandbox.executor.isolation import bwrap_works
+
+    if backend != "sqlite":
+        pytest.skip("the sandbox path does not touch the database; once is enough")
+    if not bwrap_works(SandboxConfig().bwrap_path):
+        pytest.skip("bubblewrap with user namespaces is not available")
+    h = researcher.headers
+    ds = await dataset_factory(researcher)
+    code = "import numpy as np\nfactor = np.log(close / open)"
+    created = await client.post(
+        "/api/factors", headers=h, json={"name": "gap", "kind": "python", "code": code}
+    )
+    fid = created.json()["data"]["id"]
+    body = {"factor_id": fid, "dataset_id": ds, "horizons": [1, 5]}
+    resp = await client.post("/api/factors/evaluate", headers=h, json=body)
+    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert done["status"] == "completed", done
+
+    panel = load_panel(_version_path(app, ds), cache=None)
+    with np.errstate(invalid="ignore"):
+        values = np.log(panel["close"] / panel["open"])
+    want = analyse_factor(values, panel["close"], dates=panel.calendar, horizons=(1, 5))
+    got = done["result"]
+    np.testing.assert_allclose(
+        np.array(got["rank_ic"]["5"], dtype=float), want.rank_ic[:, 1], rtol=1e-9, equal_nan=True
+    )
+    assert got["feature"]["name"] == "gap"
+
+    # a factor of the wrong shape fails its evaluation with the reason, not the server
+    await client.patch(f"/api/factors/{fid}", headers=h, json={"code": "factor = close[0] / 0"})
+    resp = await client.post("/api/factors/evaluate", headers=h, json=body)
+    failed = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert failed["status"] == "failed" and "must set 'factor'" in failed["error"]
+    assert failed["job"]["status"] == "failed"

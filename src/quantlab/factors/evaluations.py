@@ -146,6 +146,10 @@ async def get_evaluation(
             "error": job.error_message,
         }
     )
+    unfinished = out["status"] in ("pending", "running")
+    if job is not None and job.status in ("failed", "cancelled") and unfinished:
+        # the job ended before it could record its outcome (e.g. a lost worker)
+        out["status"], out["error"] = job.status, out["error"] or job.error_message
     result = evaluation.result
     if result is None and evaluation.result_ref:
         result = json.loads((data_dir / evaluation.result_ref).read_text(encoding="utf-8"))
