@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service as dataset_service
 from quantlab.engine import expr
-from quantlab.factors import seed
+from quantlab.factors import seed, validation
 from quantlab.factors import service as factor_service
 from quantlab.factors.exceptions import (
     EvaluationNotFound,
@@ -61,13 +61,13 @@ async def _features(
         if factor.kind == "python":
             return {"code": factor.code, "name": factor.name}, []
         assert factor.expression is not None
-        lookup = await factor_service.owner_lookup(session, factor.owner_id)
+        lookup = await validation.owner_lookup(session, factor.owner_id)
         expanded = expand(factor.expression, lookup, self_name=factor.name)
-        factor_service.parse_expanded(expanded, fields)
+        validation.parse_expanded(expanded, fields)
         return {"features": [[factor.name, expanded.text]]}, []
     assert body.expression is not None
-    expanded = expand(body.expression, await factor_service.owner_lookup(session, user.id))
-    factor_service.parse_expanded(expanded, fields)
+    expanded = expand(body.expression, await validation.owner_lookup(session, user.id))
+    validation.parse_expanded(expanded, fields)
     return {"features": [["expression", expanded.text]]}, []
 
 

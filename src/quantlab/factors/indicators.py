@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quantlab.engine import expr
 from quantlab.engine import indicators as ind
 from quantlab.engine.expr.ast import fields_of
-from quantlab.factors import seed
+from quantlab.factors import seed, validation
 from quantlab.factors import service as factor_service
 from quantlab.factors.compute import Window, load_window, long_rows
 from quantlab.factors.exceptions import (
@@ -43,7 +43,7 @@ async def describe_indicator(
     """The spec; with ``dataset_id``, whether the dataset's latest version can feed it."""
     entry = dict(seed.indicator_entry(name))
     if dataset_id is not None:
-        fields = await factor_service.dataset_fields(session, user, dataset_id)
+        fields = await validation.dataset_fields(session, user, dataset_id)
         available, reason = ind.availability(entry["name"], fields)
         missing = [f for f in entry["inputs"] if f not in fields]
         entry["availability"] = {
@@ -93,7 +93,7 @@ async def compute(
     if body.indicator is not None:
         spec = seed.indicator_spec(body.indicator)
         params = checked_params(spec, body.params)
-        fields = await factor_service.dataset_fields(session, user, body.dataset_id, body.version)
+        fields = await validation.dataset_fields(session, user, body.dataset_id, body.version)
         ok, reason = ind.availability(spec, fields)
         if not ok:
             missing = [f for f in spec.inputs if f not in fields]
@@ -112,16 +112,16 @@ async def compute(
                     "python factors run in the sandbox: evaluate them with "
                     "POST /api/factors/evaluate"
                 )
-            lookup = await factor_service.owner_lookup(session, factor.owner_id)
+            lookup = await validation.owner_lookup(session, factor.owner_id)
             expanded = expand(factor.expression, lookup, self_name=factor.name)
             target = {"factor_id": factor.id, "expression": factor.expression}
         else:
             assert body.expression is not None
-            lookup = await factor_service.owner_lookup(session, user.id)
+            lookup = await validation.owner_lookup(session, user.id)
             expanded = expand(body.expression, lookup)
             target = {"expression": body.expression}
-        fields = await factor_service.dataset_fields(session, user, body.dataset_id, body.version)
-        node = factor_service.parse_expanded(expanded, fields)
+        fields = await validation.dataset_fields(session, user, body.dataset_id, body.version)
+        node = validation.parse_expanded(expanded, fields)
         window = await load_window(
             session,
             user,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 
 from quantlab.auth.dependencies import AccountUser, CurrentUser, WriteUser
-from quantlab.factors import evaluations, indicators, seed, service
+from quantlab.factors import evaluations, indicators, seed, service, validation
 from quantlab.factors.schemas import (
     CloneBody,
     ComputeRequest,
@@ -94,7 +94,7 @@ async def list_factors(
 async def validate_expression(
     body: FactorValidate, user: CurrentUser, session: DbSession
 ) -> dict[str, Any]:
-    return ok(await service.describe_expression(session, user, body.expression, body.dataset_id))
+    return ok(await validation.describe_expression(session, user, body.expression, body.dataset_id))
 
 
 @router.get("/recent", summary="Factors you used most recently")

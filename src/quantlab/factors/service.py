@@ -11,9 +11,8 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quantlab.datasets import service as dataset_service
 from quantlab.engine import expr
-from quantlab.engine.expr.ast import fields_of
+from quantlab.factors import validation
 from quantlab.factors.exceptions import (
     FactorInUse,
     FactorNameTaken,
@@ -22,7 +21,7 @@ from quantlab.factors.exceptions import (
     InvalidFactorCode,
 )
 from quantlab.factors.models import Factor, FactorFavourite, FactorUsage
-from quantlab.factors.references import Expanded, Lookup, expand, references
+from quantlab.factors.references import expand, references
 from quantlab.factors.schemas import FactorCreate, FactorOut, FactorUpdate
 from quantlab.platform import audit
 from quantlab.platform.db import utcnow
@@ -30,80 +29,6 @@ from quantlab.platform.envelope import PageParams
 from quantlab.platform.ownership import Principal, get_owned, readable_by, visible
 
 Scope = Literal["all", "mine", "public"]
-
-
-# --- validation -------------------------------------------------------------------------
-
-
-async def owner_lookup(session: AsyncSession, owner_id: str) -> Lookup:
-    """Name look-up over ``owner_id``'s factors, for expanding ``$$name`` references."""
-    rows = await session.execute(
-        select(Factor.name, Factor.kind, Factor.expression).where(Factor.owner_id == owner_id)
-    )
-    table = {name: (kind, text) for name, kind, text in rows}
-    return table.get
-
-
-async def dataset_fields(
-    session: AsyncSession, user: Principal, dataset_id: str, version: int | None = None
-) -> list[str]:
-    """Fields of a readable dataset's version (latest by default)."""
-    dataset = await dataset_service.get_dataset(session, user, dataset_id)
-    row = await dataset_service.get_version(session, dataset, version)
-    return list(row.fields)
-
-
-def parse_expanded(expanded: Expanded, fields: Sequence[str] | None = None) -> expr.Node:
-    """Validate an expanded expression; engine errors become 422s at the user's position."""
-    try:
-        return expr.validate(expanded.text, fields)
-    except expr.ExprError as err:
-        position = expanded.original_position(err.position)
-        raise InvalidExpression.from_expr(err, expanded.original, position) from None
-
-
-async def check_expression(
-    session: AsyncSession,
-    user: Principal,
-    text: str,
-    *,
-    owner_id: str,
-    self_name: str | None = None,
-    dataset_id: str | None = None,
-) -> tuple[Expanded, expr.Node]:
-    """Expand references and validate: syntax, fields (when a dataset is named), look-ahead,
-    dependencies and cycles."""
-    expanded = expand(text, await owner_lookup(session, owner_id), self_name=self_name)
-    fields = await dataset_fields(session, user, dataset_id) if dataset_id else None
-    return expanded, parse_expanded(expanded, fields)
-
-
-async def describe_expression(
-    session: AsyncSession, user: Principal, text: str, dataset_id: str | None = None
-) -> dict[str, Any]:
-    """Validate ``text`` as the caller's factor would be and say what it needs."""
-    expanded, node = await check_expression(
-        session, user, text, owner_id=user.id, dataset_id=dataset_id
-    )
-    return {
-        "expression": text,
-        "expanded": expanded.text,
-        "canonical": str(node),
-        "fields": sorted(fields_of(node)),
-        "dependencies": list(expanded.dependencies),
-        "lookback": expr.lookback(node),
-    }
-
-
-def check_code(code: str) -> None:
-    """Compile Python factor code (it runs only in the sandbox, never here)."""
-    try:
-        compile(code, "<factor>", "exec", dont_inherit=True)
-    except SyntaxError as err:
-        raise InvalidFactorCode(
-            f"the code does not compile: {err.msg} (line {err.lineno})",
-            details={"line": err.lineno, "column": err.offset, "message": err.msg},
-        ) from None
 
 
 async def _apply_source(
@@ -118,7 +43,7 @@ async def _apply_source(
     if factor.kind == "expression":
         text = expression if expression is not None else factor.expression
         assert text is not None
-        _, node = await check_expression(
+        _, node = await validation.check_expression(
             session,
             user,
             text,
@@ -132,7 +57,7 @@ async def _apply_source(
     else:
         source = code if code is not None else factor.code
         assert source is not None
-        check_code(source)
+        validation.check_code(source)
         factor.code = source
         factor.dependencies = []
         factor.lookback = None
@@ -311,8 +236,8 @@ async def publish_factor(
     """Make a factor public (readable and clonable by every signed-in user)."""
     factor = await get_factor(session, user, factor_id, write=True)
     if factor.kind == "expression" and factor.dependencies:
-        # others could not resolve the owner's private names: publish the expanded text
-        lookup = await owner_lookup(session, factor.owner_id)
+        # readers evaluate it through the owner's names: they must all still resolve
+        lookup = await validation.owner_lookup(session, factor.owner_id)
         assert factor.expression is not None
         _ = expand(factor.expression, lookup, self_name=factor.name)
     factor.is_public = True
@@ -336,7 +261,7 @@ async def clone_factor(
         raise FactorNameTaken(f"you already have a factor named {new_name!r}")
     expression = source.expression
     if source.kind == "expression" and source.dependencies and expression is not None:
-        lookup = await owner_lookup(session, source.owner_id)
+        lookup = await validation.owner_lookup(session, source.owner_id)
         expression = expand(expression, lookup, self_name=source.name).text
     factor = Factor(
         owner_id=user.id,
