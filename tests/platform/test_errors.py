@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from quantlab.api.app import create_app
+from quantlab.platform import migrate
 from quantlab.platform.envelope import Pagination, ok, page
 from quantlab.platform.errors import ERROR_CATALOG, Conflict
 from tests.conftest import make_settings
@@ -48,7 +49,9 @@ async def conflict() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def probe_client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("probe")
-    settings = make_settings(data, f"sqlite+aiosqlite:///{data / 'q.db'}", max_json_body_bytes=2048)
+    url = f"sqlite+aiosqlite:///{data / 'q.db'}"
+    await migrate.upgrade_async(url)
+    settings = make_settings(data, url, max_json_body_bytes=2048)
     app = create_app(settings)
     app.include_router(probe)
     async with app.router.lifespan_context(app):

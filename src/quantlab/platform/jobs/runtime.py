@@ -55,6 +55,8 @@ class JobRuntime:
         self.runner: Runner = self._make_runner()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._needs_recovery = False
 
     def _make_runner(self) -> Runner:
         if self.settings.job_runner == "celery":
@@ -69,16 +71,32 @@ class JobRuntime:
     async def start(self) -> None:
         """Recover jobs left by a previous process, start the runner and the dispatcher."""
         load_job_types()
-        await self.recover()
+        try:
+            await self.recover()
+        except Exception as exc:  # the database may be down at start: serve and retry
+            log.error("job_recovery_failed", error=str(exc)[:300])
+            self._needs_recovery = True
         await self.runner.start()
         self._task = asyncio.create_task(self._loop())
+        if self.runner.name == "celery" and self.settings.redis_url:
+            self._listener = asyncio.create_task(self._listen_finished())
+
+    async def _listen_finished(self) -> None:
+        """Wake on every job a Celery worker finishes, so its slot is refilled at once."""
+        from quantlab.platform.jobs.celery_runner import FINISHED_CHANNEL
+
+        async with self.bus.subscribe(FINISHED_CHANNEL) as sub:
+            while True:
+                if await sub.get() is not None:
+                    self.wake()
 
     async def stop(self) -> None:
         """Stop dispatching, then the runner."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.runner.stop()
 
     def wake(self) -> None:
@@ -93,6 +111,9 @@ class JobRuntime:
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
             self._wake.clear()
             try:
+                if self._needs_recovery:
+                    await self.recover()
+                    self._needs_recovery = False
                 if loop.time() - last_reap >= REAP_EVERY_S:
                     last_reap = loop.time()
                     await self.reap(stale_only=True)
