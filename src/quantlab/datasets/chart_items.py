@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service
 from quantlab.datasets.exceptions import ChartItemNotFound
 from quantlab.datasets.models import ChartAnnotation, ChartConfig
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -79,11 +80,7 @@ async def list_configs(
 ) -> tuple[Sequence[ChartConfig], int]:
     """The caller's chart configurations."""
     stmt = visible(select(ChartConfig), ChartConfig, user, mine_only=True)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.scalars(
-        stmt.order_by(ChartConfig.created_at).offset(params.offset).limit(params.size)
-    )
-    return rows.all(), int(total)
+    return await paginate(session, stmt, params, ChartConfig.created_at)
 
 
 async def get_config(
@@ -135,11 +132,7 @@ async def list_annotations(
         stmt = stmt.where(ChartAnnotation.dataset_id == dataset_id)
     if symbol:
         stmt = stmt.where(ChartAnnotation.symbol == symbol)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.scalars(
-        stmt.order_by(ChartAnnotation.date).offset(params.offset).limit(params.size)
-    )
-    return rows.all(), int(total)
+    return await paginate(session, stmt, params, ChartAnnotation.date)
 
 
 async def get_annotation(

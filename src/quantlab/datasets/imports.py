@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
@@ -22,6 +22,7 @@ from quantlab.datasets.schemas import DatasetCreate
 from quantlab.engine.data.inspect import inspect_file
 from quantlab.engine.data.readers import ImportOptions
 from quantlab.platform import audit
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.errors import Forbidden, PayloadTooLarge
 from quantlab.platform.ownership import Principal, get_owned, visible
@@ -214,11 +215,7 @@ async def list_imports(
 ) -> tuple[Sequence[DataImport], int]:
     """The caller's imports, newest first."""
     stmt = visible(select(DataImport), DataImport, user)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.scalars(
-        stmt.order_by(DataImport.created_at.desc()).offset(params.offset).limit(params.size)
-    )
-    return rows.all(), int(total)
+    return await paginate(session, stmt, params, DataImport.created_at.desc())
 
 
 async def dataset_of(session: AsyncSession, record: DataImport) -> Dataset | None:

@@ -19,6 +19,7 @@ from quantlab.datasets.models import PreprocessTemplate
 from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data import preprocess
 from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.errors import Conflict, ValidationFailed
 from quantlab.platform.ownership import Principal, get_owned, visible
@@ -129,11 +130,7 @@ async def list_templates(
 ) -> tuple[Sequence[PreprocessTemplate], int]:
     """The caller's templates."""
     stmt = visible(select(PreprocessTemplate), PreprocessTemplate, user, mine_only=True)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.scalars(
-        stmt.order_by(PreprocessTemplate.name).offset(params.offset).limit(params.size)
-    )
-    return rows.all(), int(total)
+    return await paginate(session, stmt, params, PreprocessTemplate.name)
 
 
 async def get_template(

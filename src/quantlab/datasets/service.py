@@ -30,7 +30,7 @@ from quantlab.datasets.schemas import DatasetCreate, DatasetUpdate, RowFilter
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.data.storage import DATA_FILE, VersionMeta, load_panel
 from quantlab.platform import audit
-from quantlab.platform.db import utcnow
+from quantlab.platform.db import paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -126,13 +126,7 @@ async def list_datasets(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.scalars(
-        stmt.order_by(Dataset.created_at.desc(), Dataset.id)
-        .offset(params.offset)
-        .limit(params.size)
-    )
-    return rows.all(), int(total)
+    return await paginate(session, stmt, params, Dataset.created_at.desc(), Dataset.id)
 
 
 async def get_dataset(

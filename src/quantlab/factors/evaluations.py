@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service as dataset_service
@@ -24,6 +24,7 @@ from quantlab.factors.models import FactorEvaluation
 from quantlab.factors.references import expand
 from quantlab.factors.schemas import EvaluateRequest, EvaluationOut
 from quantlab.platform import audit
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.models import Job
@@ -171,13 +172,10 @@ async def list_evaluations(
         stmt = stmt.where(FactorEvaluation.factor_id == factor_id)
     if status:
         stmt = stmt.where(FactorEvaluation.status == status)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(
-        stmt.order_by(FactorEvaluation.created_at.desc(), FactorEvaluation.id)
-        .offset(params.offset)
-        .limit(params.size)
+    rows, total = await paginate(
+        session, stmt, params, FactorEvaluation.created_at.desc(), FactorEvaluation.id
     )
-    return [evaluation_view(r) for r in rows], int(total or 0)
+    return [evaluation_view(r) for r in rows], total
 
 
 def evaluation_view(evaluation: FactorEvaluation) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from quantlab.factors.models import Factor, FactorFavourite, FactorUsage
 from quantlab.factors.references import expand, references
 from quantlab.factors.schemas import FactorCreate, FactorOut, FactorUpdate
 from quantlab.platform import audit
-from quantlab.platform.db import utcnow
+from quantlab.platform.db import paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.ownership import Principal, get_owned, readable_by, visible
 
@@ -152,11 +152,7 @@ async def list_factors(
         stmt = stmt.where(cast(Factor.tags, String).contains(json.dumps(tag), autoescape=True))
     if kind:
         stmt = stmt.where(Factor.kind == kind)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(
-        stmt.order_by(Factor.updated_at.desc(), Factor.id).offset(params.offset).limit(params.size)
-    )
-    return rows.all(), int(total or 0)
+    return await paginate(session, stmt, params, Factor.updated_at.desc(), Factor.id)
 
 
 async def _dependents(session: AsyncSession, factor: Factor) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, String, event
+from sqlalchemy import JSON, DateTime, MetaData, Select, String, event, func, select
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -122,3 +122,22 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_session)]
+
+
+class PageWindow(Protocol):
+    """What pagination needs: rows to skip and rows to take."""
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], params: PageWindow, *order_by: Any
+) -> tuple[list[Any], int]:
+    """One page of ``stmt``'s rows (first column), ordered by ``order_by``, and the total count."""
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = await session.scalars(stmt.order_by(*order_by).offset(params.offset).limit(params.size))
+    return list(rows.all()), int(total or 0)

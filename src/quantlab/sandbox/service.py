@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform import audit
-from quantlab.platform.db import new_id, utcnow
+from quantlab.platform.db import new_id, paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.logging import correlation_id_var, get_logger
 from quantlab.platform.ownership import Principal, get_owned, visible
@@ -173,13 +173,9 @@ async def list_executions(
         query = query.where(SandboxExecution.created_at >= created_from)
     if created_to is not None:
         query = query.where(SandboxExecution.created_at < created_to)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(SandboxExecution.created_at.desc(), SandboxExecution.id)
-        .offset(params.offset)
-        .limit(params.size)
+    return await paginate(
+        session, query, params, SandboxExecution.created_at.desc(), SandboxExecution.id
     )
-    return list(rows), int(total or 0)
 
 
 async def get_execution(

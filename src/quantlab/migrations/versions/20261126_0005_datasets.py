@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0005_datasets"
 down_revision: str | None = "0004_sandbox"
 branch_labels: str | Sequence[str] | None = None
