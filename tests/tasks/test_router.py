@@ -205,3 +205,27 @@ async def test_limits_keep_the_third_job_waiting(client: Any, researcher: Any) -
     for job in jobs[1:]:
         await client.post(f"/api/tasks/{job['id']}/cancel", headers=h)
         await wait_for(client, h, job["id"], "cancelled")
+
+
+async def test_large_result_is_kept_in_a_file(client: Any, researcher: Any) -> None:
+    h = researcher.headers
+    values = list(range(20_000))  # ~110 kB of JSON: beyond the inline limit
+    job = await enqueue(client, h, "system.noop", value=values)
+    done = await wait_for(client, h, job["id"], "completed")
+    assert done["result"] is None and done["result_ref"] == f"jobs/{job['id']}/result.json"
+    full = await client.get(f"/api/tasks/{job['id']}/result", headers=h)
+    assert full.status_code == 200 and full.json() == {"value": values}
+    assert (await client.delete(f"/api/tasks/{job['id']}", headers=h)).status_code == 204
+
+
+async def test_readiness_reports_the_job_runner(client: Any) -> None:
+    body = (await client.get("/api/ready")).json()
+    # other backends' checks may fail on a shared machine; only the jobs check is ours
+    checks = (
+        body["data"]["checks"]
+        if body["status"] == "success"
+        else body["error"]["details"]["checks"]
+    )
+    jobs = checks["jobs"]
+    assert jobs["ok"] is True and jobs["runner"] == "local"
+    assert jobs["workers"] == jobs["alive"] >= 1

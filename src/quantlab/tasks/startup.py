@@ -45,4 +45,5 @@ async def check_jobs(request: Request) -> dict[str, Any]:
     alive = sum(1 for w in workers if w["alive"])
     if alive == 0:
         raise RuntimeError("no local job worker process is alive")
-    return {"runner": "local", "workers": len(workers), "alive": alive}
+    ready = sum(1 for w in workers if w["alive"] and w["ready"])
+    return {"runner": "local", "workers": len(workers), "alive": alive, "ready": ready}

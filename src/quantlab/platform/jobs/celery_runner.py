@@ -16,6 +16,7 @@ from celery.signals import worker_process_init
 from quantlab.platform.settings import Settings, get_settings
 
 TASK_NAME = "quantlab.run_job"
+FINISHED_CHANNEL = "jobs:finished"  # workers announce each end of a job here
 
 
 def queue_name(settings: Settings) -> str:
@@ -45,7 +46,11 @@ def make_celery(settings: Settings) -> Celery:
     def run_job(job_id: str) -> str | None:
         from quantlab.platform.jobs.execute import execute_job
 
-        return execute_job(job_id, settings, _sink(settings))
+        sink = _sink(settings)
+        status = execute_job(job_id, settings, sink)
+        if status is not None:  # a free slot: dispatchers need not wait for their next poll
+            sink({"type": "finished", "job_id": job_id, "status": status}, FINISHED_CHANNEL)
+        return status
 
     return app
 
@@ -54,9 +59,13 @@ def _sink(settings: Settings) -> Any:
     from quantlab.platform.events import SyncRedisPublisher, job_channel
 
     if not settings.redis_url:
-        return lambda message: None  # clients still see the final state from the database
+        return lambda message, channel=None: None  # clients still see the database state
     publisher = SyncRedisPublisher(settings.redis_url, settings.redis_prefix)
-    return lambda message: publisher.publish(job_channel(message["job_id"]), message)
+
+    def sink(message: dict[str, Any], channel: str | None = None) -> None:
+        publisher.publish(channel or job_channel(message["job_id"]), message)
+
+    return sink
 
 
 @worker_process_init.connect

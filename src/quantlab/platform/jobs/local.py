@@ -64,6 +64,7 @@ class _Slot:
     conn: Connection
     job_id: str | None = None
     pid: int | None = None
+    ready: bool = False  # imports done and database connection open
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -136,6 +137,9 @@ class LocalRunner:
 
     def _handle(self, slot: _Slot, message: tuple[Any, ...]) -> None:
         kind = message[0]
+        if kind == "ready":
+            slot.ready = True
+            return
         if kind in ("done", "error"):
             slot.job_id = None
         self._queue.put_nowait(message)
@@ -185,7 +189,8 @@ class LocalRunner:
     def workers(self) -> list[dict[str, Any]]:
         """Each process: pid, alive, current job."""
         return [
-            {"pid": s.pid, "alive": s.process.is_alive(), "job_id": s.job_id} for s in self._slots
+            {"pid": s.pid, "alive": s.process.is_alive(), "ready": s.ready, "job_id": s.job_id}
+            for s in self._slots
         ]
 
     async def stop(self) -> None:
