@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from quantlab.platform.audit import AuditEvent
 from tests.helpers.idor import assert_no_idor
 from tests.tasks.helpers import enqueue, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_job_runs_to_completion_with_logs(client: Any, researcher: Any) -> None:
+async def test_job_runs_to_completion_with_logs(app: Any, client: Any, researcher: Any) -> None:
     h = researcher.headers
     job = await enqueue(client, h, "system.sleep", steps=4, step_seconds=0.02, log_every=1)
     assert job["status"] == "pending" and job["owner_id"] == researcher.id
@@ -34,10 +36,20 @@ async def test_job_runs_to_completion_with_logs(client: Any, researcher: Any) ->
     assert text.text.count("\n") == 4 and " INFO step 4 of 4" in text.text
     result = await client.get(f"/api/tasks/{job['id']}/result", headers=h)
     assert result.json()["data"]["steps"] == 4
+    async with app.state.db.sessionmaker() as session:
+        audited = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.actor_id).where(
+                    AuditEvent.resource_type == "job", AuditEvent.resource_id == job["id"]
+                )
+            )
+        ).all()
+    assert audited == [("job.create", researcher.id)]
 
 
 async def test_params_are_validated_before_acceptance(client: Any, researcher: Any) -> None:
     h = researcher.headers
+    before = (await client.get("/api/tasks", headers=h)).json()["meta"]["total"]
     bad = await client.post(
         "/api/tasks", headers=h, json={"type": "system.sleep", "params": {"steps": 0}}
     )
@@ -48,6 +60,8 @@ async def test_params_are_validated_before_acceptance(client: Any, researcher: A
     assert unknown.json()["error"]["code"] == "JOB_TYPE_NOT_FOUND"
     prio = await client.post("/api/tasks", headers=h, json={"type": "system.noop", "priority": 9})
     assert prio.status_code == 422
+    after = (await client.get("/api/tasks", headers=h)).json()["meta"]["total"]
+    assert after == before  # a refused request writes nothing
     anon = await client.get("/api/tasks")
     assert anon.status_code == 401
     types = (await client.get("/api/tasks/types", headers=h)).json()["data"]

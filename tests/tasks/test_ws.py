@@ -95,7 +95,7 @@ async def test_token_subprotocol_ping_and_rejections(app: Any, client: Any, make
     await client.post(f"/api/tasks/{job['id']}/cancel", headers=alice.headers)
     await wait_for(client, alice.headers, job["id"], "cancelled")
 
-    cases = [
+    cases: list[tuple[dict[str, Any], str, int]] = [
         (dict(subprotocols=("quantlab", f"bearer.{bob.access_token}")), path, 4404),
         (dict(subprotocols=("quantlab", "bearer.not-a-token")), path, 4401),
         ({}, path, 4401),

@@ -132,7 +132,7 @@ async def _wait(rt: Any, job_id: str, status: str, pred: Any = None, timeout: fl
 async def test_progress_events_arrive_over_redis(celery_runtime: Any) -> None:
     rt = celery_runtime
     job_id = await _add(rt, "system.sleep", steps=5, step_seconds=0.05, log_every=5)
-    events = []
+    events: list[dict[str, Any]] = []
     async with rt.bus.subscribe(job_channel(job_id)) as sub:
         while True:
             event = await sub.get(30)
@@ -250,4 +250,4 @@ async def test_rabbitmq_broker_runs_jobs(
         worker.wait(10)
         # the per-run queue is left empty; remove it from the broker
         with kombu.Connection(RABBITMQ_URL) as conn:
-            conn.default_channel.queue_delete(f"{prefix}jobs")
+            conn.default_channel.queue_delete(f"{prefix}jobs")  # type: ignore[attr-defined]

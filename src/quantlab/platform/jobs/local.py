@@ -94,6 +94,7 @@ class LocalRunner:
         self._queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._stopping = False
+        self._boot_failures = 0
         self.replaced = 0
 
     async def start(self) -> None:
@@ -123,8 +124,11 @@ class LocalRunner:
         """Hand ``job_id`` to an idle worker; False when none is idle."""
         for slot in self._slots:
             if slot.job_id is None and slot.process.is_alive():
+                try:
+                    slot.conn.send(job_id)
+                except OSError:  # died just now; its sentinel will replace it
+                    continue
                 slot.job_id = job_id
-                slot.conn.send(job_id)
                 return True
         return False
 
@@ -139,6 +143,7 @@ class LocalRunner:
         kind = message[0]
         if kind == "ready":
             slot.ready = True
+            self._boot_failures = 0
             return
         if kind in ("done", "error"):
             slot.job_id = None
@@ -159,9 +164,21 @@ class LocalRunner:
         job_id, reason = slot.job_id, exit_reason(slot.process.exitcode)
         log.warning("worker_died", pid=slot.pid, job_id=job_id, reason=reason)
         slot.conn.close()
-        self._slots[self._slots.index(slot)] = self._spawn()
         self.replaced += 1
-        self._queue.put_nowait(("crash", job_id, reason))
+        if job_id is not None:
+            self._queue.put_nowait(("crash", job_id, reason))
+        if slot.ready:
+            self._slots[self._slots.index(slot)] = self._spawn()
+            return
+        # it died while booting (bad environment?): back off instead of a tight respawn loop
+        self._boot_failures += 1
+        delay = min(2.0**self._boot_failures, 60.0)
+        log.error("worker_boot_failed", reason=reason, retry_in_s=delay)
+        loop.call_later(delay, self._respawn, slot)
+
+    def _respawn(self, slot: _Slot) -> None:
+        if not self._stopping and slot in self._slots:
+            self._slots[self._slots.index(slot)] = self._spawn()
 
     async def _pump_messages(self) -> None:
         while True:

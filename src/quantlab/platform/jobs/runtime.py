@@ -185,7 +185,7 @@ class JobRuntime:
         kind = message[0]
         if kind == "event":
             await self.bus.publish(job_channel(message[1]["job_id"]), message[1])
-        elif kind in ("crash", "error") and message[1] is not None:
+        elif kind in ("crash", "error"):
             await self.fail(message[1], "JOB_CRASHED", message[2])
         if kind in ("done", "error", "crash"):
             self.wake()
