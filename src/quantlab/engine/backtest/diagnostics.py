@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from quantlab.engine.backtest import metrics as m
 
@@ -344,6 +343,8 @@ def _overfitting(x: DiagnosticInputs) -> list[Finding]:
     excess = r if x.benchmark is None else r - x.benchmark
     excess = excess[~np.isnan(excess)]
     if excess.size >= 3 and np.std(excess) > 0:
+        from scipy import stats  # imported here: scipy.stats costs seconds at worker start
+
         test = stats.ttest_1samp(excess, 0.0)
         weak = not test.pvalue < 0.05
         out.append(
