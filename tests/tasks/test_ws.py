@@ -115,3 +115,26 @@ async def test_token_subprotocol_ping_and_rejections(app: Any, client: Any, make
     # another user's job cannot get a ticket either
     resp = await client.post(f"/api/tasks/{job['id']}/ws-ticket", headers=bob.headers)
     assert resp.status_code == 404
+
+
+async def test_old_tickets_are_purged(app: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from quantlab.platform.db import utcnow
+    from quantlab.tasks import tickets
+    from quantlab.tasks.models import WsTicket
+
+    async with app.state.db.sessionmaker() as session:
+        fresh, _ = await tickets.issue(session, "f" * 32, "someone", 60)
+        session.add(
+            WsTicket(token_hash="old" + "0" * 61, job_id="f" * 32, user_id="someone",
+                     expires_at=utcnow() - timedelta(hours=2))
+        )  # fmt: skip
+        await session.commit()
+    assert await tickets.purge_expired(app.state.db) >= 1
+    async with app.state.db.sessionmaker() as session:
+        left = set(await session.scalars(select(WsTicket.token_hash)))
+    assert "old" + "0" * 61 not in left
+    assert await tickets.redeem(app.state.db, fresh, "f" * 32) == "someone"

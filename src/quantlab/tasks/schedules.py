@@ -6,7 +6,6 @@ same transaction that adds its job, so several API processes never enqueue a run
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -159,11 +158,19 @@ async def fire_due(db: Database, now: datetime | None = None) -> list[str]:
 
 
 async def run_scheduler(db: Database, wake: Any) -> None:
-    """Fire due schedules every second until cancelled."""
+    """Fire due schedules every second (and purge old ws tickets hourly) until cancelled."""
+    from quantlab.tasks import tickets
+
+    ticks = 0
     while True:
-        with contextlib.suppress(Exception):
+        try:
             if await fire_due(db):
                 wake()
+            if ticks % 3600 == 0:
+                await tickets.purge_expired(db)
+        except Exception as exc:  # a database hiccup must not end scheduling
+            log.warning("scheduler_tick_failed", error=str(exc))
+        ticks += 1
         await asyncio.sleep(TICK_S)
 
 

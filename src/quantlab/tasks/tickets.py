@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform.db import Database, utcnow
@@ -48,3 +48,13 @@ async def redeem(db: Database, ticket: str, job_id: str) -> str | None:
         user_id = result.scalar_one_or_none()
         await session.commit()
     return user_id
+
+
+async def purge_expired(db: Database) -> int:
+    """Delete tickets that expired over an hour ago (used or not); returns how many."""
+    async with db.sessionmaker() as session:
+        result = await session.execute(
+            delete(WsTicket).where(WsTicket.expires_at < utcnow() - timedelta(hours=1))
+        )
+        await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
