@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from quantlab.platform.jobs.models import Job
-from quantlab.tasks import schedules
 from quantlab.tasks.exceptions import InvalidCron
 from quantlab.tasks.models import JobSchedule
+from quantlab.tasks.schedules import fire_due, next_fire
 from tests.helpers.idor import assert_no_idor
 from tests.tasks.helpers import wait_for
 
@@ -23,13 +23,13 @@ pytestmark = pytest.mark.timeout(120)
 def test_next_fire_by_hand() -> None:
     friday = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)  # 08:00 Friday in Shanghai
     # weekdays at 02:00 Shanghai: next is Monday 30 Nov 02:00 +08:00 = Sunday 18:00 UTC
-    fire = schedules.next_fire("0 2 * * 1-5", "Asia/Shanghai", friday)
+    fire = next_fire("0 2 * * 1-5", "Asia/Shanghai", friday)
     assert fire == datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
-    assert schedules.next_fire("*/15 * * * *", "UTC", friday) == friday + timedelta(minutes=15)
+    assert next_fire("*/15 * * * *", "UTC", friday) == friday + timedelta(minutes=15)
     with pytest.raises(InvalidCron):
-        schedules.next_fire("61 * * * *", "UTC", friday)
+        next_fire("61 * * * *", "UTC", friday)
     with pytest.raises(InvalidCron):
-        schedules.next_fire("* * * * *", "Mars/Olympus", friday)
+        next_fire("* * * * *", "Mars/Olympus", friday)
 
 
 async def test_schedule_crud_validation_and_scoping(client: Any, make_user: Any) -> None:
@@ -94,7 +94,7 @@ async def test_due_schedule_enqueues_one_job(app: Any, client: Any, researcher: 
         )
         await session.commit()
     # racing firers (as several API processes would be) enqueue the run once
-    await asyncio.gather(schedules.fire_due(db), schedules.fire_due(db), schedules.fire_due(db))
+    await asyncio.gather(fire_due(db), fire_due(db), fire_due(db))
     async with db.sessionmaker() as session:
         count = await session.scalar(
             select(func.count()).select_from(Job).where(Job.schedule_id == sid)

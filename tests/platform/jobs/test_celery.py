@@ -188,6 +188,7 @@ async def test_sigkill_mid_job_is_picked_up_again_and_completes_once(
 
     watcher = asyncio.create_task(watch())
     running = await _wait(rt, job_id, "running", lambda r: r.progress >= 0.1)
+    assert running.worker is not None
     pid = running.worker.rpartition(":")[2]
     os.kill(int(pid), signal.SIGKILL)
     done = await _wait(rt, job_id, "completed", timeout=90)

@@ -84,7 +84,8 @@ async def test_priority_then_fifo_with_one_slot(runtime: Any) -> None:
         rows = await _wait(db, ids, {"completed"})
     finally:
         runtime.settings.job_max_running = 2
-    order = [r.id for r in sorted(rows, key=lambda r: r.started_at)]
+    assert all(r.started_at is not None for r in rows)
+    order = [r.id for r in sorted(rows, key=lambda r: r.started_at)]  # type: ignore[arg-type,return-value]
     assert order == [ids[1], ids[4], ids[0], ids[2], ids[3]]
 
 
@@ -95,7 +96,7 @@ async def test_per_user_limit(runtime: Any) -> None:
     other = await _add(db, "system.sleep", "bob", steps=1, step_seconds=0.1)
     runtime.wake()
     rows = await _wait(db, [first, second, other], {"completed"})
-    by_id = {r.id: r for r in rows}
+    by_id: dict[str, Any] = {r.id: r for r in rows}
     # bob did not wait for alice's second job; alice's second waited for her first
     assert by_id[other].started_at < by_id[first].finished_at
     assert by_id[second].started_at >= by_id[first].finished_at
