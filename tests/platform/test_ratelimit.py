@@ -109,3 +109,22 @@ def test_settings_validate_limits() -> None:
         make_settings(Path("/tmp"), "sqlite+aiosqlite://", rate_limits={"login": "lots"})
     merged = make_settings(Path("/tmp"), "sqlite+aiosqlite://", rate_limits={"login": "5/minute"})
     assert merged.rate_limits["login"] == "5/minute" and "execute" in merged.rate_limits
+
+
+@pytest.mark.parametrize("backend", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_generous_groups_count_in_batches_with_bounded_overshoot(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    prefix = uuid.uuid4().hex[:8] + ":"
+    limiter = RateLimiter(
+        build_storage(url, prefix), {"default": "200/minute", "strict": "20/minute"}
+    )
+    assert limiter._batch == {"default": 4, "strict": 1}
+    allowed = [(await limiter.hit("default", "u")).allowed for _ in range(300)]
+    assert 200 - 4 <= sum(allowed) <= 200 + 4
+    assert not any(allowed[210:])  # once refused, refused until the window moves on
+    refused = await limiter.hit("default", "u")
+    assert not refused.allowed and refused.reset_after >= 1
+    strict = [(await limiter.hit("strict", "u")).allowed for _ in range(25)]
+    assert strict == [True] * 20 + [False] * 5  # exact

@@ -11,6 +11,7 @@ digest is stored, so a database leak reveals no usable token.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -55,6 +56,7 @@ class TokenCodec:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.algorithm = settings.jwt_algorithm
+        self._jwt = jwt.PyJWT()
 
     @cached_property
     def _keys(self) -> tuple[Any, Any]:
@@ -94,21 +96,32 @@ class TokenCodec:
         )
         return token, expires
 
+    @cached_property
+    def _verify_key(self) -> jwt.PyJWK:
+        # Prepared once: PyJWT otherwise re-inspects a raw key on every decode.
+        material = self._keys[1]
+        if self.algorithm == "HS256":
+            raw = material if isinstance(material, bytes) else material.encode()
+            k = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+            return jwt.PyJWK({"kty": "oct", "k": k, "alg": "HS256"})
+        rsa = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
+        return jwt.PyJWK.from_json(rsa.to_jwk(rsa.prepare_key(material)), algorithm="RS256")
+
     def verify(self, token: str) -> AccessClaims:
         """Verified claims of ``token``; :class:`InvalidToken` for anything wrong."""
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("kid") != self.kid:
-                raise invalid("token was signed with an unknown key")
-            claims = jwt.decode(
+            decoded = self._jwt.decode_complete(
                 token,
-                self._keys[1],
+                self._verify_key,
                 algorithms=[self.algorithm],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
                 leeway=self.settings.jwt_leeway_seconds,
                 options={"require": REQUIRED_CLAIMS},
             )
+            if decoded["header"].get("kid") != self.kid:
+                raise invalid("token was signed with an unknown key")
+            claims = decoded["payload"]
         except jwt.ExpiredSignatureError as exc:
             raise invalid("token has expired") from exc
         except jwt.ImmatureSignatureError as exc:

@@ -30,9 +30,9 @@ help_router = APIRouter(prefix="/api/help", tags=["onboarding"], responses=ERROR
 
 
 @router.get("/mode", response_model=Envelope[ModeOut], summary="My interface mode")
-async def get_mode(user: CurrentUser, session: DbSession, cache: AppCache) -> dict[str, Any]:
+async def get_mode(user: CurrentUser, request: Request, cache: AppCache) -> dict[str, Any]:
     """``beginner`` (default) or ``expert``."""
-    prefs = await service.get_preferences(session, cache, user.id)
+    prefs = await service.get_preferences(request.app.state.db.sessionmaker, cache, user.id)
     return ok({"mode": prefs["mode"], "updated_at": prefs["updated_at"]})
 
 
@@ -53,9 +53,9 @@ async def set_mode(
 
 
 @router.get("/preferences", response_model=Envelope[PreferencesOut], summary="My preferences")
-async def get_preferences(user: CurrentUser, session: DbSession, cache: AppCache) -> dict[str, Any]:
+async def get_preferences(user: CurrentUser, request: Request, cache: AppCache) -> dict[str, Any]:
     """Created with defaults on first read."""
-    return ok(await service.get_preferences(session, cache, user.id))
+    return ok(await service.get_preferences(request.app.state.db.sessionmaker, cache, user.id))
 
 
 @router.put(
@@ -76,9 +76,9 @@ async def put_preferences(
 
 
 @router.get("/guides", response_model=Envelope[GuidesOut], summary="Quick-start guides")
-async def guides(user: CurrentUser, session: DbSession, cache: AppCache) -> dict[str, Any]:
+async def guides(user: CurrentUser, request: Request, cache: AppCache) -> dict[str, Any]:
     """Import data, build a strategy, run a backtest, with my progress."""
-    prefs = await service.get_preferences(session, cache, user.id)
+    prefs = await service.get_preferences(request.app.state.db.sessionmaker, cache, user.id)
     return ok(service.guides_view(prefs))
 
 
@@ -99,9 +99,10 @@ async def complete_guide(
 
 @help_router.get("/faq", response_model=Envelope[FaqOut], summary="Frequently asked questions")
 async def faq(
-    user: CurrentUser, session: DbSession, cache: AppCache, lang: Language | None = None
+    user: CurrentUser, request: Request, cache: AppCache, lang: Language | None = None
 ) -> dict[str, Any]:
     """In ``lang`` (``zh-CN`` or ``en-US``), by default in my preferred language."""
     if lang is None:
-        lang = (await service.get_preferences(session, cache, user.id))["language"]
+        sm = request.app.state.db.sessionmaker
+        lang = (await service.get_preferences(sm, cache, user.id))["language"]
     return ok(service.faq_view(lang))

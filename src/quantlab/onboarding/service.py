@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from quantlab.onboarding import content
 from quantlab.onboarding.exceptions import GuideNotFound
@@ -56,13 +56,16 @@ async def _row(session: AsyncSession, user_id: str) -> UserPreferences:
     return row
 
 
-async def get_preferences(session: AsyncSession, cache: Cache, user_id: str) -> dict[str, Any]:
-    """The user's preferences (defaults written on first read)."""
+async def get_preferences(
+    sessionmaker: async_sessionmaker[AsyncSession], cache: Cache, user_id: str
+) -> dict[str, Any]:
+    """The user's preferences (defaults written on first read). A cache hit touches no
+    database connection: this is the hottest read of the API."""
 
     async def load() -> dict[str, Any]:
-        row = await _row(session, user_id)
-        await session.commit()  # ends the read transaction (nothing pending)
-        return as_dict(row)
+        async with sessionmaker() as session:
+            row = await _row(session, user_id)
+            return as_dict(row)
 
     result: dict[str, Any] = await cache.get_or_load(prefs_key(user_id), load)
     return result
