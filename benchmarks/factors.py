@@ -29,6 +29,7 @@ import numpy as np
 
 from quantlab.engine.data import Panel
 from quantlab.engine.data.qlib_bin import read_qlib, write_qlib
+from quantlab.engine.data.qlib_peer import lowercase_view, qlib_data_api
 from quantlab.engine.expr import evaluate, get_feature_set
 
 REALDATA = Path(
@@ -62,13 +63,8 @@ def qlib_folder(args: argparse.Namespace, tmp: Path) -> tuple[Path, list[str]]:
     """A Qlib provider folder with lower-case symbol folders and the instruments to use."""
     src = REALDATA / "qlib" / "cn_data_csi300_sample"
     if src.exists() and not args.synthetic:
-        root = tmp / "real"
-        (root / "features").mkdir(parents=True)
-        os.symlink(src / "calendars", root / "calendars")
-        os.symlink(src / "instruments", root / "instruments")
+        root = lowercase_view(src, tmp / "real")
         names = sorted(p.name for p in (src / "features").iterdir())
-        for name in names:
-            os.symlink(src / "features" / name, root / "features" / name.lower())
         stocks = [s for s in names if s[:4] not in ("SH00", "SH51", "SZ39")][: args.instruments]
         return root, stocks
     root = tmp / "synthetic"
@@ -105,23 +101,9 @@ def run_quantlab(root: Path, stocks: list[str], days: int) -> tuple[Panel, list[
 
 
 def run_qlib(root: Path, stocks: list[str], panel: Panel, feats: list[str]) -> float:
-    from qlib.config import C
-    from qlib.data import data, ops
-
-    C.set(
-        "client",
-        provider_uri=str(root),
-        region="cn",
-        expression_cache=None,
-        dataset_cache=None,
-        kernels=1,
-        joblib_backend="sequential",
-    )
-    ops.register_all_ops(C)
-    data.register_all_wrappers(C)
-    C.__dict__["_registered"] = True  # qlib.init would import mlflow, broken here
+    d = qlib_data_api(root)
     t0 = time.perf_counter()
-    df = data.D.features(
+    df = d.features(
         stocks, feats, start_time=str(panel.calendar[0]), end_time=str(panel.calendar[-1])
     )
     elapsed = time.perf_counter() - t0

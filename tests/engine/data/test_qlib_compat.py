@@ -11,31 +11,6 @@ from quantlab.engine.data import Panel
 from quantlab.engine.data.qlib_bin import write_qlib
 
 
-def _qlib_data_api(provider_uri: Path):  # type: ignore[no-untyped-def]
-    """Configure Qlib's data layer only.
-
-    ``qlib.init`` also sets up the experiment recorder, which imports mlflow; that import
-    is broken against the protobuf installed here, and the data layer does not need it.
-    """
-    config = pytest.importorskip("qlib.config")
-    data = pytest.importorskip("qlib.data.data")
-    ops = pytest.importorskip("qlib.data.ops")
-    c = config.C
-    c.set(
-        "client",
-        provider_uri=str(provider_uri),
-        region="cn",
-        expression_cache=None,
-        dataset_cache=None,
-        kernels=1,
-        joblib_backend="sequential",
-    )
-    ops.register_all_ops(c)
-    data.register_all_wrappers(c)
-    c.__dict__["_registered"] = True  # what C.register() would set after the recorder
-    return data.D
-
-
 def test_qlib_reads_our_export(tmp_path: Path) -> None:
     cal = np.array(
         ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08"], "datetime64[D]"
@@ -43,7 +18,10 @@ def test_qlib_reads_our_export(tmp_path: Path) -> None:
     close = np.array([[10.0, np.nan], [10.5, 20.0], [11.0, 21.0], [np.nan, 22.0], [12.0, np.nan]])
     panel = Panel.from_arrays(cal, ["SH600000", "SZ000001"], {"close": close})
     write_qlib(panel, tmp_path / "q")
-    d = _qlib_data_api(tmp_path / "q")
+    pytest.importorskip("qlib")
+    from quantlab.engine.data.qlib_peer import qlib_data_api
+
+    d = qlib_data_api(tmp_path / "q")
     df = d.features(
         ["SH600000", "SZ000001"],
         ["$close", "Mean($close, 2)"],

@@ -12,7 +12,6 @@ value depends on how much history is loaded, and Qlib loads only ``span - 1`` ex
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -39,38 +38,13 @@ EXTRA = [
 ]
 
 
-def _qlib_d(provider_uri: Path):  # type: ignore[no-untyped-def]
-    """Qlib's data layer alone (``qlib.init`` imports mlflow, broken against protobuf here)."""
-    config = pytest.importorskip("qlib.config")
-    data = pytest.importorskip("qlib.data.data")
-    ops = pytest.importorskip("qlib.data.ops")
-    c = config.C
-    c.set(
-        "client",
-        provider_uri=str(provider_uri),
-        region="cn",
-        expression_cache=None,
-        dataset_cache=None,
-        kernels=1,
-        joblib_backend="sequential",
-    )
-    ops.register_all_ops(c)
-    data.register_all_wrappers(c)
-    c.__dict__["_registered"] = True
-    return data.D
-
-
 def test_alpha158_matches_qlib(realdata: Path, tmp_path: Path) -> None:
     pytest.importorskip("qlib")
     from quantlab.engine.data.qlib_bin import read_qlib
+    from quantlab.engine.data.qlib_peer import lowercase_view, qlib_data_api
 
     src = realdata / "qlib" / "cn_data_csi300_sample"
-    (tmp_path / "features").mkdir()
-    os.symlink(src / "calendars", tmp_path / "calendars")
-    os.symlink(src / "instruments", tmp_path / "instruments")
-    for d in (src / "features").iterdir():
-        os.symlink(d, tmp_path / "features" / d.name.lower())
-    d = _qlib_d(tmp_path)
+    d = qlib_data_api(lowercase_view(src, tmp_path))
 
     stocks = sorted(
         p.name for p in (src / "features").iterdir() if p.name[:4] not in ("SH00", "SH51", "SZ39")
