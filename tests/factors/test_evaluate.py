@@ -136,13 +136,11 @@ async def test_evaluate_rejects_bad_requests(
 
 @pytest.mark.sandbox
 async def test_python_factor_runs_in_the_sandbox(
-    client: Any, researcher: Any, dataset_factory: Any, app: Any, backend: str
+    client: Any, researcher: Any, dataset_factory: Any, app: Any
 ) -> None:
     from quantlab.sandbox.executor import SandboxConfig
     from quantlab.sandbox.executor.isolation import bwrap_works
 
-    if backend != "sqlite":
-        pytest.skip("the sandbox path does not touch the database; once is enough")
     if not bwrap_works(SandboxConfig().bwrap_path):
         pytest.skip("bubblewrap with user namespaces is not available")
     h = researcher.headers
