@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,31 @@ def test_excel_formulas_are_values_not_evaluated(tmp_path: Path) -> None:
     assert r.frame["symbol"].tolist() == ["000001", '=HYPERLINK("http://x")']
     assert r.frame["close"].tolist() == [1.5, 7.0]
     assert inspect_file(p).column_types["symbol"] == "text"
+
+
+def test_legacy_xls_with_chinese_headers_and_excel_dates(tmp_path: Path) -> None:
+    xlwt = pytest.importorskip("xlwt")
+    p = tmp_path / "old.xls"
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("行情")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for col, name in enumerate(["日期", "股票代码", "开盘", "收盘", "最高", "最低", "成交量"]):
+        ws.write(0, col, name)
+    rows = [
+        (dt.date(2024, 1, 2), "600519", 1700.0, 1710.5, 1720.0, 1690.0, 12345),
+        (dt.date(2024, 1, 3), "600519", 1711.0, 1688.25, 1715.0, 1680.0, 23456),
+    ]
+    for r, row in enumerate(rows, start=1):
+        ws.write(r, 0, row[0], date_style)  # a real Excel date serial, not text
+        for c, value in enumerate(row[1:], start=1):
+            ws.write(r, c, value)
+    wb.save(str(p))
+    r = read_file(p)
+    assert r.mapping["date"] == "日期" and r.mapping["close"] == "收盘"
+    assert [d.date() for d in pd.to_datetime(r.frame["date"])] == [x[0] for x in rows]
+    assert r.frame["symbol"].tolist() == ["600519", "600519"]
+    assert r.frame["close"].tolist() == [1710.5, 1688.25]
+    assert r.frame["volume"].tolist() == [12345.0, 23456.0]
 
 
 @pytest.mark.slow
