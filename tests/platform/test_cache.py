@@ -134,3 +134,15 @@ async def test_memory_backend_is_bounded() -> None:
         await backend.set(f"k{i}", str(i), 60)
     assert len(backend._data) <= 10
     assert await backend.mget(["k24"]) == ["24"]
+
+
+async def test_prefetched_values_are_used_once(cache: Cache) -> None:
+    from quantlab.platform.cache import remember_prefetched
+
+    key = _key()
+    await cache.fill(key, {"v": 1}, "0")
+    values, gens = await cache.get_many([key])
+    remember_prefetched({key: (values[0], gens[0])})
+    await cache.invalidate(key)  # a write after the read-ahead...
+    assert (await cache.get_many([key]))[0] == [{"v": 1}]  # ...the request's own snapshot
+    assert (await cache.get_many([key]))[0] == [None]  # later reads see the invalidation

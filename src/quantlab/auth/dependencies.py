@@ -22,7 +22,7 @@ from quantlab.auth.exceptions import InsufficientRole, PasswordChangeRequired
 from quantlab.auth.principal import AuthUser, resolve
 from quantlab.auth.throttle import LoginThrottle
 from quantlab.auth.tokens import TokenCodec
-from quantlab.platform.cache import Cache, NullCache
+from quantlab.platform.cache import Cache, NullCache, prefetch_keys_of
 from quantlab.platform.errors import Unauthorized
 
 TOKEN_URL = "/api/auth/token"  # noqa: S105 - a path
@@ -67,7 +67,11 @@ async def authenticate(
     if not token:
         raise Unauthorized("not authenticated: send 'Authorization: Bearer <token>'")
     user = await resolve(
-        token, get_codec(request), get_cache(request), request.app.state.db.sessionmaker
+        token,
+        get_codec(request),
+        get_cache(request),
+        request.app.state.db.sessionmaker,
+        prefetch_keys_of(request.scope),
     )
     request.state.user_id = user.id  # rate limits key on it
     return user

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from quantlab.auth.models import AuthSession, PersonalAccessToken, User
 from quantlab.auth.tokens import PAT_PREFIX, TokenCodec, digest, invalid
-from quantlab.platform.cache import Cache
+from quantlab.platform.cache import Cache, KeysFor, remember_prefetched
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +110,19 @@ async def _load_pat(sm: async_sessionmaker[AsyncSession], token_hash: str) -> di
 
 
 async def _cached(
-    cache: Cache, sm: async_sessionmaker[AsyncSession], keys: list[str], loaders: list[Any]
+    cache: Cache,
+    sm: async_sessionmaker[AsyncSession],
+    keys: list[str],
+    loaders: list[Any],
+    ahead: list[str] | None = None,
 ) -> list[Any]:
-    values, gens = await cache.get_many(keys)
+    """Values of ``keys`` (loading misses); ``ahead`` keys are read in the same round trip
+    and kept for the route (see :func:`quantlab.platform.cache.prefetch`)."""
+    values, gens = await cache.get_many(keys + (ahead or []))
+    if ahead:
+        n = len(keys)
+        remember_prefetched({k: (values[n + i], gens[n + i]) for i, k in enumerate(ahead)})
+        values, gens = values[:n], gens[:n]
     for i, value in enumerate(values):
         if value is None:
             values[i] = await loaders[i](sm)
@@ -136,9 +146,15 @@ def _to_user(snap: dict[str, Any] | None, **extra: Any) -> AuthUser:
 
 
 async def resolve(
-    token: str, codec: TokenCodec, cache: Cache, sm: async_sessionmaker[AsyncSession]
+    token: str,
+    codec: TokenCodec,
+    cache: Cache,
+    sm: async_sessionmaker[AsyncSession],
+    ahead: KeysFor | None = None,
 ) -> AuthUser:
-    """The user a bearer ``token`` (access JWT or personal access token) belongs to."""
+    """The user a bearer ``token`` (access JWT or personal access token) belongs to;
+    ``ahead`` names cache keys of that user the route will read (fetched together)."""
+    remember_prefetched({})  # nothing read ahead survives from an earlier request
     if token.startswith(PAT_PREFIX):
         return await _resolve_pat(token, cache, sm)
     claims = codec.verify(token)
@@ -147,6 +163,7 @@ async def resolve(
         sm,
         [user_key(claims.user_id), session_key(claims.session_id)],
         [lambda s: _load_user(s, claims.user_id), lambda s: _load_session(s, claims.session_id)],
+        ahead(claims.user_id) if ahead is not None and cache.enabled else None,
     )
     if sess is None or sess["revoked"] or sess["user_id"] != claims.user_id:
         raise invalid("session has ended")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from quantlab.platform.settings import Settings
 PAT_PREFIX = "qlp_"
 REFRESH_PREFIX = "qlr_"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+VERIFIED_MEMO_SIZE = 10_000
 
 
 def digest(token: str) -> str:
@@ -57,6 +59,7 @@ class TokenCodec:
         self.settings = settings
         self.algorithm = settings.jwt_algorithm
         self._jwt = jwt.PyJWT()
+        self._verified: dict[str, AccessClaims] = {}
 
     @cached_property
     def _keys(self) -> tuple[Any, Any]:
@@ -108,7 +111,23 @@ class TokenCodec:
         return jwt.PyJWK.from_json(rsa.to_jwk(rsa.prepare_key(material)), algorithm="RS256")
 
     def verify(self, token: str) -> AccessClaims:
-        """Verified claims of ``token``; :class:`InvalidToken` for anything wrong."""
+        """Verified claims of ``token``; :class:`InvalidToken` for anything wrong.
+
+        A token verified before is answered from a small per-process memo until it expires
+        (its claims cannot change; revocation is checked per request by the caller).
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() <= known.expires_at.timestamp() + self.settings.jwt_leeway_seconds:
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_MEMO_SIZE:
+            self._verified.clear()  # cheap bound; tokens re-verify once after a reset
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             decoded = self._jwt.decode_complete(
                 token,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from quantlab.auth.dependencies import AccountUser, AppCache, CurrentUser
 from quantlab.onboarding import service
@@ -21,6 +22,7 @@ from quantlab.onboarding.schemas import (
     PreferencesOut,
     PreferencesPatch,
 )
+from quantlab.platform.cache import prefetch
 from quantlab.platform.db import DbSession
 from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, ok
 from quantlab.platform.ratelimit import client_address
@@ -53,9 +55,13 @@ async def set_mode(
 
 
 @router.get("/preferences", response_model=Envelope[PreferencesOut], summary="My preferences")
-async def get_preferences(user: CurrentUser, request: Request, cache: AppCache) -> dict[str, Any]:
+@prefetch(lambda user_id: [service.prefs_key(user_id)])
+async def get_preferences(user: CurrentUser, request: Request, cache: AppCache) -> JSONResponse:
     """Created with defaults on first read."""
-    return ok(await service.get_preferences(request.app.state.db.sessionmaker, cache, user.id))
+    prefs = await service.get_preferences(request.app.state.db.sessionmaker, cache, user.id)
+    # The cached dict is already the validated, JSON-ready shape of PreferencesOut; returning
+    # a response skips re-validating it on the busiest read of the API.
+    return JSONResponse(ok(prefs))
 
 
 @router.put(

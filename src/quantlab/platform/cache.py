@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 # Generation counters outlive every value (bounded by max_ttl), so a forgotten counter
@@ -25,6 +26,34 @@ _GEN_TTL_S = 7 * 24 * 3600
 _MISSING = object()
 
 Loader = Callable[[], Awaitable[Any]]
+KeysFor = Callable[[str], list[str]]
+
+# Values read ahead for the current request: key -> (value or None, generation).
+_prefetched: ContextVar[dict[str, tuple[Any, str]] | None] = ContextVar(
+    "cache_prefetched", default=None
+)
+
+
+def prefetch(keys: KeysFor) -> Callable[[Any], Any]:
+    """Mark a route whose cache reads follow from the caller's user id, so authentication
+    fetches them in its own round trip (``@prefetch(lambda uid: [f"prefs:{uid}"])``)."""
+
+    def mark(endpoint: Any) -> Any:
+        endpoint.__cache_prefetch__ = keys
+        return endpoint
+
+    return mark
+
+
+def prefetch_keys_of(scope: Any) -> KeysFor | None:
+    """The prefetch hint of the route matched for ``scope``, if any."""
+    route = scope.get("route")
+    return getattr(getattr(route, "endpoint", None), "__cache_prefetch__", None)
+
+
+def remember_prefetched(entries: dict[str, tuple[Any, str]]) -> None:
+    """Keep values read ahead for this request (each is used at most once)."""
+    _prefetched.set(entries)
 
 
 class CacheBackend(Protocol):
@@ -117,6 +146,10 @@ class Cache:
 
     async def get_many(self, keys: Sequence[str]) -> tuple[list[Any], list[str]]:
         """Cached values (``None`` for a miss) and the generations to store fills under."""
+        ahead = _prefetched.get()
+        if ahead and all(k in ahead for k in keys):
+            taken = [ahead.pop(k) for k in keys]
+            return [t[0] for t in taken], [t[1] for t in taken]
         flat: list[str] = []
         for key in keys:
             flat += [self._val(key), self._gen(key)]
