@@ -156,24 +156,53 @@ def compile_strategy(
             raw = out["strategy.weight"]
         return Compiled(TargetWeights(_normalise(raw, s.normalize), s.rebalance), out)
     assert isinstance(s, CodeStrategy)
+    return _compile_code(s, panel, lo, cols, run_code)
+
+
+class StrategyOutputError(ValueError):
+    """What a code strategy returned cannot drive the simulator (names, shapes, dtypes)."""
+
+
+SIGNAL_OUTPUTS = ("entries", "exits")
+NUMERIC_OUTPUTS = ("weights", "scores")
+
+
+def _checked(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, int]) -> np.ndarray:
+    arr = arrays[name]
+    kinds, wanted = ("b", "boolean") if name in SIGNAL_OUTPUTS else ("biuf", "numeric")
+    if arr.shape != shape or arr.dtype.kind not in kinds:
+        raise StrategyOutputError(
+            f"strategy code output {name!r} must be a {wanted} array of shape {shape} "
+            f"(days, symbols); got {arr.dtype} of shape {arr.shape}"
+        )
+    return arr
+
+
+def _compile_code(
+    s: CodeStrategy, panel: Panel, lo: int, cols: np.ndarray, run_code: Any
+) -> Compiled:
+    """Run the code in the sandbox on the whole loaded history of the traded columns (so
+    indicators warm up before ``start``) and keep its outputs' rows ``[lo:]``."""
     if run_code is None:
         from quantlab.sandbox.executor import run_array_code as run_code
     inputs: dict[str, np.ndarray] = {
-        name: np.ascontiguousarray(arr[lo:][:, cols]) for name, arr in panel.fields.items()
+        name: np.ascontiguousarray(arr[:, cols]) for name, arr in panel.fields.items()
     }
-    inputs["dates"] = panel.calendar[lo:].astype("datetime64[D]").astype(np.int64)
-    arrays = run_code(s.code, inputs)
-    shape = (len(panel.calendar) - lo, len(cols))
-    for name, arr in arrays.items():
-        if name in ("entries", "exits", "weights", "scores") and arr.shape != shape:
-            raise ValueError(f"code output {name!r} has shape {arr.shape}, expected {shape}")
+    inputs["dates"] = panel.calendar.astype("datetime64[D]").astype(np.int64)
+    arrays: dict[str, np.ndarray] = run_code(s.code, inputs)
+    shape = (len(panel.calendar), len(cols))
     if "weights" in arrays:
-        return Compiled(TargetWeights(_normalise(arrays["weights"], "none"), s.rebalance), {})
+        weights = np.asarray(_checked(arrays, "weights", shape)[lo:], dtype=np.float64)
+        return Compiled(TargetWeights(_normalise(weights, "none"), s.rebalance), {})
     if "scores" in arrays:
-        scores = np.asarray(arrays["scores"], dtype=np.float64)
+        scores = np.asarray(_checked(arrays, "scores", shape)[lo:], dtype=np.float64)
         return Compiled(TopkDropout(scores, s.top_k, min(s.n_drop, s.top_k), s.rebalance), {})
     if "entries" in arrays and "exits" in arrays:
-        entries = np.asarray(arrays["entries"], dtype=bool)
-        exits = np.asarray(arrays["exits"], dtype=bool)
+        entries = np.ascontiguousarray(_checked(arrays, "entries", shape)[lo:])
+        exits = np.ascontiguousarray(_checked(arrays, "exits", shape)[lo:])
         return Compiled(Signals(entries, exits), {})
-    raise ValueError("strategy code must set 'entries' and 'exits', 'weights' or 'scores'")
+    got = sorted(k for k in arrays if k not in inputs)
+    raise StrategyOutputError(
+        "strategy code must set 'entries' and 'exits' (boolean arrays), 'weights' or 'scores' "
+        f"(numeric arrays) of shape {shape} (days, symbols); it set {got or 'no new arrays'}"
+    )

@@ -98,9 +98,14 @@ class WeightsStrategy(_Strict):
 
 
 class CodeStrategy(_Strict):
-    """Python run in the sandbox. Every dataset field is bound as a ``(T, N)`` float array
-    (``close``, ``open``…) plus ``dates`` (int days since 1970-01-01). Set ``entries`` and ``exits``
-    (booleans), or ``weights``, or ``scores`` (ranked with ``top_k``/``n_drop``)."""
+    """Python run in the sandbox (``np`` is bound). Every dataset field is bound as a
+    ``(days, symbols)`` float64 array (``close``, ``open``…; NaN = missing) over the traded
+    symbols and every loaded day up to ``end``, history before ``start`` included so
+    indicators can warm up; ``dates`` holds those days as int days since 1970-01-01.
+    Set ``entries`` and ``exits`` (boolean arrays: decisions at each day's close), or
+    ``weights`` (target fractions of equity, NaN = 0), or ``scores`` (ranked with
+    ``top_k``/``n_drop``), each of the inputs' shape; rows before ``start`` are ignored.
+    A wrong name, shape or dtype fails the run with a message that gives both shapes."""
 
     kind: Literal["code"]
     code: str = Field(min_length=1, max_length=100_000)
