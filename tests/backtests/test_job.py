@@ -152,3 +152,40 @@ def _page() -> Any:
     from quantlab.platform.envelope import PageParams
 
     return PageParams(page=1, size=200)
+
+
+async def test_cancel_while_paused_keeps_the_days_simulated_before_the_pause(env: Any) -> None:
+    from quantlab.backtests import service
+    from quantlab.backtests.tasks import CHUNK_DAYS
+    from quantlab.platform.jobs.models import Job
+    from quantlab.tasks import service as task_service
+    from tests.backtests.conftest import direct_run, market_frame
+
+    backtest_id, job_id = await _create(env)
+    status, _ = await _execute(env, job_id, control="pause")
+    assert status == "paused"
+    async with env.db.sessionmaker() as session:
+        job = await task_service.act(session, env.owner, job_id, "cancel", None)
+        # requeued with the cancel already requested, not dropped with its checkpoint
+        assert (job.status, job.control) == ("pending", "cancel") and job.checkpoint_ref
+
+    status, events = await _execute(env, job_id)
+    assert status == "cancelled"
+    logs = [e["data"]["message"] for e in events if e["type"] == "log"]
+    assert any("resumed at" in line for line in logs)
+    assert any("results kept" in line for line in logs)
+    assert not any(" BUY " in line or " SELL " in line for line in logs)  # nothing simulated
+    async with env.db.sessionmaker() as session:
+        view = await service.describe(session, env.owner, backtest_id, env.settings.data_dir)
+        job_row = await session.get(Job, job_id)
+    assert view["status"] == "cancelled" and view["incomplete"] is True
+    assert view["days_run"] == CHUNK_DAYS < view["n_days"]
+    assert job_row is not None and job_row.status == "cancelled" and job_row.control is None
+
+    # the kept days are those of an uninterrupted run (the engine called directly)
+    expected = direct_run(market_frame(), dual_ma(env.dataset_id))
+    partial = await _series(env, backtest_id)
+    assert len(partial) == CHUNK_DAYS
+    assert partial["equity"].tolist() == expected.total_equity[:CHUNK_DAYS].tolist()
+    assert view["final_equity"] == float(expected.total_equity[CHUNK_DAYS - 1])
+    assert view["metrics"]["total_return"] is not None

@@ -1,7 +1,8 @@
 """The ``backtests.run`` job: load the panel with the strategy's look-back, compile the spec
 to arrays, simulate in chunks (progress, trade log, running metrics, checkpoints between
 chunks), then analyse and store the results. A cancelled run keeps what it simulated,
-marked incomplete; a paused one resumes from its checkpoint on any worker."""
+marked incomplete; a paused one resumes from its checkpoint on any worker, and cancelling
+it while paused runs it once more from the checkpoint just to store those partial results."""
 
 from __future__ import annotations
 
@@ -170,6 +171,11 @@ def simulate(ctx: JobContext, prep: Prepared, backtest_id: str) -> SimState:
     state = SimState.from_bytes(blob) if isinstance(blob, bytes) else sim.initial_state()
     if state.t:
         ctx.log("INFO", f"resumed at {panel.calendar[state.t - 1]} (day {state.t})")
+        try:  # a paused run that was cancelled comes back only to keep what it simulated
+            ctx.check()
+        except JobCancelled:
+            state.cancelled = not state.done
+            return state
     log_budget = ctx.settings.job_log_limit
     last_saved = time.monotonic()
     while not state.done:
@@ -276,5 +282,6 @@ register_job_type(
     params=RunParams,
     fn=run_backtest,
     checkpointable=True,
+    finish_on_cancel=True,
     description="Simulate a backtest request and store its results, metrics and diagnostics.",
 )

@@ -107,6 +107,10 @@ async def act(
     if action == "cancel":
         if source == JobStatus.RUNNING:
             await _move(session, job, action, control="cancel")
+        elif source == JobStatus.PAUSED and job.checkpoint_ref and _finishes_on_cancel(job):
+            # one last attempt from the checkpoint: it sees the cancel and keeps what it did
+            await _move(session, job, action, status="pending", dispatched_at=None,
+                        control="cancel")  # fmt: skip
         else:
             require_transition(source, JobStatus.CANCELLED, action)
             await _move(session, job, action, status="cancelled", finished_at=_now(), control=None)
@@ -154,6 +158,11 @@ async def act(
     await session.commit()
     await session.refresh(job)
     return job
+
+
+def _finishes_on_cancel(job: Job) -> bool:
+    load_job_types()
+    return get_job_type(job.type).finish_on_cancel
 
 
 async def delete_job(

@@ -36,6 +36,7 @@ class JobType:
     fn: JobFunction
     checkpointable: bool
     description: str
+    finish_on_cancel: bool = False
 
 
 JOB_TYPES: dict[str, JobType] = {}
@@ -54,15 +55,26 @@ def register_job_type(
     fn: JobFunction,
     checkpointable: bool = False,
     description: str = "",
+    finish_on_cancel: bool = False,
 ) -> JobType:
     """Register ``fn`` as job type ``name`` (stable dotted name such as ``backtests.run``).
 
     ``fn(ctx, params)`` runs in a worker process with a :class:`JobContext` and the validated
     params model, and returns a JSON-serialisable result. ``checkpointable`` types may be
-    paused and are resumed from their checkpoint after a crash or restart.
+    paused and are resumed from their checkpoint after a crash or restart. Cancelling a
+    paused ``finish_on_cancel`` type requeues it with the cancel already requested, so its
+    function resumes from the checkpoint, sees the cancel at its first ``check()`` and can
+    keep its partial results, exactly as when a running job is cancelled.
     """
     existing = JOB_TYPES.get(name)
-    entry = JobType(name, params, fn, checkpointable, description or (fn.__doc__ or "").strip())
+    entry = JobType(
+        name,
+        params,
+        fn,
+        checkpointable,
+        description or (fn.__doc__ or "").strip(),
+        finish_on_cancel and checkpointable,
+    )
     if existing is not None and (existing.fn, existing.params) != (fn, params):
         raise ValueError(f"job type {name} registered twice")
     JOB_TYPES[name] = entry

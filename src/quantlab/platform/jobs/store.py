@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import psutil
-from sqlalchemy import select, text, update
+from sqlalchemy import case, select, text, update
 
 from quantlab.platform.db import Database, utcnow
 from quantlab.platform.jobs.models import Job, JobLog
@@ -127,7 +127,8 @@ class WorkerStore:
                     started_at=row.started_at or now,
                     heartbeat_at=now,
                     dispatched_at=row.dispatched_at or now,
-                    control=None,
+                    # a cancel requested before the claim stands (a paused job finishing)
+                    control=case((Job.control == "cancel", "cancel"), else_=None),
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
