@@ -17,6 +17,7 @@ def startup_hooks() -> list[StartupHook]:
     from quantlab.datasets.demo import demo_startup
     from quantlab.platform.cache import cache_startup
     from quantlab.platform.ratelimit import ratelimit_startup
+    from quantlab.platform.runtime import freeze_startup_objects
     from quantlab.sandbox.startup import sandbox_startup
     from quantlab.tasks.startup import jobs_startup
 
@@ -27,4 +28,5 @@ def startup_hooks() -> list[StartupHook]:
         demo_startup,
         jobs_startup,
         sandbox_startup,
+        freeze_startup_objects,  # last: everything alive now is long-lived
     ]
