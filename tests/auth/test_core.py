@@ -96,3 +96,33 @@ async def test_malformed_authorization_headers(client: httpx.AsyncClient) -> Non
         resp = await client.get("/api/auth/me", headers={"Authorization": value})
         assert resp.status_code == 401, value
         assert resp.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_failed_sign_in_is_audited_without_the_typed_name(app: Any, make_user: Any) -> None:
+    from sqlalchemy import select
+
+    from quantlab.platform.audit import AuditEvent
+
+    user = await make_user()
+    cid = "failed-login-" + user.id[:8]
+    async with client_from(app, "10.1.0.3") as c:
+        huge = await c.post(
+            "/api/auth/token",
+            data={"username": user.username, "password": user.password + "x" * 2000},
+            headers={"X-Correlation-ID": cid},
+        )
+        typo = await c.post(
+            "/api/auth/token",
+            data={"username": "MySecretPassw0rd", "password": "whatever12345"},
+            headers={"X-Correlation-ID": cid},
+        )
+    assert huge.status_code == typo.status_code == 401
+    async with app.state.db.sessionmaker() as session:
+        rows = (
+            (await session.execute(select(AuditEvent).where(AuditEvent.correlation_id == cid)))
+            .scalars()
+            .all()
+        )
+    assert [r.action for r in rows] == ["auth.login.failed"] * 2
+    assert rows[0].actor_id == user.id and rows[0].details == {"known_account": True}
+    assert rows[1].actor_id is None and "MySecretPassw0rd" not in str(rows[1].details)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.auth.exceptions import InvalidCredentials, WeakPassword
 from quantlab.auth.models import AuthSession, RefreshToken, User
-from quantlab.auth.passwords import check_policy
+from quantlab.auth.passwords import MAX_LENGTH, check_policy
 from quantlab.auth.principal import session_key, user_key
 from quantlab.auth.service import find_by_login, hasher_for, revoke_all_sessions
 from quantlab.auth.throttle import LoginThrottle
@@ -91,9 +91,11 @@ async def login(
 ) -> TokenPair:
     """Check the password (same error and cost for unknown accounts) and open a session."""
     await throttle.check(username, client_address)
-    user = await find_by_login(session, username)
+    user = await find_by_login(session, username) if len(username) <= 254 else None
     hasher = hasher_for(codec.settings)
-    ok = await hasher.verify(user.password_hash if user else None, password)
+    # Over-long input never matches (the policy caps passwords); it still costs a hash.
+    candidate = password if len(password) <= MAX_LENGTH else ""
+    ok = await hasher.verify(user.password_hash if user else None, candidate) and bool(candidate)
     if user is None or not ok or not user.is_active:
         await throttle.failed(username, client_address)
         audit.record(
@@ -102,7 +104,8 @@ async def login(
             actor_id=user.id if user else None,
             resource_type="user",
             resource_id=user.id if user else None,
-            details={"username": username.strip().lower()[:64]},
+            # An unknown "username" is often a mistyped password: it is not recorded.
+            details={"known_account": user is not None},
             client_address=client_address,
         )
         await session.commit()
