@@ -163,6 +163,31 @@ class Execution(_Strict):
     atr_window: int | None = Field(None, ge=1, le=500)
 
 
+class WalkForward(_Strict):
+    """Rolling windows over the simulated days, each an in-sample span followed by an
+    out-of-sample one; windows step by the out-of-sample length and together end on the
+    last day. Each window is one child run; its Sharpe on either side of the split feeds
+    the walk-forward efficiency (mean out-of-sample over mean in-sample Sharpe)."""
+
+    windows: int = Field(4, ge=2, le=12)
+    in_sample: float = Field(0.7, ge=0.5, le=0.9, description="share of a window in sample")
+
+
+class Robustness(_Strict):
+    """Opt-in overfitting checks, run after this backtest completes as child
+    ``backtests.run`` jobs of the same owner (listed in ``/api/tasks`` and under
+    ``robustness`` in ``GET /api/backtests/{id}``). When the last child ends, its findings
+    join ``/diagnostics``.
+
+    ``sensitivity`` moves each numeric parameter by ±10 % (integers by at least one step):
+    window-like operator parameters (``Mean($close, 10)``; equal values move together),
+    ``top_k`` and ``n_drop`` of a scores strategy, and stop-loss / take-profit levels; at
+    most 8 parameters (16 children). Constants such as the ``1`` in ``$a / $b - 1`` stay."""
+
+    sensitivity: bool = False
+    walk_forward: WalkForward | None = None
+
+
 class BacktestRequest(_Strict):
     """A backtest run: data, dates, capital, market model and strategy."""
 
@@ -186,6 +211,7 @@ class BacktestRequest(_Strict):
     benchmark: str | None = Field(None, max_length=40, description="a symbol of the dataset")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the bootstrap diagnostics")
     strategy: StrategySpec
+    robustness: Robustness | None = Field(None, description="opt-in child runs; see Robustness")
 
 
 def request_schema() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab import __version__
 from quantlab.backtests import compile as spec_compile
-from quantlab.backtests import results
+from quantlab.backtests import results, robustness
 from quantlab.backtests.exceptions import (
     BacktestNotFound,
     BacktestNotReady,
@@ -190,7 +190,24 @@ async def describe(
     out["metrics"] = None
     if data_dir is not None and row.result_dir:
         out["metrics"] = results.read_json(data_dir / row.result_dir, "metrics")
+    out["parent_id"], out["variant"] = row.parent_id, row.variant
+    out["robustness"] = await _robustness_view(session, row)
     return out
+
+
+async def _robustness_view(session: AsyncSession, row: Backtest) -> dict[str, Any] | None:
+    """The requested checks and each child's status; ``complete`` once findings are in."""
+    if not row.request.get("robustness"):
+        return None
+    children = await robustness.children_of(session, row.id)
+    return {
+        "requested": row.request["robustness"],
+        "complete": bool(children) and all(c.status in TERMINAL for c in children),
+        "children": [
+            {"id": c.id, "job_id": c.job_id, "status": c.status, "variant": c.variant}
+            for c in children
+        ],
+    }
 
 
 async def list_backtests(
@@ -203,8 +220,9 @@ async def list_backtests(
     strategy_kind: str | None = None,
     q: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of the caller's own backtests, newest first."""
-    stmt = select(Backtest).where(Backtest.owner_id == user.id)
+    """A page of the caller's own backtests, newest first (robustness children are listed
+    under their parent instead)."""
+    stmt = select(Backtest).where(Backtest.owner_id == user.id, Backtest.parent_id.is_(None))
     if status:
         stmt = stmt.where(Backtest.status == status)
     if dataset_id:
@@ -233,6 +251,13 @@ async def delete_backtest(
     row = await get_backtest(session, user, backtest_id)
     if _status(row, await _job(session, row)) not in TERMINAL:
         raise BacktestRunning(f"backtest {backtest_id} is still {row.status}; cancel it first")
+    children = await robustness.children_of(session, row.id)
+    busy = [c.id for c in children if _status(c, await _job(session, c)) not in TERMINAL]
+    if busy:
+        raise BacktestRunning(
+            f"{len(busy)} robustness run(s) of backtest {backtest_id} are still going",
+            details={"children": busy},
+        )
     audit.record(
         session,
         "backtest.delete",
@@ -242,9 +267,12 @@ async def delete_backtest(
         details={"name": row.name, "job_id": row.job_id},
         client_address=client,
     )
+    for child in children:
+        await session.delete(child)
     await session.delete(row)
     await session.commit()
-    results.remove(data_dir, backtest_id)
+    for gone in (*(c.id for c in children), backtest_id):
+        results.remove(data_dir, gone)
 
 
 async def rerun(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.auth.models import User
 from quantlab.backtests import compile as spec_compile
-from quantlab.backtests import results
+from quantlab.backtests import results, robustness
 from quantlab.backtests.models import Backtest
 from quantlab.backtests.schemas import BacktestRequest
 from quantlab.datasets import service as dataset_service
@@ -61,7 +61,9 @@ class Prepared:
     industries: dict[str, str]
 
 
-async def _start(session: AsyncSession, backtest_id: str) -> tuple[dict[str, Any], _Owner]:
+async def _start(
+    session: AsyncSession, backtest_id: str
+) -> tuple[dict[str, Any], _Owner, str | None]:
     row = await session.get(Backtest, backtest_id)
     if row is None:
         raise LookupError(f"backtest {backtest_id} is gone")
@@ -69,7 +71,17 @@ async def _start(session: AsyncSession, backtest_id: str) -> tuple[dict[str, Any
     row.status = "running"
     row.started_at = row.started_at or utcnow()
     await session.commit()
-    return dict(row.request), _Owner(row.owner_id, bool(owner and owner.role == "admin"))
+    is_admin = bool(owner and owner.role == "admin")
+    return dict(row.request), _Owner(row.owner_id, is_admin), row.parent_id
+
+
+async def _enqueue_children(session: AsyncSession, backtest_id: str, calendar: Any) -> int:
+    row = await session.get(Backtest, backtest_id)
+    if row is None:
+        return 0
+    job_ids = await robustness.enqueue_children(session, row, calendar)
+    await session.commit()
+    return len(job_ids)
 
 
 async def _update(session: AsyncSession, backtest_id: str, **values: Any) -> None:
@@ -253,7 +265,15 @@ def finish(ctx: JobContext, prep: Prepared, state: SimState, backtest_id: str) -
 def run_backtest(ctx: JobContext, params: RunParams) -> dict[str, Any]:
     """Run one stored backtest request end to end."""
     backtest_id = params.backtest_id
-    raw, owner = ctx.run_db(lambda s: _start(s, backtest_id))
+    raw, owner, parent_id = ctx.run_db(lambda s: _start(s, backtest_id))
+    try:
+        return _run(ctx, backtest_id, raw, owner)
+    finally:
+        if parent_id is not None:  # a robustness child: the last one to end reports
+            ctx.run_db(lambda s: robustness.collect(s, ctx.data_dir, parent_id))
+
+
+def _run(ctx: JobContext, backtest_id: str, raw: dict[str, Any], owner: _Owner) -> dict[str, Any]:
     try:
         req = BacktestRequest.model_validate(raw)
         ctx.report(0.01, stage="loading", message="loading the dataset")
@@ -273,6 +293,11 @@ def run_backtest(ctx: JobContext, params: RunParams) -> dict[str, Any]:
     if state.cancelled:
         ctx.log("WARNING", f"cancelled after {state.t} of {state.n_days} days; results kept")
         raise JobCancelled
+    if req.robustness is not None:
+        calendar = prep.panel.calendar[: state.t]
+        count = ctx.run_db(lambda s: _enqueue_children(s, backtest_id, calendar))
+        ctx.log("INFO", f"robustness: {count} child runs enqueued")
+        summary["robustness_children"] = count
     ctx.report(1.0, stage="done")
     return summary
 

@@ -1,0 +1,277 @@
+"""Robustness checks as child runs: ±10 % parameter sensitivity and walk-forward windows.
+
+A completed backtest whose request opts in (``robustness``) enqueues one ``backtests.run``
+job per variant, owned by the same user, with a child row pointing back at it
+(``parent_id``, ``variant``). No job waits on another: the child that ends last (or any
+child ending after the others, which gives the same answer) reads every child's results
+and rewrites the parent's ``robustness.json`` and its sensitivity / walk-forward findings
+in ``diagnostics.json``. Scores are annualised Sharpe ratios of daily returns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quantlab.backtests import results
+from quantlab.backtests.models import Backtest
+from quantlab.backtests.schemas import BacktestRequest, ScoresStrategy, WalkForward
+from quantlab.engine import expr
+from quantlab.engine.backtest import diagnostics as diag
+from quantlab.engine.backtest import metrics as m
+from quantlab.engine.expr.ast import Call, Node, format_number, walk
+from quantlab.engine.expr.operators import OPERATORS
+from quantlab.platform import audit
+from quantlab.platform.jobs import service as job_service
+from quantlab.platform.jobs.context import write_atomic
+
+MAX_PARAMETERS = 8
+STEP = 0.10
+WINDOW_PARAMS = frozenset({"window", "span", "offset", "lag"})
+FINDING_TITLES = ("Parameter sensitivity", "Walk-forward efficiency")
+FINISHED = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child run: what it varies (JSON) and the request it runs."""
+
+    variant: dict[str, Any]
+    request: BacktestRequest
+
+
+def _int_moves(value: float, low: int) -> list[int]:
+    """``value`` ±10 %, rounded half up, at least one step, not below ``low``."""
+    base = int(value)
+    up = max(math.floor(base * (1 + STEP) + 0.5), base + 1)
+    down = min(math.floor(base * (1 - STEP) + 0.5), base - 1)
+    return [v for v in (up, down) if v >= low]
+
+
+def _float_moves(value: float) -> list[float]:
+    return [round(value * (1 + STEP), 10), round(value * (1 - STEP), 10)]
+
+
+def _window_values(texts: dict[str, str]) -> list[float]:
+    """Distinct window-like operator parameters of the expressions, in order of appearance."""
+    seen: dict[float, None] = {}
+    for text in texts.values():
+        for node in walk(expr.parse(text)):
+            if isinstance(node, Call):
+                kinds = OPERATORS[node.op].params
+                for kind, value in zip(kinds, node.params, strict=False):
+                    if kind in WINDOW_PARAMS and value >= 1:
+                        seen.setdefault(value, None)
+    return list(seen)
+
+
+def _replace_window(node: Node, old: float, new: float) -> Node:
+    if not isinstance(node, Call):
+        return node
+    kinds = OPERATORS[node.op].params
+    params = tuple(
+        new if kind in WINDOW_PARAMS and value == old else value
+        for kind, value in zip(kinds, node.params, strict=False)
+    )
+    args = tuple(_replace_window(a, old, new) for a in node.args)
+    return Call(node.op, args, params)
+
+
+def sensitivity_children(req: BacktestRequest) -> list[Child]:
+    """Two children per numeric parameter (up and down), at most :data:`MAX_PARAMETERS`."""
+    from quantlab.backtests.compile import expressions
+
+    base = req.model_copy(update={"robustness": None})
+    texts = expressions(base)
+    strategy = base.strategy.model_dump(mode="json")
+    execution = base.execution.model_dump(mode="json")
+    out: list[Child] = []
+    params = 0
+
+    def add(name: str, old: float, new: float, update: dict[str, Any]) -> None:
+        data = base.model_dump(mode="json")
+        data.update(update)
+        variant = {"kind": "sensitivity", "parameter": name, "base": old, "value": new}
+        out.append(Child(variant, BacktestRequest.model_validate(data)))
+
+    for value in _window_values(texts):
+        if params >= MAX_PARAMETERS:
+            break
+        params += 1
+        for new in _int_moves(value, 1):
+            moved = dict(strategy)
+            for path, text in texts.items():
+                node = _replace_window(expr.parse(text), value, float(new))
+                moved[path.split(".", 1)[1]] = str(node)
+            add(f"window={format_number(value)}", value, new, {"strategy": moved})
+    if isinstance(base.strategy, ScoresStrategy):
+        s = base.strategy
+        for name, count, low in (("top_k", s.top_k, max(s.n_drop, 1)), ("n_drop", s.n_drop, 0)):
+            if params >= MAX_PARAMETERS:
+                break
+            params += 1
+            for moved_to in _int_moves(count, low):
+                if name == "top_k" or moved_to <= s.top_k:
+                    add(name, count, moved_to, {"strategy": {**strategy, name: moved_to}})
+    for name in ("stop_loss_value", "take_profit_value"):
+        level = execution.get(name)
+        if level and params < MAX_PARAMETERS:
+            params += 1
+            for level_to in _float_moves(float(level)):
+                add(
+                    f"execution.{name}",
+                    level,
+                    level_to,
+                    {"execution": {**execution, name: level_to}},
+                )
+    return out
+
+
+def walk_forward_children(
+    req: BacktestRequest, calendar: np.ndarray, wf: WalkForward
+) -> list[Child]:
+    """Rolling windows over ``calendar`` (the parent's simulated days): in-sample length
+    ``a`` and out-of-sample length ``b`` with ``a / (a + b) = in_sample``, stepping by ``b``,
+    the last window ending on the last day."""
+    n = len(calendar)
+    ratio = wf.in_sample / (1.0 - wf.in_sample)
+    oos = int(n // (wf.windows + ratio))
+    is_len = n - wf.windows * oos
+    if oos < 5 or is_len < 5:
+        return []
+    base = req.model_copy(update={"robustness": None}).model_dump(mode="json")
+    out = []
+    for i in range(wf.windows):
+        lo, split, hi = i * oos, i * oos + is_len, i * oos + is_len + oos - 1
+        variant = {
+            "kind": "walk_forward",
+            "window": i + 1,
+            "start": str(calendar[lo]),
+            "split": str(calendar[split]),
+            "end": str(calendar[hi]),
+        }
+        data = {**base, "start": variant["start"], "end": variant["end"]}
+        out.append(Child(variant, BacktestRequest.model_validate(data)))
+    return out
+
+
+async def enqueue_children(
+    session: AsyncSession, parent: Backtest, calendar: np.ndarray
+) -> list[str]:
+    """Add the child rows and their pending jobs for ``parent`` (the caller commits)."""
+    req = BacktestRequest.model_validate(parent.request)
+    if req.robustness is None:
+        return []
+    children = sensitivity_children(req) if req.robustness.sensitivity else []
+    if req.robustness.walk_forward is not None:
+        children += walk_forward_children(req, calendar, req.robustness.walk_forward)
+    job_ids = []
+    for child in children:
+        row = Backtest(
+            owner_id=parent.owner_id,
+            name=f"{parent.name} · {_label(child.variant)}"[:120],
+            status="pending",
+            dataset_id=parent.dataset_id,
+            dataset_version=parent.dataset_version,
+            strategy_kind=parent.strategy_kind,
+            request=child.request.model_dump(mode="json"),
+            engine_version=parent.engine_version,
+            seed=parent.seed,
+            incomplete=False,
+            parent_id=parent.id,
+            variant=child.variant,
+        )
+        session.add(row)
+        await session.flush()
+        job = await job_service.enqueue(
+            session, job_type="backtests.run", params={"backtest_id": row.id},
+            owner_id=parent.owner_id,
+        )  # fmt: skip
+        row.job_id = job.id
+        job_ids.append(job.id)
+    audit.record(
+        session,
+        "backtest.robustness",
+        actor_id=parent.owner_id,
+        resource_type="backtest",
+        resource_id=parent.id,
+        details={"children": len(children), "job_ids": job_ids},
+    )
+    return job_ids
+
+
+def _label(variant: dict[str, Any]) -> str:
+    if variant["kind"] == "sensitivity":
+        return f"{variant['parameter']} {format_number(variant['base'])}→{variant['value']}"
+    return f"walk-forward {variant['window']} ({variant['start']}…{variant['end']})"
+
+
+async def children_of(session: AsyncSession, parent_id: str) -> list[Backtest]:
+    """A run's robustness children, oldest first."""
+    rows = await session.scalars(
+        select(Backtest).where(Backtest.parent_id == parent_id).order_by(Backtest.created_at)
+    )
+    return list(rows)
+
+
+def _sharpe(returns: np.ndarray) -> float:
+    return float(m.sharpe_ratio(returns))
+
+
+async def collect(session: AsyncSession, data_dir: Path, parent_id: str) -> bool:
+    """Once every child has ended, store the robustness findings on the parent (idempotent).
+
+    Returns True when the findings were written."""
+    parent = await session.get(Backtest, parent_id)
+    children = await children_of(session, parent_id)
+    if parent is None or not parent.result_dir or not children:
+        return False
+    if any(c.status not in FINISHED for c in children):
+        return False
+    path = data_dir / parent.result_dir
+    base = results.read_json(path, "metrics").get("sharpe_ratio")
+    runs: list[tuple[dict[str, float], float]] = [({}, math.nan if base is None else base)]
+    windows: list[tuple[float, float]] = []
+    detail = []
+    for child in children:
+        variant = dict(child.variant or {})
+        item: dict[str, Any] = {"id": child.id, "job_id": child.job_id, "status": child.status}
+        ok = child.status == "completed" and child.result_dir
+        if variant.get("kind") == "sensitivity" and ok:
+            score = results.read_json(data_dir / str(child.result_dir), "metrics")["sharpe_ratio"]
+            score = math.nan if score is None else float(score)
+            runs.append(({variant["parameter"]: float(variant["value"])}, score))
+            item["sharpe_ratio"] = score
+        elif variant.get("kind") == "walk_forward" and ok:
+            frame = results.read_frame(data_dir / str(child.result_dir), "series")
+            split = frame["date"] >= variant["split"]
+            returns = frame["returns"].to_numpy(dtype=np.float64)
+            pair = (_sharpe(returns[~split.to_numpy()]), _sharpe(returns[split.to_numpy()]))
+            windows.append(pair)
+            item["in_sample_sharpe"], item["out_of_sample_sharpe"] = pair
+        detail.append({**variant, **item})
+    findings = [
+        f
+        for f in results.read_json(path, "diagnostics")
+        if not (f.get("diagnostic") == "overfitting" and f.get("title") in FINDING_TITLES)
+    ]
+    if len(runs) > 1:
+        found = diag.parameter_sensitivity(runs).to_dict()
+        found["evidence"]["variants"] = [d for d in detail if d.get("kind") == "sensitivity"]
+        findings.append(found)
+    if windows:
+        found = diag.walk_forward(windows).to_dict()
+        found["evidence"]["windows_detail"] = [d for d in detail if d["kind"] == "walk_forward"]
+        findings.append(found)
+    findings = m.json_safe(findings)
+    write_atomic(path / "diagnostics.json", json.dumps(findings, allow_nan=False).encode())
+    summary = m.json_safe({"base_sharpe": runs[0][1], "children": detail})
+    write_atomic(path / "robustness.json", json.dumps(summary, allow_nan=False).encode())
+    return True
