@@ -68,6 +68,8 @@ async def test_partial_update_and_validation(client: httpx.AsyncClient, research
         assert resp.status_code == 422, (bad, resp.text)
     after = (await client.get("/api/user/preferences", headers=h)).json()["data"]
     assert after["theme"] == "dark" and after["language"] == "en-US"
+    assert after == second.json()["data"]  # cached reads look exactly like write responses
+    assert after["updated_at"].endswith("Z")
 
 
 async def test_changes_are_audited_with_old_new_and_correlation_id(

@@ -7,6 +7,7 @@ invalidates the cached row after the commit.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -34,9 +35,15 @@ def as_dict(row: UserPreferences) -> dict[str, Any]:
         "show_tooltips": row.show_tooltips,
         "theme": row.theme,
         "completed_guides": list(row.completed_guides or []),
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
     }
+
+
+def _iso(value: datetime) -> str:
+    # The same text pydantic writes for an aware UTC datetime, so cached reads served
+    # as-is look exactly like validated responses.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def _row(session: AsyncSession, user_id: str) -> UserPreferences:
