@@ -45,12 +45,13 @@ def include_routers(app: FastAPI) -> None:
     public(app, health.router)
     public(app, meta.router)
     public(app, auth_router.public_router)
-    # Everything else requires a signed-in user.
+    # Everything else requires a signed-in user. Routes are matched in this order, so the
+    # hottest reads (every page load asks for the user's preferences) come first.
+    protected(app, onboarding_router.router)
+    protected(app, onboarding_router.help_router)
     protected(app, auth_router.session_router, allow_password_change=True)
     protected(app, auth_router.tokens_router)
     protected(app, auth_admin.router)
-    protected(app, onboarding_router.router)
-    protected(app, onboarding_router.help_router)
     public(app, tasks_ws.router)  # authenticates with a ticket or subprotocol token
     protected(app, tasks_router.router)
     protected(app, datasets_router.router)
