@@ -132,3 +132,57 @@ async def test_token_of_deactivated_user_is_401(
         f"/api/admin/users/{user.id}", json={"is_active": True}, headers=admin_headers
     )
     assert (await _status(client, user.access_token)).status_code == 401
+
+
+def test_rs256_keys_and_algorithm_confusion(tmp_path: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from quantlab.auth.exceptions import InvalidToken
+    from tests.conftest import make_settings
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = tmp_path / "jwt.pem"
+    public = tmp_path / "jwt.pub.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pub_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    public.write_bytes(pub_pem)
+    settings = make_settings(
+        tmp_path,
+        "sqlite+aiosqlite://",
+        jwt_algorithm="RS256",
+        jwt_private_key_file=private,
+        jwt_public_key_file=public,
+    )
+    codec = TokenCodec(settings)
+    token, _ = codec.issue("u" * 32, "s" * 32, 3)
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    claims = codec.verify(token)
+    assert (claims.user_id, claims.session_id, claims.session_version) == ("u" * 32, "s" * 32, 3)
+    # the classic confusion: an HS256 token "signed" with the public key as the secret
+    forged_claims = jwt.decode(token, options={"verify_signature": False})
+    # (built by hand: PyJWT itself refuses to HMAC-sign with a PEM public key)
+    forged = _hs256_with_key(forged_claims, pub_pem, codec.kid)
+    with pytest.raises(InvalidToken):
+        codec.verify(forged)
+
+
+def _hs256_with_key(claims: dict[str, Any], key: bytes, kid: str) -> str:
+    import hashlib
+    import hmac
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
