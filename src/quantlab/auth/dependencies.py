@@ -55,9 +55,28 @@ def get_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-AppCache = Annotated[Cache, Depends(get_cache)]
-Codec = Annotated[TokenCodec, Depends(get_codec)]
-Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
+# FastAPI runs a plain ``def`` dependency in a worker thread: one thread hand-off per
+# request for a getattr. These ``async`` twins run on the event loop.
+
+
+async def app_cache(request: Request) -> Cache:
+    """Dependency form of :func:`get_cache`."""
+    return get_cache(request)
+
+
+async def app_codec(request: Request) -> TokenCodec:
+    """Dependency form of :func:`get_codec`."""
+    return get_codec(request)
+
+
+async def app_throttle(request: Request) -> LoginThrottle:
+    """Dependency form of :func:`get_throttle`."""
+    return get_throttle(request)
+
+
+AppCache = Annotated[Cache, Depends(app_cache)]
+Codec = Annotated[TokenCodec, Depends(app_codec)]
+Throttle = Annotated[LoginThrottle, Depends(app_throttle)]
 
 
 async def authenticate(
