@@ -7,16 +7,16 @@ through untouched and an oversized body is refused before it is read whole.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantlab.platform.errors import PayloadTooLarge, QuantlabError, UnsupportedMediaType
-from quantlab.platform.logging import correlation_id_var, get_logger
+from quantlab.platform.logging import correlation_id_var, log_access
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,8 +32,6 @@ _ACCEPTED_TYPES = (
     "multipart/form-data",
     "application/x-www-form-urlencoded",
 )
-
-access_log = get_logger("quantlab.access")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -102,7 +100,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, CORRELATION_HEADER.encode())
-        cid = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        # 32 random hex digits like uuid4().hex, without building a UUID object
+        cid = incoming if incoming and _SAFE_ID.match(incoming) else os.urandom(16).hex()
         token = correlation_id_var.set(cid)
         scope.setdefault("state", {})["correlation_id"] = cid
         try:
@@ -138,13 +137,12 @@ class RequestContextMiddleware:
             await _send_error(send, PayloadTooLarge(self._too_large_message(path)), cid)
         finally:
             if status_holder["status"]:
-                access_log.info(
-                    "request",
-                    method=method,
-                    path=path,
-                    status=status_holder["status"],
-                    latency_ms=round((time.perf_counter() - start) * 1000, 2),
-                    client=(scope.get("client") or ("-",))[0],
+                log_access(
+                    method,
+                    path,
+                    status_holder["status"],
+                    round((time.perf_counter() - start) * 1000, 2),
+                    (scope.get("client") or ("-",))[0],
                 )
 
     def _limit_for(self, path: str) -> int:
