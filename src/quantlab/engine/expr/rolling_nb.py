@@ -184,18 +184,71 @@ def std_nb(x, first, last, window):
     return _spread_nb(x, first, last, window, True)
 
 
+@njit(cache=True, inline="always")
+def _welford_add_nb(cnt, mean, m2, v):
+    cnt += 1
+    d = v - mean
+    mean += d / cnt
+    m2 += d * (v - mean)
+    return cnt, mean, m2
+
+
+@njit(cache=True, inline="always")
+def _welford_drop_nb(cnt, mean, m2, v):
+    # The exact inverse of _welford_add_nb: (v - M_n)(v - M_{n-1}) is the same product.
+    cnt -= 1
+    if cnt == 0:
+        return 0, 0.0, 0.0
+    d = v - mean
+    mean -= d / cnt
+    m2 -= d * (v - mean)
+    return cnt, mean, m2
+
+
+@njit(cache=True, inline="always")
+def _flat_add_nb(cur, last_valid, brk, t, v):
+    # A window's valid values are all equal iff the last valid day before the current run
+    # of equal values (``brk``) lies before the window start; exact, no arithmetic.
+    if last_valid >= 0 and v != cur:
+        brk = last_valid
+    return v, t, brk
+
+
 @njit(cache=True)
 def _spread_nb(x, first, last, window, root):
+    # Welford's running mean and m2: add today, drop the day leaving the window. Rounding
+    # cannot build up: both are recomputed in two passes once per window length, and a
+    # window whose valid values are all equal is exactly 0 (tracked without arithmetic).
     n, T = x.shape
     out = _empty_nb(n, T)
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
             continue
+        cnt = 0
+        mean = 0.0
+        m2 = 0.0
+        cur = 0.0
+        last_valid = -1
+        brk = -1
         for t in range(f, l_ + 1):
-            cnt, _m, m2, _m3, _m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
+            lo = _start_nb(t, f, window)
+            v = np.float64(x[j, t])
+            if v == v:
+                cur, last_valid, brk = _flat_add_nb(cur, last_valid, brk, t, v)
+            if window > 0 and (t - f) % window == 0:
+                cnt, mean, m2, _m3, _m4, _same = _centred_nb(x, j, lo, t)
+                if cnt == 0:
+                    mean = 0.0
+            else:
+                if v == v:
+                    cnt, mean, m2 = _welford_add_nb(cnt, mean, m2, v)
+                if window > 0 and lo > f:
+                    old = np.float64(x[j, lo - 1])
+                    if old == old:
+                        cnt, mean, m2 = _welford_drop_nb(cnt, mean, m2, old)
             if cnt >= 2:
-                var = 0.0 if same else m2 / (cnt - 1)
+                var = 0.0 if brk < lo else max(m2, 0.0) / (cnt - 1)
                 out[j, t] = np.sqrt(var) if root else var
     return out
 
