@@ -5,26 +5,17 @@ polling a run until it ends."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pandas as pd
 
+from tests.helpers.datasets import store_dataset
+
 DAYS = 300
 SYMBOLS = [f"60{i:04d}" for i in range(8)] + ["IDX"]
 START = "2023-01-02"
-
-
-@dataclass(frozen=True)
-class Owner:
-    """What the dataset service needs to know about the caller."""
-
-    id: str
-    is_admin: bool = False
 
 
 def market_frame(seed: int = 11) -> pd.DataFrame:
@@ -61,21 +52,7 @@ def market_frame(seed: int = 11) -> pd.DataFrame:
 
 async def make_dataset(app: Any, owner_id: str, frame: pd.DataFrame | None = None) -> str:
     """Store ``frame`` as version 1 of a new dataset of ``owner_id``; returns its id."""
-    from quantlab.datasets import service as dataset_service
-    from quantlab.datasets.schemas import DatasetCreate
-    from quantlab.engine.data.storage import write_version
-
-    data_dir: Path = app.state.settings.data_dir
-    frame = market_frame() if frame is None else frame
-    async with app.state.db.sessionmaker() as session:
-        dataset = await dataset_service.create_dataset(
-            session, Owner(owner_id), DatasetCreate(name=f"bt-{uuid.uuid4().hex[:8]}")
-        )
-        path = dataset_service.new_version_dir(data_dir, dataset.id)
-        meta = write_version(frame, path)
-        await dataset_service.add_version(session, dataset, meta, path, data_dir)
-        await session.commit()
-        return dataset.id
+    return await store_dataset(app, owner_id, market_frame() if frame is None else frame, "bt")
 
 
 def dual_ma(dataset_id: str, **overrides: Any) -> dict[str, Any]:

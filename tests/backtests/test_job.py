@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from tests.backtests.conftest import Owner, dual_ma, make_dataset
+from tests.backtests.conftest import dual_ma, make_dataset
 from tests.conftest import TEST_PASSWORD, make_settings
+from tests.helpers.datasets import Owner
 
 
 @pytest.fixture(scope="module")

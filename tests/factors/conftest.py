@@ -4,9 +4,6 @@ and polling an evaluation until its job ends."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,17 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.datasets import store_dataset
+
 DAYS = 60
 SYMBOLS = [f"S{i}" for i in range(8)]
 LATE_START = 10  # S7 is listed on this day
-
-
-@dataclass(frozen=True)
-class Owner:
-    """What the dataset service needs to know about the caller."""
-
-    id: str
-    is_admin: bool = False
 
 
 def market_frame(seed: int = 7) -> pd.DataFrame:
@@ -63,21 +54,7 @@ def market_frame(seed: int = 7) -> pd.DataFrame:
 
 async def make_dataset(app: Any, owner_id: str, frame: pd.DataFrame | None = None) -> str:
     """Store ``frame`` as version 1 of a new dataset of ``owner_id``; returns its id."""
-    from quantlab.datasets import service as dataset_service
-    from quantlab.datasets.schemas import DatasetCreate
-    from quantlab.engine.data.storage import write_version
-
-    data_dir: Path = app.state.settings.data_dir
-    frame = market_frame() if frame is None else frame
-    async with app.state.db.sessionmaker() as session:
-        dataset = await dataset_service.create_dataset(
-            session, Owner(owner_id), DatasetCreate(name=f"mkt-{uuid.uuid4().hex[:8]}")
-        )
-        path = dataset_service.new_version_dir(data_dir, dataset.id)
-        meta = write_version(frame, path)
-        await dataset_service.add_version(session, dataset, meta, path, data_dir)
-        await session.commit()
-        return dataset.id
+    return await store_dataset(app, owner_id, market_frame() if frame is None else frame, "mkt")
 
 
 @pytest.fixture

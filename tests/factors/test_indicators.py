@@ -99,7 +99,7 @@ async def test_compute_ma_by_hand_and_macd_against_the_engine(
     assert rows["total_rows"] == 8 * 60 - 10 and len(rows["rows"]) == rows["total_rows"]
     async with app.state.db.sessionmaker() as session:
         from quantlab.datasets import service as dataset_service
-        from tests.factors.conftest import Owner
+        from tests.helpers.datasets import Owner
 
         panel, _ = await dataset_service.load_dataset_panel(
             session, Owner(researcher.id), ds, app.state.settings.data_dir

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,11 @@ from quantlab.platform.jobs.models import Job
 from quantlab.platform.jobs.runtime import JobRuntime
 from quantlab.tasks import service as task_service
 from tests.conftest import make_settings
+from tests.helpers.datasets import Owner
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.timeout(180)]
 
 BIN = Path(sys.executable).parent
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The principal tasks.service acts for."""
-
-    id: str
-    is_admin: bool = False
 
 
 def _start_workers(env: dict[str, str], cwd: Path, count: int) -> list[subprocess.Popen[bytes]]:
