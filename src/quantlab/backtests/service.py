@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab import __version__
@@ -31,6 +31,7 @@ from quantlab.engine.backtest.config import CONFIG_VERSION
 from quantlab.engine.backtest.enums import PriceMode
 from quantlab.engine.backtest.metrics import json_safe
 from quantlab.platform import audit
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.models import Job
@@ -231,17 +232,10 @@ async def list_backtests(
         stmt = stmt.where(Backtest.strategy_kind == strategy_kind)
     if q:
         stmt = stmt.where(Backtest.name.contains(q, autoescape=True))
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = list(
-        await session.scalars(
-            stmt.order_by(Backtest.created_at.desc(), Backtest.id)
-            .offset(params.offset)
-            .limit(params.size)
-        )
-    )
+    rows, total = await paginate(session, stmt, params, Backtest.created_at.desc(), Backtest.id)
     job_ids = [r.job_id for r in rows if r.job_id]
     jobs = {j.id: j for j in await session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    return [backtest_view(r, jobs.get(r.job_id or "")) for r in rows], int(total or 0)
+    return [backtest_view(r, jobs.get(r.job_id or "")) for r in rows], total
 
 
 async def delete_backtest(

@@ -11,11 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform import audit
-from quantlab.platform.db import Database, utcnow
+from quantlab.platform.db import Database, paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.registry import get_job_type, validate_params
@@ -69,11 +69,7 @@ async def list_(
 ) -> tuple[list[JobSchedule], int]:
     """The caller's schedules by name."""
     query = visible(select(JobSchedule), JobSchedule, user)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(JobSchedule.name, JobSchedule.id).offset(params.offset).limit(params.size)
-    )
-    return list(rows), int(total or 0)
+    return await paginate(session, query, params, JobSchedule.name, JobSchedule.id)
 
 
 async def get(

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform import audit
+from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import job_dir
@@ -62,11 +63,7 @@ async def list_jobs(
         query = query.where(Job.created_at >= created_from)
     if created_to:
         query = query.where(Job.created_at < created_to)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).offset(params.offset).limit(params.size)
-    )
-    return list(rows), int(total or 0)
+    return await paginate(session, query, params, Job.created_at.desc(), Job.id)
 
 
 async def stats(session: AsyncSession, user: Principal) -> dict[str, Any]:
