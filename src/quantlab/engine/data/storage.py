@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ import pyarrow.parquet as pq
 
 from quantlab.engine.data.frame import DATE, SYMBOL, field_columns, infer_frequency, panel_to_frame
 from quantlab.engine.data.panel import Panel
+from quantlab.engine.lru import ByteLRU
 
 __all__ = [
     "DATA_FILE",
@@ -191,56 +190,11 @@ def read_meta(directory: str | os.PathLike[str]) -> VersionMeta:
     return VersionMeta.from_dict(json.loads(text))
 
 
-class PanelCache:
+class PanelCache(ByteLRU[Panel]):
     """Process-wide LRU of loaded panels, bounded by the bytes of their field arrays."""
 
     def __init__(self, max_bytes: int = 1 << 30) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[object, ...], Panel] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes currently held."""
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: tuple[object, ...]) -> Panel | None:
-        """The cached panel for ``key`` (marking it recently used), or ``None``."""
-        with self._lock:
-            panel = self._items.get(key)
-            if panel is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return panel
-
-    def put(self, key: tuple[object, ...], panel: Panel) -> None:
-        """Store a panel, evicting the least recently used ones beyond ``max_bytes``."""
-        size = panel.nbytes
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-            self._items[key] = panel
-            self._bytes += size
-            while self._bytes > self.max_bytes and self._items:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= evicted.nbytes
-
-    def clear(self) -> None:
-        """Drop everything."""
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
+        super().__init__(max_bytes)
 
 
 panel_cache = PanelCache(int(os.environ.get("QUANTLAB_PANEL_CACHE_BYTES", str(1 << 30))))
