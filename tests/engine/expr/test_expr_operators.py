@@ -169,8 +169,6 @@ def _pandas_per_instrument(p: Panel, fn, *cols: str) -> np.ndarray:
 @pytest.mark.parametrize("op", list(ROLLING_PANDAS))
 @pytest.mark.parametrize("window", [5, 20])
 def test_rolling_matches_pandas(noisy: Panel, op: str, window: int) -> None:
-    if op == "Kurt" and window < 5:
-        pytest.skip("Kurt needs a window of 5")
     expr = f"{op}($close, {window})"
     got = evaluate(expr, noisy, cache=None)[expr]
     want = _pandas_per_instrument(
