@@ -224,16 +224,23 @@ async def test_path_traversal_file_names_are_neutralised(
     assert done["files"][0]["name"] == "passwd.csv"
 
 
-async def test_zip_bomb_fails_cleanly(client: httpx.AsyncClient, make_user: Any) -> None:
+async def test_hostile_archive_fails_the_import_and_writes_nothing_outside(
+    client: httpx.AsyncClient, make_user: Any, app: Any
+) -> None:
     alice = await make_user()
+    marker = f"escaped-{uuid.uuid4().hex}.txt"
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("calendars/day.txt", "2024-01-02\n")
-        zf.writestr("features/aaa/close.day.bin", b"\0" * (64 << 20))
-    done = await import_files(client, alice.headers, [("bomb.zip", buf.getvalue())], name=_name())
-    # 64 MB of zeros is below the bomb limit but is not a valid feature file either way;
-    # the import must end failed or completed, never hang, and the API keeps answering.
-    assert done["status"] in {"failed", "completed"}
+        zf.writestr(f"../../../{marker}", "pwned")
+    done = await import_files(client, alice.headers, [("evil.zip", buf.getvalue())], name=_name())
+    assert done["status"] == "failed"
+    assert "UnsafeArchive" in done["error"] or "unsafe" in done["error"].lower(), done["error"]
+    data_dir = app.state.settings.data_dir
+    assert not list(data_dir.parent.rglob(marker)), "an archive entry escaped the upload folder"
+    assert not (data_dir / "uploads" / done["id"]).exists(), "uploads of a failed import are kept"
+    ds = (await client.get(f"/api/datasets/{done['dataset_id']}", headers=alice.headers)).json()
+    assert ds["data"]["latest_version"] == 0 and ds["data"]["status"] == "failed"
     assert (await client.get("/api/health")).status_code == 200
 
 
