@@ -63,8 +63,8 @@ async def test_real_chart_warm_up_and_red_up_candles(
 ) -> None:
     alice = await make_user()
     path = realdata / "cn/qbot_tushare_qfq_2010_2020/600519.SH.csv"
-    frame = read_file(path).frame[["date", "symbol", "open", "high", "low", "close", "vol"]]
-    ds = await store_dataset(app, alice.id, frame.rename(columns={"vol": "volume"}), "chart")
+    frame = read_file(path).frame[["date", "symbol", "open", "high", "low", "close", "volume"]]
+    ds = await store_dataset(app, alice.id, frame, "chart")
     params = {"dataset_id": ds, "symbol": "600519.SH", "start": "2019-01-02", "end": "2019-06-28"}
     url = "/api/charts/ohlcv"
     body = (
