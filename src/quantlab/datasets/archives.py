@@ -19,6 +19,7 @@ from quantlab.engine.data.validate import validate_frame
 from quantlab.platform.jobs.context import JobContext
 
 MAX_REPORTED_PROBLEMS = 200
+MAX_ZIP_BYTES = 4 << 30  # uncompressed bytes of one uploaded zip
 
 
 def qlib_root(folder: Path) -> Path | None:

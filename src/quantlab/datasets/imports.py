@@ -127,10 +127,10 @@ async def inspect_upload(upload: UploadFile, data_dir: Path, max_bytes: int) -> 
     try:
         saved = await save_upload(upload, scratch, max_bytes)
         if saved["name"].lower().endswith(".zip"):
-            from quantlab.datasets.archives import inspect_zip
+            from quantlab.datasets.archives import MAX_ZIP_BYTES, inspect_zip
 
             try:
-                found = inspect_zip(scratch / saved["name"], scratch, max_bytes * 40)
+                found = inspect_zip(scratch / saved["name"], scratch, MAX_ZIP_BYTES)
             except Exception as exc:
                 raise ImportRejected(f"{saved['name']}: cannot be read: {exc}") from None
             return {"file": saved, **found}

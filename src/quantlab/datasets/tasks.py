@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service
 from quantlab.datasets import universes as universes_service
-from quantlab.datasets.archives import qlib_universes, read_extracted_zip
+from quantlab.datasets.archives import MAX_ZIP_BYTES, qlib_universes, read_extracted_zip
 from quantlab.datasets.exceptions import DatasetNotFound, ImportNotFound, ImportRejected
 from quantlab.datasets.imports import UPLOADS_DIR
 from quantlab.datasets.models import DataImport, Dataset
@@ -34,7 +34,6 @@ from quantlab.engine.data.validate import (
 from quantlab.platform.jobs.context import JobContext
 from quantlab.platform.jobs.registry import register_job_type
 
-MAX_ZIP_BYTES = 4 << 30
 # options of the whole batch, not of reading one file
 BATCH_OPTIONS = ("files", "repairs", "mode")
 REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {

@@ -107,3 +107,10 @@ def test_problems_name_symbol_and_date() -> None:
         {"row": 2, "symbol": "BBB", "date": "2024-01-02"}
     ]
     assert problems["duplicate"]["where"][0] == {"row": 3, "symbol": "AAA", "date": "2024-01-02"}
+
+
+def test_inspect_names_the_symbol_of_an_unparsable_date(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("date,symbol,close\n2024-01-02,AAA,1\nnot a day,BBB,2\n")
+    problems = inspect_file(path).problems
+    assert "1 unparsable dates in the preview: row 2 (BBB: 'not a day')" in problems

@@ -138,7 +138,12 @@ def inspect_file(path: str | os.PathLike[str], preview_rows: int = 20) -> Inspec
         if parsed.notna().any():
             frequency = infer_frequency(parsed.dropna().to_numpy())
         if parsed.isna().any():
-            problems.append(f"{int(parsed.isna().sum())} unparsable dates in the preview")
+            bad = [i for i, v in enumerate(parsed.isna().tolist()) if v]
+            syms = columns.get(mapping.get(SYMBOL, ""), [p.stem] * len(body))
+            where = ", ".join(
+                f"row {i + 1} ({syms[i]}: {columns[mapping[DATE]][i]!r})" for i in bad[:5]
+            )
+            problems.append(f"{len(bad)} unparsable dates in the preview: {where}")
         elif len(parsed) > 1 and parsed.is_monotonic_decreasing:
             problems.append("rows are newest first (they will be sorted)")
     for name in (SYMBOL,):
