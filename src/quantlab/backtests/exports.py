@@ -79,7 +79,8 @@ class Report:
 
 
 def to_csv_zip(report: Report) -> bytes:
-    """A zip of CSV files: equity, trades, positions, rejected orders, metrics, monthly."""
+    """A zip of CSV files: equity, trades, positions, rejected orders, metrics, monthly
+    returns and the configuration (preset values filled in), plus the request as JSON."""
     tables = {
         "equity.csv": report.series,
         "trades.csv": report.trades,
@@ -87,6 +88,9 @@ def to_csv_zip(report: Report) -> bytes:
         "rejected_orders.csv": report.rejected,
         "metrics.csv": report.scalar_metrics(),
         "monthly_returns.csv": report.monthly(),
+        "configuration.csv": pd.DataFrame(
+            rc.configuration(report.view), columns=["setting", "value"]
+        ),
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
