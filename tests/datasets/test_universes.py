@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,7 +50,9 @@ async def test_qlib_import_brings_its_dated_csi300_membership(
     assert ("SH600004", "2018-12-17", "2021-06-14") in spans
 
 
-async def test_upload_list_get_and_refuse(client: httpx.AsyncClient, make_user: Any) -> None:
+async def test_upload_list_get_and_refuse(
+    app: Any, client: httpx.AsyncClient, make_user: Any
+) -> None:
     alice, bob = await make_user(), await make_user()
     csv = b"date,symbol,close\n2024-01-02,AAA,1\n2024-01-03,BBB,2\n"
     done = await import_files(client, alice.headers, [("d.csv", csv)], name=_name())
@@ -70,6 +73,17 @@ async def test_upload_list_get_and_refuse(client: httpx.AsyncClient, make_user: 
     assert got["members"] == [
         {"symbol": "AAA", "start": "2024-01-02", "end": "2024-01-02"},
         {"symbol": "BBB", "start": "2024-01-03", "end": None},
+    ]
+    from quantlab.datasets import universes
+    from quantlab.engine.data.universe import membership_mask
+    from tests.helpers.datasets import Owner
+
+    async with app.state.db.sessionmaker() as session:
+        membership = await universes.load_membership(session, Owner(alice.id), ds, "mine")
+    cal = np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]")
+    assert membership_mask(membership, cal, ["AAA", "BBB"]).tolist() == [
+        [True, False],
+        [False, True],
     ]
     names = [u["name"] for u in (await client.get(url, headers=alice.headers)).json()["data"]]
     assert names == ["mine", "q"]

@@ -14,6 +14,7 @@ from quantlab.datasets.exceptions import UniverseNotFound, UniverseRejected
 from quantlab.datasets.models import DatasetUniverse
 from quantlab.engine.data.universe import (
     Membership,
+    membership_from_records,
     membership_records,
     parse_membership_csv,
     parse_qlib_instruments,
@@ -133,6 +134,14 @@ async def get_universe(
     if row is None:
         raise UniverseNotFound(f"dataset {dataset.name!r} has no universe {name!r}")
     return row
+
+
+async def load_membership(
+    session: AsyncSession, user: Principal, dataset_id: str, name: str
+) -> Membership:
+    """A stored universe as the engine's membership, ready for ``membership_mask``."""
+    row = await get_universe(session, user, dataset_id, name)
+    return membership_from_records(row.members or [])
 
 
 def summary(row: DatasetUniverse) -> dict[str, Any]:
