@@ -90,3 +90,36 @@ def test_tushare_end_of_period_members_are_flagged(realdata: Path) -> None:
     late = sum(1 for d in firsts.values() if d > np.datetime64("2010-01-14"))
     assert bias.names == 157 and bias.absent_at_start == late and late >= 1
     assert bias.share_absent_at_start == pytest.approx(late / 157)
+
+
+def test_snapshots_hand_computed() -> None:
+    text = (
+        "con_code,trade_date,weight\n"
+        "A,20250102,50\nB,20250102,50\n"
+        "A,20250203,60\nC,20250203,40\n"
+        "A,20250303,30\nB,20250303,30\nC,20250303,40\n"
+    )
+    members = parse_membership_csv(text)
+    assert membership_records(members) == [
+        {"symbol": "A", "start": "2025-01-02", "end": None},
+        {"symbol": "B", "start": "2025-01-02", "end": "2025-01-02"},
+        {"symbol": "B", "start": "2025-03-03", "end": None},
+        {"symbol": "C", "start": "2025-02-03", "end": None},
+    ]
+
+
+@pytest.mark.realdata
+def test_csi300_weight_snapshots_match_each_dates_constituents(realdata: Path) -> None:
+    path = realdata / "cn/index/tushare_index_weight_2025_sse50_csi300.csv"
+    with pytest.raises(ValueError, match="2 indexes"):
+        parse_membership_csv(path.read_text())
+    raw = pd.read_csv(path)
+    csi = raw[raw["index_code"] == "000300.XSHG"]
+    members = parse_membership_csv(csi.to_csv(index=False))
+    snapshots = np.array(sorted(csi["trade_date"].unique()), dtype="datetime64[D]")
+    names = sorted(csi["con_code"].unique())
+    mask = membership_mask(members, snapshots, names)
+    for t, day in enumerate(snapshots):
+        listed = set(csi.loc[csi["trade_date"] == str(day), "con_code"])
+        assert {n for n, m in zip(names, mask[t], strict=True) if m} == listed, day
+    assert (mask.sum(axis=1) == 300).all()

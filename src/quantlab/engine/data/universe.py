@@ -30,6 +30,7 @@ __all__ = [
     "StaticUniverseBias",
     "first_last_dates",
     "membership_from_records",
+    "membership_from_snapshots",
     "membership_mask",
     "membership_records",
     "parse_membership_csv",
@@ -42,6 +43,8 @@ OPEN_END = np.datetime64("2262-04-11", "D")  # the last day datetime64[ns] can h
 _SYMBOL = {"symbol", "code", "instrument", "ts_code", "con_code", "ticker", "代码", "股票代码"}
 _START = {"start", "start_date", "in_date", "from", "开始日期", "纳入日期"}
 _END = {"end", "end_date", "out_date", "to", "结束日期", "剔除日期"}
+_SNAPSHOT = {"trade_date", "date", "日期", "交易日期"}
+_INDEX = {"index_code", "index", "指数代码"}
 
 
 def _day(text: object) -> np.datetime64 | None:
@@ -111,24 +114,69 @@ def parse_qlib_instruments(text: str) -> Membership:
     return membership_from_records(rows)
 
 
+def membership_from_snapshots(symbols: Sequence[str], dates: Sequence[object]) -> Membership:
+    """Membership from dated constituent lists (one row per member per snapshot date).
+
+    A symbol is a member from the first snapshot it appears in to the last snapshot of an
+    unbroken run of appearances; a run reaching the latest snapshot stays open (still a
+    member as far as the data tell). Between snapshots nothing is known, so a name that
+    leaves ends at the last snapshot that listed it.
+    """
+    days = [_day(d) for d in dates]
+    if any(d is None for d in days):
+        raise ValueError("every snapshot row needs a date")
+    snapshot_days = sorted({d for d in days if d is not None})
+    position = {d: i for i, d in enumerate(snapshot_days)}
+    seen: dict[str, set[int]] = {}
+    for sym, day in zip(symbols, days, strict=True):
+        seen.setdefault(str(sym).strip().lstrip("'"), set()).add(position[day])  # type: ignore[index]
+    last = len(snapshot_days) - 1
+    records: list[dict[str, object]] = []
+    for sym, idx in sorted(seen.items()):
+        ordered = sorted(idx)
+        run_start = prev = ordered[0]
+        for i in [*ordered[1:], None]:
+            if i is not None and i == prev + 1:
+                prev = i
+                continue
+            end = None if prev == last else snapshot_days[prev]
+            records.append({"symbol": sym, "start": snapshot_days[run_start], "end": end})
+            if i is not None:
+                run_start = prev = i
+    return membership_from_records(records)
+
+
 def parse_membership_csv(text: str) -> Membership:
-    """A CSV with a header naming symbol, start and end columns (English or Chinese)."""
+    """A CSV with a header naming symbol, start and end columns (English or Chinese), or
+    dated constituent snapshots (symbol and date columns, e.g. Tushare ``index_weight``:
+    ``index_code,con_code,trade_date,weight``; one index per file)."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in next(reader, [])]
-    try:
-        cols = [next(i for i, h in enumerate(header) if h in names) for names in (_SYMBOL, _START)]
-    except StopIteration:
+    sym_col = next((i for i, h in enumerate(header) if h in _SYMBOL), None)
+    start_col = next((i for i, h in enumerate(header) if h in _START), None)
+    snap_col = next((i for i, h in enumerate(header) if h in _SNAPSHOT), None)
+    if sym_col is None or (start_col is None and snap_col is None):
         raise ValueError(
-            f"the header {header} needs symbol and start columns (end optional)"
-        ) from None
+            f"the header {header} needs symbol and start columns (end optional), or symbol "
+            "and date columns of dated snapshots"
+        )
+    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    if start_col is None:
+        index_col = next((i for i, h in enumerate(header) if h in _INDEX), None)
+        if index_col is not None:
+            indexes = sorted({r[index_col].strip() for r in rows})
+            if len(indexes) > 1:
+                raise ValueError(f"the file holds {len(indexes)} indexes {indexes}: upload one")
+        assert snap_col is not None
+        return membership_from_snapshots([r[sym_col] for r in rows], [r[snap_col] for r in rows])
     end_col = next((i for i, h in enumerate(header) if h in _END), None)
-    rows = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
+    records = []
+    for row in rows:
         end = row[end_col] if end_col is not None and end_col < len(row) else None
-        rows.append({"symbol": row[cols[0]].strip().lstrip("'"), "start": row[cols[1]], "end": end})
-    return membership_from_records(rows)
+        records.append(
+            {"symbol": row[sym_col].strip().lstrip("'"), "start": row[start_col], "end": end}
+        )
+    return membership_from_records(records)
 
 
 def membership_mask(
