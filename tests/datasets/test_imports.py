@@ -181,14 +181,17 @@ async def test_second_import_makes_version_two_and_repair_makes_three(
 
 
 async def test_bad_uploads_are_refused_and_write_nothing(
-    client: httpx.AsyncClient, make_user: Any
+    client: httpx.AsyncClient, make_user: Any, app: Any
 ) -> None:
     alice = await make_user()
     name = _name()
     resp = await upload(client, alice.headers, [("x.exe", b"MZ")], name=name)
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "IMPORT_REJECTED"
     resp = await upload(
-        client, alice.headers, [(f"f{i}.csv", b"date,close\n") for i in range(11)], name=name
+        client,
+        alice.headers,
+        [(f"f{i}.csv", b"date,close\n") for i in range(app.state.settings.import_max_files + 1)],
+        name=name,
     )
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "TOO_MANY_FILES"
     resp = await upload(

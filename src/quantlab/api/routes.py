@@ -13,7 +13,7 @@ from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
 from quantlab.auth.dependencies import authenticate, current_user
 from quantlab.backtests import router as backtests_router
-from quantlab.datasets import charts_router, preprocessing_router
+from quantlab.datasets import charts_router, preprocessing_router, universes_router
 from quantlab.datasets import router as datasets_router
 from quantlab.factors import router as factors_router
 from quantlab.onboarding import router as onboarding_router
@@ -58,6 +58,7 @@ def include_routers(app: FastAPI) -> None:
     protected(app, datasets_router.imports_router)
     protected(app, charts_router.router)
     protected(app, preprocessing_router.router)
+    protected(app, universes_router.router)
     protected(app, factors_router.indicators_router)
     protected(app, factors_router.router)
     public(app, sandbox_router.public_router)  # /api/security/health

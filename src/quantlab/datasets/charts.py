@@ -4,6 +4,7 @@ CSV/JSON export and a PNG candlestick rendering."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,38 @@ PANE_INDICATORS = {"MACD", "RSI", "KDJ", "BOLL", "VOL"}
 PRICE_FIELDS = ("open", "high", "low", "close")
 
 
-def _load_symbol(path: Path, symbol: str, start: date | None, end: date | None) -> pd.DataFrame:
+_CN_SYMBOL = re.compile(r"^(?:(?:SH|SZ|BJ)\d{6}|\d{6}(?:\.(?:SH|SZ|BJ|XSHG|XSHE))?)$", re.I)
+
+
+def is_cn_symbol(symbol: str) -> bool:
+    """A China A-share or index code (``SH600519``, ``600519.SH``, ``600519``)."""
+    return bool(_CN_SYMBOL.match(symbol.strip()))
+
+
+def candle_colors(preference: str, symbol: str) -> tuple[str, str]:
+    """(up, down) colours: ``auto`` is red up / green down for CN markets (the local
+    convention), green up / red down elsewhere; ``red_up`` / ``green_up`` fix it."""
+    red_up = preference == "red_up" or (preference == "auto" and is_cn_symbol(symbol))
+    return ("#d62728", "#2ca02c") if red_up else ("#2ca02c", "#d62728")
+
+
+def _load_symbol(
+    path: Path, symbol: str, start: date | None, end: date | None
+) -> tuple[pd.DataFrame, int]:
+    """The symbol's bars up to ``end`` with all earlier history as warm-up, and the index
+    of the first bar on or after ``start``: moving averages and indicators then have values
+    from the first shown bar on, as the factor engine computes them on the full history."""
     if symbol not in set(load_panel_symbols(path)):
         raise UnknownSymbols(f"symbol {symbol!r} is not in this dataset version")
-    frame = read_rows(path, RowFilter(symbols=[symbol], start=start, end=end), [symbol])
+    frame = read_rows(path, RowFilter(symbols=[symbol], end=end), [symbol])
     missing = [f for f in PRICE_FIELDS if f not in frame.columns]
     if missing:
         raise DataFileError(f"the dataset has no {', '.join(missing)} field(s) for candles")
-    return frame.sort_values("date").reset_index(drop=True)
+    frame = frame.sort_values("date").reset_index(drop=True)
+    first = 0
+    if start is not None and len(frame):
+        first = int(np.searchsorted(pd.to_datetime(frame["date"]).to_numpy(), np.datetime64(start)))
+    return frame, first
 
 
 def _indicator(frame: pd.DataFrame, name: str) -> dict[str, np.ndarray]:
@@ -69,10 +94,14 @@ def ohlcv(
         raise ValidationFailed(
             f"unknown indicator pane(s) {unknown}; choose from {sorted(PANE_INDICATORS)}"
         )
-    frame = _load_symbol(path, symbol, start, end)
-    close = frame["close"]
-    overlays = {f"MA{p}": close.rolling(p, min_periods=p).mean().to_numpy() for p in ma}
-    panes = {name.upper(): _indicator(frame, name.upper()) for name in indicators}
+    full, first = _load_symbol(path, symbol, start, end)
+    close = full["close"]
+    overlays = {f"MA{p}": close.rolling(p, min_periods=p).mean().to_numpy()[first:] for p in ma}
+    panes = {
+        name.upper(): {k: v[first:] for k, v in _indicator(full, name.upper()).items()}
+        for name in indicators
+    }
+    frame = full.iloc[first:].reset_index(drop=True)
     group = _buckets(len(frame), max_points)
     agg = {"date": "last", "open": "first", "high": "max", "low": "min", "close": "last"}
     for extra in ("volume", "amount"):
@@ -115,16 +144,23 @@ def render_png(
     ma: list[int],
     width: int,
     height: int,
+    colors: str = "auto",
 ) -> bytes:
-    """A candlestick chart (with volume when present) as PNG bytes of the requested size."""
+    """A candlestick chart (with volume when present) as PNG bytes of the requested size.
+
+    Moving averages include the warm-up history before ``start``; candle colours follow
+    ``colors`` (see :func:`candle_colors`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import mplfinance as mpf
 
-    frame = _load_symbol(path, symbol, start, end)
+    full, first = _load_symbol(path, symbol, start, end)
+    averages = {p: full["close"].rolling(p, min_periods=p).mean().to_numpy()[first:] for p in ma}
+    frame = full.iloc[first:].reset_index(drop=True)
     # A bar with any missing price cannot be drawn; it is left out of the picture.
-    frame = frame.dropna(subset=list(PRICE_FIELDS)).reset_index(drop=True)
+    complete = frame[list(PRICE_FIELDS)].notna().all(axis=1).to_numpy()
+    frame = frame[complete].reset_index(drop=True)
     if frame.empty:
         raise ValidationFailed("no complete bars in the requested range")
     data = frame.set_index(pd.DatetimeIndex(frame["date"]))[list(PRICE_FIELDS)].copy()
@@ -134,12 +170,20 @@ def render_png(
         data["Volume"] = frame["volume"].to_numpy()
     buf = io.BytesIO()
     dpi = 100
+    up, down = candle_colors(colors, symbol)
+    market = mpf.make_marketcolors(up=up, down=down, edge="inherit", wick="inherit", volume="in")
+    style = mpf.make_mpf_style(base_mpf_style="yahoo", marketcolors=market)
+    lines = [
+        mpf.make_addplot(values[complete], width=1.0)
+        for values in averages.values()
+        if np.isfinite(values[complete]).any()
+    ]
     mpf.plot(
         data,
         type="candle",
         volume=bool(has_volume),
-        mav=tuple(p for p in ma if p < len(data)) or None,
-        style="yahoo",
+        addplot=lines or None,
+        style=style,
         title=symbol,
         figsize=(width / dpi, height / dpi),
         savefig={"fname": buf, "format": "png", "dpi": dpi},

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from quantlab.auth.dependencies import CurrentUser, WriteUser
 from quantlab.datasets import chart_items, charts, service
 from quantlab.datasets.chart_items import AnnotationIn, ChartConfigIn
+from quantlab.onboarding import service as onboarding_service
 from quantlab.platform.db import DbSession
 from quantlab.platform.envelope import ERROR_RESPONSES, Pagination, ok, page
 from quantlab.platform.errors import ValidationFailed
@@ -96,8 +97,19 @@ async def ohlcv_png(
     height: Annotated[int, Query(ge=150, le=3000)] = 700,
 ) -> Response:
     path = await _version_path(session, user, dataset_id, version, request)
+    prefs = await onboarding_service.get_preferences(
+        request.app.state.db.sessionmaker, request.app.state.cache, user.id
+    )
     png = await asyncio.to_thread(
-        charts.render_png, path, symbol, start, end, _periods(ma), width, height
+        charts.render_png,
+        path,
+        symbol,
+        start,
+        end,
+        _periods(ma),
+        width,
+        height,
+        prefs.get("candle_colors", "auto"),
     )
     return Response(png, media_type="image/png")
 

@@ -37,7 +37,9 @@ class ImportRejected(ValidationFailed):
 
 class TooManyFiles(ValidationFailed):
     code = "TOO_MANY_FILES"
-    description = "An import batch takes at most 10 files."
+    description = (
+        "An import batch takes at most QUANTLAB_IMPORT_MAX_FILES files (a zip counts as one)."
+    )
 
 
 class UnknownSymbols(ValidationFailed):
@@ -64,3 +66,13 @@ class DataFileError(QuantlabError):
     code = "DATA_FILE_ERROR"
     status = 422
     description = "A stored or uploaded data file could not be read."
+
+
+class UniverseNotFound(NotFound):
+    code = "UNIVERSE_NOT_FOUND"
+    description = "The dataset has no universe of that name."
+
+
+class UniverseRejected(ValidationFailed):
+    code = "UNIVERSE_REJECTED"
+    description = "The membership file cannot be read as symbol, start and end dates."

@@ -20,6 +20,7 @@ from quantlab.datasets.exceptions import ImportNotFound, ImportRejected, TooMany
 from quantlab.datasets.models import DataImport, Dataset
 from quantlab.datasets.schemas import DatasetCreate
 from quantlab.engine.data.inspect import inspect_file
+from quantlab.engine.data.merge import MODES
 from quantlab.engine.data.readers import ImportOptions
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
@@ -92,6 +93,11 @@ def parse_options(raw: str | None) -> dict[str, Any]:
         raise ImportRejected("options must be a JSON object")
     per_file = data.pop("files", None)
     repairs = data.pop("repairs", None)
+    mode = data.pop("mode", None)
+    if mode is not None and mode not in MODES:
+        raise ImportRejected(
+            f"options.mode must be one of {list(MODES)} (default replace), not {mode!r}"
+        )
     if repairs is not None:
         from quantlab.datasets.tasks import REPAIRS
 
@@ -110,6 +116,8 @@ def parse_options(raw: str | None) -> dict[str, Any]:
         data["files"] = per_file
     if repairs:
         data["repairs"] = repairs
+    if mode is not None:
+        data["mode"] = mode
     return data
 
 
@@ -119,7 +127,13 @@ async def inspect_upload(upload: UploadFile, data_dir: Path, max_bytes: int) -> 
     try:
         saved = await save_upload(upload, scratch, max_bytes)
         if saved["name"].lower().endswith(".zip"):
-            return {"file": saved, "format": "qlib-zip", "problems": [], "mapping": {}}
+            from quantlab.datasets.archives import MAX_ZIP_BYTES, inspect_zip
+
+            try:
+                found = inspect_zip(scratch / saved["name"], scratch, MAX_ZIP_BYTES)
+            except Exception as exc:
+                raise ImportRejected(f"{saved['name']}: cannot be read: {exc}") from None
+            return {"file": saved, **found}
         try:
             result = inspect_file(scratch / saved["name"])
         except Exception as exc:
@@ -149,7 +163,11 @@ async def create_import(
     The caller enqueues the ``datasets.import`` job and commits.
     """
     if len(uploads) > max_files:
-        raise TooManyFiles(f"{len(uploads)} files sent; an import takes at most {max_files}")
+        raise TooManyFiles(
+            f"{len(uploads)} files sent; an import takes at most {max_files}: send more as "
+            "one zip (a zip of per-symbol files counts as one file)",
+            details={"sent": len(uploads), "max_files": max_files},
+        )
     if qlib_path:
         if not is_admin:
             raise Forbidden("only admins may import from a server-side path")

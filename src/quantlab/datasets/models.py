@@ -123,3 +123,21 @@ class ChartAnnotation(IdMixin, TimestampMixin, Base):
     date: Mapped[str] = mapped_column(String(32))
     price: Mapped[float | None] = mapped_column()
     text: Mapped[str] = mapped_column(String(500))
+
+
+class DatasetUniverse(IdMixin, TimestampMixin, Base):
+    """A named, dated universe of a dataset: ``members`` are ``{symbol, start, end}`` spans
+    (``end`` null: still a member), as Qlib's ``instruments/<market>.txt`` holds them."""
+
+    __tablename__ = "dataset_universes"
+    __table_args__ = (
+        Index("uq_dataset_universes_dataset_name", "dataset_id", "name", unique=True),
+    )
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(20), default="csv")
+    symbols_count: Mapped[int] = mapped_column(Integer, default=0)
+    members: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

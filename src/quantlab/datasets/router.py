@@ -203,13 +203,15 @@ async def inspect(
 
 
 @imports_router.post(
-    "", status_code=status.HTTP_202_ACCEPTED, summary="Import up to 10 files as a job"
+    "", status_code=status.HTTP_202_ACCEPTED, summary="Import files (or zips of them) as a job"
 )
 async def create_import(
     user: WriteUser,
     session: DbSession,
     request: Request,
-    files: Annotated[list[UploadFile], File(description="up to 10 files")] = [],  # noqa: B006
+    files: Annotated[
+        list[UploadFile], File(description="up to QUANTLAB_IMPORT_MAX_FILES files")
+    ] = [],  # noqa: B006
     dataset_id: Annotated[str | None, Form(max_length=32)] = None,
     dataset_name: Annotated[str | None, Form(max_length=120)] = None,
     options: Annotated[

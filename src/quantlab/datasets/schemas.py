@@ -122,3 +122,30 @@ class RepairRequest(BaseModel):
     actions: list[Literal["drop_duplicates", "drop_invalid_rows", "mark_gaps_suspended"]] = Field(
         min_length=1, max_length=3
     )
+
+
+class UniverseMember(BaseModel):
+    """One membership span; ``end`` null means still a member."""
+
+    symbol: str
+    start: str
+    end: str | None
+
+
+class UniverseSummary(BaseModel):
+    """A dated universe of a dataset, without its members."""
+
+    name: str
+    source: str
+    symbols_count: int
+    spans: int
+    first_start: str | None
+    last_end: str | None
+    open_spans: int
+    updated_at: datetime
+
+
+class UniverseOut(UniverseSummary):
+    """A dated universe with every membership span."""
+
+    members: list[UniverseMember]

@@ -25,7 +25,7 @@ from quantlab.datasets.exceptions import (
     UnknownSymbols,
     VersionNotFound,
 )
-from quantlab.datasets.models import Dataset, DatasetVersion
+from quantlab.datasets.models import Dataset, DatasetUniverse, DatasetVersion
 from quantlab.datasets.schemas import DatasetCreate, DatasetUpdate, RowFilter
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.data.storage import DATA_FILE, VersionMeta, load_panel
@@ -201,6 +201,11 @@ async def delete_dataset(
         )
         for version in versions:
             await session.delete(version)
+        universes = await session.scalars(
+            select(DatasetUniverse).where(DatasetUniverse.dataset_id == dataset.id)
+        )
+        for universe in universes:
+            await session.delete(universe)
         await session.delete(dataset)
         await session.commit()
         # Files go only after the rows are gone, so a failed commit loses nothing.

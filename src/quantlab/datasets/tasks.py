@@ -13,12 +13,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service
+from quantlab.datasets import universes as universes_service
+from quantlab.datasets.archives import MAX_ZIP_BYTES, qlib_universes, read_extracted_zip
 from quantlab.datasets.exceptions import DatasetNotFound, ImportNotFound, ImportRejected
 from quantlab.datasets.imports import UPLOADS_DIR
 from quantlab.datasets.models import DataImport, Dataset
 from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data.archive import extract_zip_safely
 from quantlab.engine.data.frame import panel_to_frame
+from quantlab.engine.data.merge import merge_frames
 from quantlab.engine.data.qlib_bin import read_qlib
 from quantlab.engine.data.readers import ImportOptions, read_file
 from quantlab.engine.data.storage import write_version
@@ -31,7 +34,8 @@ from quantlab.engine.data.validate import (
 from quantlab.platform.jobs.context import JobContext
 from quantlab.platform.jobs.registry import register_job_type
 
-MAX_ZIP_BYTES = 4 << 30
+# options of the whole batch, not of reading one file
+BATCH_OPTIONS = ("files", "repairs", "mode")
 REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "drop_duplicates": drop_duplicates,
     "drop_invalid_rows": drop_invalid_rows,
@@ -46,9 +50,10 @@ class ImportParams(BaseModel):
 
 
 def _file_options(options: dict[str, Any], name: str) -> ImportOptions:
-    shared = {k: v for k, v in options.items() if k not in ("files", "repairs")}
-    per_file = (options.get("files") or {}).get(name) or {}
-    return ImportOptions.from_dict({**shared, **per_file})
+    shared = {k: v for k, v in options.items() if k not in BATCH_OPTIONS}
+    per_file = options.get("files") or {}
+    own = per_file.get(name) or per_file.get(Path(name).name) or {}
+    return ImportOptions.from_dict({**shared, **own})
 
 
 def _read_one(
@@ -57,15 +62,15 @@ def _read_one(
     """Read one uploaded file (or Qlib folder) into a long frame with its own report."""
     if entry.get("server_path"):
         frame = panel_to_frame(read_qlib(entry["server_path"]))
-        return {"name": entry["server_path"], "frame": frame, "format": "qlib", "notes": []}
+        found = qlib_universes(Path(entry["server_path"]))
+        name = entry["server_path"]
+        return {"name": name, "frame": frame, "format": "qlib", "notes": [], "universes": found}
     name = entry["name"]
     path = folder / name
     if name.lower().endswith(".zip"):
-        target = folder / f"{path.stem}__qlib"
+        target = folder / f"{path.stem}__zip"
         extract_zip_safely(path, target, max_bytes=MAX_ZIP_BYTES)
-        root = _qlib_root(target)
-        frame = panel_to_frame(read_qlib(root))
-        return {"name": name, "frame": frame, "format": "qlib", "notes": []}
+        return read_extracted_zip(ctx, target, name, lambda m: _file_options(options, m))
     result = read_file(path, _file_options(options, name))
     report = validate_frame(result.frame, unparsable=result.unparsable)
     ctx.log("INFO", f"{name}: {len(result.frame)} rows, mapping {result.mapping}")
@@ -79,13 +84,6 @@ def _read_one(
         "notes": result.notes,
         "report": report.to_dict(),
     }
-
-
-def _qlib_root(folder: Path) -> Path:
-    for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
-        if (candidate / "calendars").is_dir() and (candidate / "features").is_dir():
-            return candidate
-    raise ImportRejected("the zip holds no Qlib data folder (calendars/ and features/)")
 
 
 def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
@@ -109,10 +107,15 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
             combined = REPAIRS[name](combined)
             ctx.log("INFO", f"repair {name}: {before} -> {len(combined)} rows")
         combined_report = validate_frame(combined)
+        found = {k: v for r in reads for k, v in (r.get("universes") or {}).items()}
         report: dict[str, Any] = {
-            "files": [{k: v for k, v in r.items() if k != "frame"} for r in reads],
+            "files": [
+                {k: v for k, v in r.items() if k not in ("frame", "universes")} for r in reads
+            ],
             "combined": combined_report.to_dict(),
         }
+        if found:
+            report["universes"] = {k: len(v) for k, v in found.items()}
         repaired = set(record["options"].get("repairs") or [])
         fixed = {"duplicate"} if "drop_duplicates" in repaired else set()
         fatal: bool = combined_report.fatal or any(
@@ -132,6 +135,9 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
                 f"{params.import_id}"
             )
         ctx.check()
+        combined, lineage = _merge_with_stored(ctx, record, combined)
+        if lineage is not None:
+            report["merge"] = lineage
         ctx.report(0.85, stage="writing")
         target = service.new_version_dir(ctx.data_dir, record["dataset_id"])
         extra = {"source_files": [r["name"] for r in reads]}
@@ -151,9 +157,13 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
                 report,
                 adjustment=str(record["options"].get("adjust", "none")),
                 units=units,
+                lineage=lineage,
+                universes=found,
             )
         )
-    except ImportRejected:
+    except ImportRejected as exc:
+        message = exc.message
+        ctx.run_db(lambda s: _reject_import(s, params.import_id, message))
         raise
     except Exception as exc:
         if target is not None:  # written but never recorded: nothing may point at it
@@ -172,6 +182,32 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
         "rows": meta.rows,
         "symbols": len(meta.symbols),
     }
+
+
+def _merge_with_stored(
+    ctx: JobContext, record: dict[str, Any], frame: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Apply ``options.mode`` (append/upsert) against the dataset's latest version.
+
+    ``replace`` (the default) and a first import store the imported rows as they are and
+    record no lineage; the other modes record the parent version and the merge counts.
+    """
+    mode = str(record["options"].get("mode") or "replace")
+    if mode == "replace" or not record["latest_version"]:
+        return frame, None
+    stored = ctx.run_db(lambda s: _load_version(s, record["dataset_id"], record["latest_version"]))
+    ctx.report(0.82, stage="merging", current=f"version {record['latest_version']}")
+    old = service.read_rows(ctx.data_dir / stored["path"], RowFilter(), [])
+    merged, stats = merge_frames(old, frame, mode)
+    ctx.log("INFO", f"{mode} into version {record['latest_version']}: {stats.to_dict()}")
+    return merged, {"parent_version": record["latest_version"], **stats.to_dict()}
+
+
+async def _reject_import(session: AsyncSession, import_id: str, error: str) -> None:
+    """Mark a refused import failed (unless the validation already did, with its report)."""
+    record = await session.get(DataImport, import_id)
+    if record is not None and record.status != "failed":
+        await _fail_import(session, import_id, {"files": [], "error": error}, error)
 
 
 async def _load_import(session: AsyncSession, import_id: str) -> dict[str, Any]:
@@ -222,6 +258,8 @@ async def _finish_import(
     *,
     adjustment: str,
     units: dict[str, Any],
+    lineage: dict[str, Any] | None = None,
+    universes: dict[str, Any] | None = None,
 ) -> int:
     record = await session.get(DataImport, import_id)
     assert record is not None and record.dataset_id is not None
@@ -234,10 +272,14 @@ async def _finish_import(
         meta,
         target,
         data_dir,
-        note=f"import {import_id}",
+        parent=None if lineage is None else lineage["parent_version"],
+        pipeline=None if lineage is None else [{"op": "import", **lineage}],
+        note=f"import {import_id}" + ("" if lineage is None else f" ({lineage['mode']})"),
         adjustment=adjustment,
         units=units,
     )
+    if universes:
+        await universes_service.save_universes(session, dataset.id, universes, "qlib")
     record.status, record.report, record.version = "completed", report, row.version
     await session.commit()
     return row.version

@@ -21,3 +21,5 @@ class UserPreferences(TimestampMixin, Base):
     show_tooltips: Mapped[bool] = mapped_column(Boolean, default=True)
     theme: Mapped[str] = mapped_column(String(8), default="light")
     completed_guides: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # candle colours: "auto" follows the market (red up on CN A-shares), or fixed
+    candle_colors: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")

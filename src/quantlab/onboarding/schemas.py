@@ -12,6 +12,7 @@ from quantlab.onboarding.content import guide_ids
 Mode = Literal["beginner", "expert"]
 Language = Literal["zh-CN", "en-US"]
 Theme = Literal["light", "dark"]
+CandleColors = Literal["auto", "red_up", "green_up"]
 
 
 def _lower_mode(value: Any) -> Any:
@@ -35,6 +36,9 @@ class PreferencesOut(BaseModel):
     language: Language
     show_tooltips: bool
     theme: Theme
+    candle_colors: CandleColors = Field(
+        "auto", description="auto: red up/green down on CN markets, green up elsewhere"
+    )
     completed_guides: list[str]
     created_at: datetime
     updated_at: datetime
@@ -48,6 +52,7 @@ class PreferencesPatch(BaseModel):
     language: Language = None  # type: ignore[assignment, arg-type]
     show_tooltips: bool = None  # type: ignore[assignment, arg-type]
     theme: Theme = None  # type: ignore[assignment, arg-type]
+    candle_colors: CandleColors = None  # type: ignore[assignment, arg-type]
     completed_guides: list[str] = Field(None, max_length=50)  # type: ignore[assignment, arg-type]
 
     _lower = field_validator("mode", mode="before")(lambda cls, v: _lower_mode(v))

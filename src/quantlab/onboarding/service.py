@@ -19,7 +19,7 @@ from quantlab.onboarding.models import UserPreferences
 from quantlab.platform import audit
 from quantlab.platform.cache import Cache
 
-FIELDS = ("mode", "language", "show_tooltips", "theme", "completed_guides")
+FIELDS = ("mode", "language", "show_tooltips", "theme", "candle_colors", "completed_guides")
 
 
 def prefs_key(user_id: str) -> str:
@@ -34,6 +34,7 @@ def as_dict(row: UserPreferences) -> dict[str, Any]:
         "language": row.language,
         "show_tooltips": row.show_tooltips,
         "theme": row.theme,
+        "candle_colors": row.candle_colors or "auto",
         "completed_guides": list(row.completed_guides or []),
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),

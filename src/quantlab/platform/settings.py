@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # market data (quantlab.datasets)
     seed_demo: bool = Field(True, description="install the synthetic demo dataset on first start")
-    import_max_files: int = Field(10, ge=1, le=100, description="files per import batch")
+    import_max_files: int = Field(
+        50, ge=1, le=1000, description="loose files per import batch; a zip counts as one"
+    )
     job_runner: Literal["local", "celery"] = Field(
         "local", description="local process pool in the server, or Celery workers"
     )

@@ -7,7 +7,9 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-__all__ = ["UnsafeArchiveError", "extract_zip_safely"]
+__all__ = ["TABLE_SUFFIXES", "UnsafeArchiveError", "extract_zip_safely", "table_files"]
+
+TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet"})
 
 
 class UnsafeArchiveError(ValueError):
@@ -73,3 +75,20 @@ def extract_zip_safely(
                 d.rmdir()
         raise
     return written
+
+
+def table_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Data files (CSV/TSV/TXT, Excel, Parquet) under an extracted folder, sorted by path.
+
+    Hidden files and macOS resource forks (``__MACOSX/``, ``._name``) are skipped: zips
+    made on a Mac carry one for every file, and they are not data.
+    """
+    root = Path(folder)
+    found = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root).parts
+        if any(part.startswith(".") or part == "__MACOSX" for part in rel):
+            continue
+        if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES:
+            found.append(p)
+    return sorted(found)

@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quantlab.engine.data.frame import DATE, SYMBOL, infer_frequency
@@ -20,6 +21,7 @@ from quantlab.engine.data.readers import (
     propose_mapping,
     sniff_delimiter,
 )
+from quantlab.engine.data.units import suggest_units
 
 __all__ = ["InspectResult", "inspect_file"]
 
@@ -40,6 +42,7 @@ class InspectResult:
     layout: str
     frequency: str | None
     problems: list[str] = field(default_factory=list)
+    units: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON (cells as strings)."""
@@ -135,12 +138,23 @@ def inspect_file(path: str | os.PathLike[str], preview_rows: int = 20) -> Inspec
         if parsed.notna().any():
             frequency = infer_frequency(parsed.dropna().to_numpy())
         if parsed.isna().any():
-            problems.append(f"{int(parsed.isna().sum())} unparsable dates in the preview")
+            bad = [i for i, v in enumerate(parsed.isna().tolist()) if v]
+            syms = columns.get(mapping.get(SYMBOL, ""), [p.stem] * len(body))
+            where = ", ".join(
+                f"row {i + 1} ({syms[i]}: {columns[mapping[DATE]][i]!r})" for i in bad[:5]
+            )
+            problems.append(f"{len(bad)} unparsable dates in the preview: {where}")
         elif len(parsed) > 1 and parsed.is_monotonic_decreasing:
             problems.append("rows are newest first (they will be sorted)")
     for name in (SYMBOL,):
         if name in mapping and types.get(mapping[name]) == "integer":
             problems.append(f"column {mapping[name]!r} holds codes as numbers: read as text")
+    units = _units(headers, columns, mapping)
+    if units["confidence"] != "none":
+        problems.append(
+            f"units: set volume_multiplier={units['volume_multiplier']:g} and "
+            f"amount_multiplier={units['amount_multiplier']:g} ({units['reason']})"
+        )
     return InspectResult(
         str(p),
         fmt,
@@ -154,4 +168,20 @@ def inspect_file(path: str | os.PathLike[str], preview_rows: int = 20) -> Inspec
         layout,
         frequency,
         problems,
+        units,
     )
+
+
+def _units(
+    headers: list[str], columns: dict[str, list[object]], mapping: dict[str, str]
+) -> dict[str, object]:
+    """Suggested volume/amount multipliers from the header names and the preview values."""
+
+    def values(name: str) -> np.ndarray | None:
+        if name not in mapping or mapping[name] not in columns:
+            return None
+        text = pd.Series([None if v is None else str(v) for v in columns[mapping[name]]])
+        cleaned = text.str.replace(",", "", regex=False)
+        return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+
+    return suggest_units(headers, values("volume"), values("amount"), values("close")).to_dict()

@@ -24,7 +24,11 @@ PRICES = ("open", "high", "low", "close")
 
 @dataclass(slots=True)
 class Problem:
-    """One kind of problem: ``rows`` are the first 1-based frame rows, ``count`` all of them."""
+    """One kind of problem: ``rows`` are the first 1-based frame rows, ``count`` all of them.
+
+    ``where`` names the same rows as a reader does: ``{"row", "symbol", "date"}`` each
+    (``None`` where the cell itself is the problem), and for gaps one entry per symbol.
+    """
 
     code: str
     severity: str  # "fatal" blocks the import until repaired; "warning" does not
@@ -32,6 +36,7 @@ class Problem:
     column: str | None = None
     count: int = 0
     rows: list[int] = field(default_factory=list)
+    where: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -191,7 +196,32 @@ def validate_frame(
         _check_gaps(keys, report)
     if "split" in frame and "close" in frame:
         _check_applied_splits(frame, report, max_rows)
+    _locate(frame, report)
     return report
+
+
+def _locate(frame: pd.DataFrame, report: ValidationReport) -> None:
+    """Fill each problem's ``where`` with the symbol and date of its example rows."""
+    if DATE not in frame or SYMBOL not in frame:
+        return
+    symbols, dates = frame[SYMBOL], frame[DATE]
+    for problem in report.problems:
+        if problem.where:
+            continue
+        out: list[dict[str, object]] = []
+        for row in problem.rows:
+            i = row - 1
+            if not 0 <= i < len(frame):
+                continue
+            sym, day = symbols.iat[i], dates.iat[i]
+            out.append(
+                {
+                    "row": row,
+                    "symbol": None if pd.isna(sym) else str(sym),
+                    "date": None if pd.isna(day) else pd.Timestamp(day).date().isoformat(),
+                }
+            )
+        problem.where = out
 
 
 def _row_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -240,6 +270,7 @@ def _check_gaps(
                 None,
                 int(gaps.sum()),
                 [],
+                [{"symbol": str(s), "missing_days": int(n)} for s, n in worst.items()],
             )
         )
 
