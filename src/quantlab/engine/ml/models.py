@@ -293,7 +293,7 @@ class MLPModel(Model):
             hidden_layer_sizes=tuple(int(h) for h in self.params["hidden_layer_sizes"]),
             alpha=float(self.params["alpha"]),
             learning_rate_init=float(self.params["learning_rate_init"]),
-            batch_size=int(self.params["batch_size"]),
+            batch_size=max(1, min(int(self.params["batch_size"]), len(y))),
             random_state=self.seed,
             shuffle=True,
         )
