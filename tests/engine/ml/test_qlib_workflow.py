@@ -56,6 +56,7 @@ def qlib_lgb_model():  # type: ignore[no-untyped-def]
     return LGBModel
 
 
+@pytest.mark.timeout(1800)  # about a minute on an idle machine; shared CI cores vary
 def test_lightgbm_alpha158_matches_qlib(realdata: Path, tmp_path: Path) -> None:
     pytest.importorskip("qlib")
     from qlib.contrib.data.handler import Alpha158
@@ -83,6 +84,7 @@ def test_lightgbm_alpha158_matches_qlib(realdata: Path, tmp_path: Path) -> None:
         threads=THREADS,
     )
     ours = run_workflow(panel, cfg, keep_dataset=True)
+    print("quantlab stage seconds", ours.timings)
     data = ours.dataset
     assert data is not None
 

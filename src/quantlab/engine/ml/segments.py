@@ -49,8 +49,8 @@ class Segments:
         Parameters
         ----------
         calendar : numpy.ndarray, optional
-            ``datetime64[D]`` trading days of the data; every span must lie inside it and
-            hold at least one trading day.
+            ``datetime64[D]`` trading days of the data; every span must hold at least one
+            of them (a span may reach past the data, as Qlib's default 2008 start does).
         """
         prev: tuple[str, np.datetime64] | None = None
         for name, (a, b) in self.spans().items():
@@ -61,7 +61,7 @@ class Segments:
                 raise ValueError(f"segment {name} overlaps or precedes segment {prev[0]}")
             prev = (name, hi)
             if calendar is not None and len(calendar):
-                if lo < calendar[0] or hi > calendar[-1]:
+                if hi < calendar[0] or lo > calendar[-1]:
                     raise ValueError(
                         f"segment {name} [{a}, {b}] is outside the data "
                         f"[{calendar[0]}, {calendar[-1]}]"
