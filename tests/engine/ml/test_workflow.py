@@ -155,7 +155,7 @@ def test_rolling_retraining_covers_the_test_span_once() -> None:
         ({"label": "$close / Ref($close, 1) - 1"}, "does not read the future"),
         ({"min_train_rows": 10_000}, "fewer than the 10000"),
         ({"params": {"num_leafs": 3}}, "unknown hyper-parameters"),
-        ({"model": "mlp"}, "add the Fillna processor"),
+        ({"model": "mlp", "params": {}}, "add the Fillna processor"),
         ({"model": "svm"}, "unknown model"),
         ({"processors": ({"name": "MinMax"},)}, "unknown processor"),
     ],
