@@ -48,6 +48,19 @@ def test_labels_must_read_the_future_and_features_must_not() -> None:
         check_config(dataclasses.replace(CONFIG, features=("Ref($close, -1)",)), panel)
 
 
+def test_named_feature_sets_read_a_missing_vwap_as_nan_but_no_other_field() -> None:
+    panel = synthetic(t_len=80, n=6)
+    data = build_dataset(panel, "Alpha158", panel.exists(), "2020-03-01", "2020-03-10")
+    assert len(data.names) == 158
+    vwap0 = data.x[:, data.names.index("VWAP0")]
+    assert np.isnan(vwap0).all()
+    assert not np.isnan(data.x[:, data.names.index("KMID")]).any()
+    fields = {k: v for k, v in panel.fields.items() if k != "volume"}
+    no_volume = Panel(panel.calendar, panel.instruments, fields, panel.first, panel.last)
+    with pytest.raises(ExprError, match="volume"):
+        build_dataset(no_volume, "Alpha158", panel.exists(), "2020-03-01", "2020-03-10")
+
+
 def synthetic(t_len: int = 220, n: int = 30, seed: int = 0) -> Panel:
     """Prices whose return from t+1 to t+2 is 1% × ``sig`` of day t plus noise."""
     rng = np.random.default_rng(seed)

@@ -43,10 +43,14 @@ def resolve_features(features: str | Sequence[str] | Sequence[Feature]) -> list[
     return out
 
 
+#: Fields a named feature set may use that data often lacks; they read as all-NaN then.
+OPTIONAL_FIELDS = frozenset({"vwap"})
+
+
 def fill_missing_fields(panel: Panel, features: object) -> Panel:
-    """For a named feature set, give fields the panel lacks as all-NaN (``$vwap`` on data
-    without it), which is what Qlib reads for a field without files; expressions written
-    by the user must name existing fields instead."""
+    """For a named feature set, give the optional fields the panel lacks (``$vwap``) as
+    all-NaN, which is what Qlib reads for a field without files. Other missing fields stay
+    an error, as do missing fields in expressions written by the user."""
     if not isinstance(features, str):
         return panel
     from quantlab.engine.expr import parse
@@ -55,7 +59,7 @@ def fill_missing_fields(panel: Panel, features: object) -> Panel:
     wanted = {
         n.name for _, e in get_feature_set(features) for n in walk(parse(e)) if isinstance(n, Field)
     }
-    missing = sorted(wanted - set(panel.fields))
+    missing = sorted((wanted & OPTIONAL_FIELDS) - set(panel.fields))
     if not missing:
         return panel
     nan = np.full(panel.shape, np.nan, order="F")
