@@ -188,6 +188,14 @@ def main() -> None:
     print(f"segments {spans}, threads {args.threads}")
     a = ours(src, spans, args.threads)
     res, bt = a["result"], a["backtest"]
+    # quantlab's figures first, so they survive a Qlib run that is stopped
+    print("quantlab stages (s):", {k: round(v, 2) for k, v in a["stages"].items()})
+    print(f"quantlab total {sum(a['stages'].values()):.2f} s, peak memory {a['peak_mib']:.0f} MiB")
+    print(
+        "quantlab signal:",
+        {k: round(v, 4) for k, v in res.signal.summary().items() if k != "n_days"},
+    )
+    print("quantlab backtest:", bt.summary(), flush=True)
     b: dict[str, Any] | None = None
     if not args.skip_qlib:
         with tempfile.TemporaryDirectory() as tmp:

@@ -110,8 +110,10 @@ def test_workflow_finds_the_signal_and_matches_pandas_ic() -> None:
             "label": res.label[rows[:, 0], rows[:, 1]],
         }
     )
-    ic = frame.groupby("day").apply(lambda d: d["pred"].corr(d["label"]))
-    ric = frame.groupby("day").apply(lambda d: d["pred"].corr(d["label"], method="spearman"))
+    ic = frame.groupby("day")[["pred", "label"]].apply(lambda d: d["pred"].corr(d["label"]))
+    ric = frame.groupby("day")[["pred", "label"]].apply(
+        lambda d: d["pred"].corr(d["label"], method="spearman")
+    )
     got = res.signal.summary()
     assert got["ic"] == pytest.approx(ic.mean(), abs=1e-9)
     assert got["icir"] == pytest.approx(ic.mean() / ic.std(), abs=1e-9)
