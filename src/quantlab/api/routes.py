@@ -16,6 +16,7 @@ from quantlab.backtests import router as backtests_router
 from quantlab.datasets import charts_router, preprocessing_router, universes_router
 from quantlab.datasets import router as datasets_router
 from quantlab.factors import router as factors_router
+from quantlab.ml import router as ml_router
 from quantlab.onboarding import router as onboarding_router
 from quantlab.platform import health, meta
 from quantlab.platform.ratelimit import RateLimit
@@ -65,3 +66,4 @@ def include_routers(app: FastAPI) -> None:
     protected(app, sandbox_router.router)
     public(app, backtests_router.ws_router)  # authenticates like /ws/tasks
     protected(app, backtests_router.router)
+    protected(app, ml_router.router)

@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "quantlab.factors.models",
     "quantlab.sandbox.models",
     "quantlab.backtests.models",
+    "quantlab.ml.models",
 ]
 
 for _name in MODEL_MODULES:

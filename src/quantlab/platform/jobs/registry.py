@@ -22,6 +22,7 @@ JOB_TYPE_MODULES = [
     "quantlab.datasets.tasks",
     "quantlab.factors.tasks",
     "quantlab.backtests.tasks",
+    "quantlab.ml.tasks",
 ]
 
 JobFunction = Callable[["JobContext", Any], Any]

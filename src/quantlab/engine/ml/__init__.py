@@ -1,0 +1,74 @@
+"""Qlib's machine-learning alpha workflow on quantlab's engine.
+
+features (Alpha158 / Alpha360 / expressions, by :mod:`quantlab.engine.expr`) → label
+(default ``Ref($close, -2) / Ref($close, -1) - 1``, evaluated with the expression engine's
+``label=True`` opt-in, the only way to read the future) → processors → model → predictions as
+a ``(T, N)`` score panel → signal analysis (IC, ICIR, Rank IC, Rank ICIR by
+:mod:`quantlab.engine.factors.analysis`) → top-k dropout backtest of the scores.
+
+Public API::
+
+    WorkflowConfig(segments=Segments(train, valid, test), features="Alpha158", ...)
+    check_config(config, panel)          # every bad configuration, before any work
+    run_workflow(panel, config, progress=None) -> WorkflowResult
+    backtest_predictions(panel, scores, start=, end=, topk=50, n_drop=5) -> PredictionBacktest
+    make_model(name, params, seed, threads) / load_model(name, text)
+
+Pure: panels and arrays in, arrays and dataclasses out.
+
+Deliberate differences from Qlib (``DatasetH`` + ``Alpha158`` handler + ``LGBModel`` +
+``SigAnaRecord`` + ``PortAnaRecord``):
+
+* Features follow the expression engine's documented differences from Qlib
+  (:mod:`quantlab.engine.expr`); ``VWAP0`` is all NaN on data without ``vwap`` (so in Qlib).
+* LightGBM runs with ``deterministic=True``, ``force_col_wise=True`` and the given seed and
+  thread count, so reruns are bit for bit identical; Qlib leaves them to LightGBM.
+* Processors are one ordered list; each class is fixed as learn-only (DropnaLabel and the
+  label norms, Qlib's ``learn_processors``) or all-segment (RobustZScoreNorm, Fillna, Qlib's
+  ``infer_processors``). All-segment processors are fitted on the train span only.
+* Signal analysis skips days with fewer than two pairs, as pandas' ``corr`` does.
+* The backtest runs on our simulator: the close-to-close fill of the day after the score,
+  A-share rules (T+1, ±9.5% limits, suspension on zero volume, 100-share lots on the
+  adjusted prices of the data), 0.05% commission with a minimum of 5 and 0.1% stamp tax on
+  sells. Qlib sizes lots on unadjusted amounts (via ``$factor``); its figures differ by that.
+  Risk analysis is Qlib's (arithmetic, 238 days a year).
+"""
+
+from quantlab.engine.ml.analysis import SignalAnalysis, signal_analysis
+from quantlab.engine.ml.backtest import (
+    PredictionBacktest,
+    backtest_predictions,
+    qlib_workflow_config,
+    risk_analysis,
+)
+from quantlab.engine.ml.dataset import DEFAULT_LABEL, Dataset, build_dataset
+from quantlab.engine.ml.models import MODELS, Model, load_model, make_model
+from quantlab.engine.ml.processors import ALPHA158_PROCESSORS, PROCESSORS
+from quantlab.engine.ml.segments import Segments, rolling_segments
+from quantlab.engine.ml.universe import membership_mask
+from quantlab.engine.ml.workflow import WorkflowConfig, WorkflowResult, check_config, run_workflow
+
+__all__ = [
+    "ALPHA158_PROCESSORS",
+    "DEFAULT_LABEL",
+    "MODELS",
+    "PROCESSORS",
+    "Dataset",
+    "Model",
+    "PredictionBacktest",
+    "Segments",
+    "SignalAnalysis",
+    "WorkflowConfig",
+    "WorkflowResult",
+    "backtest_predictions",
+    "build_dataset",
+    "check_config",
+    "load_model",
+    "make_model",
+    "membership_mask",
+    "qlib_workflow_config",
+    "risk_analysis",
+    "rolling_segments",
+    "run_workflow",
+    "signal_analysis",
+]
