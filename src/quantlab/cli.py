@@ -1,10 +1,13 @@
-"""The ``quantlab`` command line: serve, database migrations, users, workers, demo data."""
+"""The ``quantlab`` command line: serve, database migrations, users, workers, demo data, and
+the client verbs (login, datasets, factors, backtest, tasks) from :mod:`quantlab.client.cli`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import typer
+
+from quantlab.client import cli as client_cli
 
 if TYPE_CHECKING:
     from quantlab.platform.settings import Settings
@@ -25,6 +28,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+client_cli.register(app)
 
 
 @app.command()
