@@ -59,7 +59,7 @@ class LiveServer:
         self.password = ""
 
     def start(self) -> None:
-        log = open(self.data_dir / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        log = open(self.data_dir / f"server-{time.monotonic_ns()}.log", "wb")
         self.proc = subprocess.Popen(
             [str(QUANTLAB), "serve", "--workers", "1"],
             env=self.env,
