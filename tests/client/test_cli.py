@@ -131,7 +131,9 @@ def test_cli_errors_are_one_line(
     line = _one_error_line(expired)
     assert "401" in line and "quantlab login" in line
 
-    line = _one_error_line(_cli("datasets", "list", "--url", "http://127.0.0.1:9", env=cli_env, ok=False))
+    line = _one_error_line(
+        _cli("datasets", "list", "--url", "http://127.0.0.1:9", env=cli_env, ok=False)
+    )
     assert "cannot reach" in line
 
     big = tmp_path / "big.csv"
@@ -142,11 +144,23 @@ def test_cli_errors_are_one_line(
     assert big.stat().st_size > MAX_UPLOAD_BYTES
     with Client(live.url, username="admin", password=live.password) as client:
         token = client.create_token("cli upload")["token"]
-    out = _cli("datasets", "import", str(big), "--url", live.url, "--token", token, env=cli_env, ok=False)
+    out = _cli(
+        "datasets", "import", str(big), "--url", live.url, "--token", token, env=cli_env, ok=False
+    )
     line = _one_error_line(out)
     assert "413" in line
 
     line = _one_error_line(
-        _cli("backtest", "run", str(tmp_path / "missing.json"), "--url", live.url, "--token", token, env=cli_env, ok=False)
+        _cli(
+            "backtest",
+            "run",
+            str(tmp_path / "missing.json"),
+            "--url",
+            live.url,
+            "--token",
+            token,
+            env=cli_env,
+            ok=False,
+        )
     )
     assert "missing.json" in line
