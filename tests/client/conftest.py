@@ -49,6 +49,8 @@ class LiveServer:
             "QUANTLAB_SEED_DEMO": "true",
             "QUANTLAB_SANDBOX_PREWARM": "false",
             "QUANTLAB_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+            # every test signs in afresh from 127.0.0.1; the default 10/minute would throttle
+            "QUANTLAB_RATE_LIMITS": '{"login": "1000/minute"}',
             **env,
         }
         for name in ("QUANTLAB_REDIS_URL", "QUANTLAB_SECRET_KEY", "QUANTLAB_DATABASE_URL"):

@@ -21,7 +21,7 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
     server = LiveServer(
         tmp_path_factory.mktemp("client-tight"),
         None,
-        QUANTLAB_RATE_LIMITS='{"default": "4/second"}',
+        QUANTLAB_RATE_LIMITS='{"default": "4/second", "login": "1000/minute"}',
         QUANTLAB_SEED_DEMO="false",
     )
     server.start()

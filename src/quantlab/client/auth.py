@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 
 from quantlab.client import endpoints
-from quantlab.client.errors import QuantlabAPIError
 
 RENEW_BEFORE_S = 30.0  # renew an access token this long before it expires
 
@@ -53,16 +52,19 @@ class BearerAuth(httpx.Auth):
             yield request
             return
         if self._access is None or time.monotonic() >= self._expires_at - RENEW_BEFORE_S:
-            yield from self._renew()
+            if not (yield from self._renew()):
+                return  # the caller gets the refused sign-in (a 429 is retried there)
         request.headers["Authorization"] = f"Bearer {self._access}"
         response = yield request
         if response.status_code == 401:
             self._access = None
-            yield from self._renew()
+            if not (yield from self._renew()):
+                return
             request.headers["Authorization"] = f"Bearer {self._access}"
             yield request
 
-    def _renew(self) -> Generator[httpx.Request, httpx.Response, None]:
+    def _renew(self) -> Generator[httpx.Request, httpx.Response, bool]:
+        """Get a new access token; False (after yielding the refused answer) when refused."""
         if self._refresh is not None:
             response = yield httpx.Request(
                 endpoints.REFRESH.method,
@@ -72,17 +74,16 @@ class BearerAuth(httpx.Auth):
             self._refresh = None
             if response.status_code == 200:
                 self._accept(response.json())
-                return
+                return True
         response = yield httpx.Request(
             endpoints.SIGN_IN.method,
             self._base + endpoints.SIGN_IN.path,
             data={"username": self._username or "", "password": self._password or ""},
         )
         if response.status_code != 200:
-            raise QuantlabAPIError.from_response(
-                response.status_code, response.content, response.headers
-            )
+            return False
         self._accept(response.json())
+        return True
 
     def _accept(self, body: dict[str, Any]) -> None:
         data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else body
