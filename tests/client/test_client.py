@@ -109,9 +109,13 @@ def test_preview_and_factor_values_match_pandas_on_the_real_files(
         assert isinstance(values, pd.Series)
         assert values.index.names == ["date", "instrument"]
         ours = values.xs("000001.SZ", level="instrument")
-        expected = source["close"].rolling(5).mean() / source["close"]
-        both = expected.dropna().index
-        np.testing.assert_allclose(ours.loc[both].to_numpy(), expected.loc[both], rtol=1e-5)
+        # windows run over the dataset's trading days (the union of the six files), so a
+        # suspended day is a gap inside the window; compare where the window is complete
+        calendar = pd.DatetimeIndex(sorted(set().union(*(_csv(qbot, s).index for s in SYMBOLS))))
+        close = source["close"].reindex(calendar)
+        expected = (close.rolling(5).mean() / close).dropna()
+        assert len(expected) > 2000
+        np.testing.assert_allclose(ours.loc[expected.index], expected, rtol=1e-5)  # float32
         # hand-computed: the fifth day's value is the mean of the first five closes over it
         first5 = source["close"].iloc[:5]
         assert ours.iloc[4] == pytest.approx(first5.mean() / first5.iloc[4], rel=1e-5)
@@ -147,13 +151,14 @@ def test_factor_evaluation_ic_series_match_an_independent_pandas_ic(
     expected = factor.corrwith(forward, axis=1).loc[ic.index]
     both = ic[1].notna() & expected.notna()
     assert both.sum() > 300
-    np.testing.assert_allclose(ic[1][both], expected[both], rtol=1e-6, atol=1e-9)
+    # factor values are stored as float32: daily ICs agree to about 1e-5
+    np.testing.assert_allclose(ic[1][both], expected[both], rtol=0, atol=5e-5)
     summary = evaluation.ic_summary()
     assert summary.loc[1, "mean"] == pytest.approx(ic[1].mean(), rel=1e-9)
     rank = evaluation.ic(rank=True)
     expected_rank = factor.rank(axis=1).corrwith(forward.rank(axis=1), axis=1).loc[ic.index]
     both = rank[1].notna() & expected_rank.notna()
-    np.testing.assert_allclose(rank[1][both], expected_rank[both], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(rank[1][both], expected_rank[both], rtol=0, atol=5e-5)
 
 
 def test_backtest_outputs_as_pandas_and_exports_saved(
