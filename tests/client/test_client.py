@@ -80,11 +80,19 @@ def test_expired_token_and_unreachable_server_raise_the_one_error_type(live: Liv
 
 
 def test_lists_paginate_transparently(live: LiveServer, imported: dict[str, str]) -> None:
+    where = {"dataset_id": imported["dataset_id"]}
+    january = {"symbols": "000001.SZ", "end": "2010-01-31"}
     with Client(live.url, username="admin", password=live.password) as client:
-        one_page = client.run_flow(ops.paginate(endpoints.TASKS, page_size=200))
-        assert len(one_page) >= 2
-        two_at_a_time = client.run_flow(ops.paginate(endpoints.TASKS, page_size=2))
-        assert [j["id"] for j in two_at_a_time] == [j["id"] for j in one_page]
+        one_page = client.run_flow(ops.paginate(endpoints.DATASET_PREVIEW, where, january))
+        assert len(one_page) == 20  # trading days of January 2010
+        in_threes = client.run_flow(
+            ops.paginate(endpoints.DATASET_PREVIEW, where, january, page_size=3)
+        )
+        assert in_threes == one_page  # seven pages, the last one short
+        first_five = client.run_flow(
+            ops.paginate(endpoints.DATASET_PREVIEW, where, january, limit=5, page_size=3)
+        )
+        assert first_five == one_page[:5]
         assert len(client.list_tasks(limit=1)) == 1
         ids = {d.id for d in client.list_datasets()}
         assert imported["dataset_id"] in ids and live.demo_dataset_id() in ids
