@@ -1,17 +1,34 @@
-"""The ``quantlab`` command line: serve, database migrations, users, workers, demo data."""
+"""The ``quantlab`` command line: serve, database migrations, users, workers, demo data, and
+the client verbs (login, datasets, factors, backtest, tasks) from :mod:`quantlab.client.cli`."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from quantlab.platform import migrate
-from quantlab.platform.settings import get_settings
+from quantlab.client import cli as client_cli
+
+if TYPE_CHECKING:
+    from quantlab.platform.settings import Settings
+
+# Nothing heavy is imported here: ``quantlab --help`` and the client verbs must not pay for
+# FastAPI, SQLAlchemy, Alembic or numba. Each command imports what it runs.
+
+
+def get_settings() -> Settings:
+    """The server settings (imported on first use)."""
+    from quantlab.platform.settings import get_settings as _get_settings
+
+    return _get_settings()
+
 
 app = typer.Typer(help="quantlab: quant-research platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+client_cli.register(app)
 
 
 @app.command()
@@ -25,6 +42,8 @@ def serve(
 ) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
+
+    from quantlab.platform import migrate
 
     settings = get_settings()
     settings.check_production()
@@ -68,6 +87,7 @@ def demo(
     import asyncio
 
     from quantlab.datasets.demo import install_demo
+    from quantlab.platform import migrate
     from quantlab.platform.db import Database
 
     settings = get_settings()
@@ -125,6 +145,8 @@ def user_create(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from quantlab.platform import migrate
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.db_url, revision)
@@ -136,6 +158,8 @@ def db_downgrade(
     revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base."),
 ) -> None:
     """Revert migrations down to REVISION."""
+    from quantlab.platform import migrate
+
     migrate.downgrade(get_settings().db_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -143,12 +167,16 @@ def db_downgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's current revision."""
+    from quantlab.platform import migrate
+
     migrate.current(get_settings().db_url)
 
 
 @db_app.command("heads")
 def db_heads() -> None:
     """Show the migration heads (there must be exactly one)."""
+    from quantlab.platform import migrate
+
     for head in migrate.heads():
         typer.echo(head)
 
@@ -156,6 +184,8 @@ def db_heads() -> None:
 @db_app.command("revision")
 def db_revision(message: str = typer.Option(..., "-m", help="What the migration does.")) -> None:
     """Autogenerate a migration from the models (database must be at head)."""
+    from quantlab.platform import migrate
+
     migrate.revision(get_settings().db_url, message)
 
 
