@@ -9,6 +9,8 @@ import logging
 import traceback
 from typing import Any
 
+from quantlab.platform.errors import QuantlabError
+from quantlab.platform.jobs.access import check_run_access
 from quantlab.platform.jobs.context import (
     EventSink,
     JobCancelled,
@@ -17,6 +19,7 @@ from quantlab.platform.jobs.context import (
     job_dir,
     write_atomic,
 )
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.registry import JOB_TYPES, JobType, load_job_types
 from quantlab.platform.jobs.status import JobStatus
 from quantlab.platform.jobs.store import WorkerStore, get_store
@@ -78,6 +81,11 @@ def _run(
     job_id = job["id"]
     try:
         params = job_type.params.model_validate(job["params"] or {})
+        # rights may have changed since the job was created: check them as its owner now
+        ctx.run_db(lambda s: check_run_access(s, job_type, params, job["owner_id"]))
+    except QuantlabError as exc:
+        return _fail(store, sink, job_id, exc.code, exc.message)
+    try:
         result = job_type.fn(ctx, params)
     except JobPaused:
         if store.finish(job_id, JobStatus.PAUSED):
@@ -89,7 +97,8 @@ def _run(
         return JobStatus.CANCELLED.value
     except Exception as exc:
         tail = "".join(traceback.format_exception(exc)[-3:])
-        store.log(job_id, "ERROR", tail)
+        log.warning("job_failed", extra={"job_id": job_id, "error": tail})
+        store.log(job_id, "ERROR", redact_paths(tail))
         return _fail(store, sink, job_id, "JOB_FAILED", f"{type(exc).__name__}: {exc}"[:2000])
     return _complete(store, sink, settings, job_id, result)
 
@@ -113,6 +122,7 @@ def _complete(
 
 
 def _fail(store: WorkerStore, sink: EventSink, job_id: str, code: str, message: str) -> str:
+    message = redact_paths(message)
     if store.finish(job_id, JobStatus.FAILED, error_code=code, error_message=message):
         sink(
             completion_event(
