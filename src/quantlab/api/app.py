@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from quantlab import __version__
 from quantlab.api.routes import include_routers
 from quantlab.platform.db import Database
 from quantlab.platform.handlers import install_error_handlers
+from quantlab.platform.input_guard import reject_nul_in_forms
 from quantlab.platform.logging import configure_logging, get_logger
 from quantlab.platform.middleware import RequestContextMiddleware
 from quantlab.platform.settings import Settings, get_settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Quant-research platform API: data, factors, backtests, jobs, sandbox.",
         lifespan=lifespan,
         debug=settings.debug,
+        dependencies=[Depends(reject_nul_in_forms)],
     )
     app.state.settings = settings
     app.state.extra_readiness_checks = {}
@@ -69,5 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a batch holds up to import_max_files files of max_upload_bytes each
         max_upload_bytes=settings.max_upload_bytes * settings.import_max_files + (1 << 20),
         upload_prefixes=UPLOAD_PREFIXES,
+        max_json_depth=settings.max_json_depth,
+        body_timeout_s=settings.body_read_timeout_seconds,
     )
     return app

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     max_json_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(
+        64, ge=2, le=500, description="deepest nesting of arrays/objects in a JSON body"
+    )
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="longest wait for the next part of a request body"
+    )
     db_pool_size: int = Field(10, ge=1, le=200)
     cors_origins: list[str] = Field(default_factory=list)
     # market data (quantlab.datasets)
