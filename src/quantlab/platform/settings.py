@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # market data (quantlab.datasets)
     seed_demo: bool = Field(True, description="install the synthetic demo dataset on first start")
     import_max_files: int = Field(10, ge=1, le=100, description="files per import batch")
+    inspect_max_columns: int = Field(
+        5000, ge=10, le=1_000_000, description="columns a file may have to be inspected"
+    )
+    inspect_seconds: float = Field(
+        10.0, gt=0, le=600, description="time budget of one file inspection"
+    )
     job_runner: Literal["local", "celery"] = Field(
         "local", description="local process pool in the server, or Celery workers"
     )
