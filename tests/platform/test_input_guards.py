@@ -37,12 +37,13 @@ async def test_deep_json_is_refused_before_it_is_stored(
     assert before.status_code == 200
     deep = "[" * (depth - 1) + "1" + "]" * (depth - 1)  # too deep for json.dumps
     for url, payload in [
-        ("/api/charts/configs", '{"name": "deep", "config": {"deep": %s}}' % deep),
-        ("/api/tasks", '{"type": "system.noop", "params": {"value": %s}}' % deep),
+        ("/api/charts/configs", '{"name": "deep", "config": {"deep": ' + deep + "}}"),
+        ("/api/tasks", '{"type": "system.noop", "params": {"value": ' + deep + "}}"),
         (
             "/api/tasks/schedules",
-            '{"name": "d", "job_type": "system.noop", "params": {"value": %s}, '
-            '"cron": "0 1 * * *"}' % deep,
+            '{"name": "d", "job_type": "system.noop", "params": {"value": '
+            + deep
+            + '}, "cron": "0 1 * * *"}',
         ),
     ]:
         resp = await client.post(

@@ -123,7 +123,10 @@ async def test_ownership_is_checked_again_when_the_job_runs(
     dataset = await store_dataset(app, owner.id, _frame(), "moving")
     busy = await _block(client, h)
     job = await enqueue(
-        client, h, "datasets.transform", **_fill(SUBMITTABLE_EXAMPLES["datasets.transform"], dataset)
+        client,
+        h,
+        "datasets.transform",
+        **_fill(SUBMITTABLE_EXAMPLES["datasets.transform"], dataset),
     )
     await asyncio.sleep(0.3)
     assert (await client.get(f"/api/tasks/{job['id']}", headers=h)).json()["data"][
@@ -146,7 +149,7 @@ async def test_job_errors_never_show_server_paths(app: Any, client: Any, make_us
     user = await make_user()
     h = user.headers
     busy = await _block(client, h)
-    csv = "date,symbol,close\n2024-01-02,600000,10\n2024-01-03,600000,11\n".encode()
+    csv = b"date,symbol,close\n2024-01-02,600000,10\n2024-01-03,600000,11\n"
     resp = await client.post(
         "/api/imports", headers=h, files=[("files", ("prices.csv", csv, "text/csv"))]
     )
@@ -160,7 +163,10 @@ async def test_job_errors_never_show_server_paths(app: Any, client: Any, make_us
     assert job["status"] == "failed"
     data_dir = str(app.state.settings.data_dir)
     texts = [job["error"]["message"]]
-    texts += [e["message"] for e in (await client.get(f"/api/tasks/{job['id']}/logs", headers=h)).json()["data"]]
+    texts += [
+        e["message"]
+        for e in (await client.get(f"/api/tasks/{job['id']}/logs", headers=h)).json()["data"]
+    ]
     imp = (await client.get(f"/api/imports/{record['id']}", headers=h)).json()["data"]
     texts.append(imp["error"] or "")
     assert "prices.csv" in job["error"]["message"], job["error"]

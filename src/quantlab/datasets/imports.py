@@ -24,8 +24,8 @@ from quantlab.engine.data.readers import ImportOptions
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
-from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.errors import Forbidden, PayloadTooLarge
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.ownership import Principal, get_owned, visible
 
 UPLOADS_DIR = "uploads"
@@ -145,9 +145,7 @@ async def inspect_upload(
                 details={"file": saved["name"], "max_columns": max_columns},
             ) from None
         except Exception as exc:
-            raise ImportRejected(
-                redact_paths(f"{saved['name']}: cannot be read: {exc}")
-            ) from None
+            raise ImportRejected(redact_paths(f"{saved['name']}: cannot be read: {exc}")) from None
         return {"file": saved, **result.to_dict(), "path": saved["name"]}
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)

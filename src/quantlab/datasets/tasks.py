@@ -20,9 +20,9 @@ from quantlab.datasets.models import DataImport, Dataset, DatasetVersion
 from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data.archive import extract_zip_safely
 from quantlab.engine.data.frame import panel_to_frame
+from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.engine.data.qlib_bin import read_qlib
 from quantlab.engine.data.readers import ImportOptions, read_file
-from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.engine.data.storage import write_version
 from quantlab.engine.data.validate import (
     drop_duplicates,

@@ -16,9 +16,8 @@ Every type is one of two kinds:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

@@ -14,8 +14,8 @@ from quantlab.platform.db import Database, utcnow
 from quantlab.platform.events import EventBus, job_channel
 from quantlab.platform.jobs.execute import completion_event
 from quantlab.platform.jobs.final import run_final_hook
-from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.models import Job
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.registry import JOB_TYPES, load_job_types
 from quantlab.platform.jobs.status import JobStatus
 from quantlab.platform.jobs.store import worker_is_gone
