@@ -94,3 +94,9 @@ async def test_nul_characters_are_refused_everywhere(client: Any, researcher: An
     assert raw.status_code == 422, raw.text
     imports = await client.get("/api/imports", headers=h)
     assert imports.json()["meta"]["total"] == 0  # the refused upload stored nothing
+    # file contents may hold any bytes: only text fields and part headers are checked
+    binary = b"date,symbol,close\n2024-01-02,600000,10\n2024-01-03,600000,1\x001\n"
+    inspected = await client.post(
+        "/api/imports/inspect", headers=h, files={"file": ("nul.csv", binary, "text/csv")}
+    )
+    assert "NUL characters" not in inspected.text, inspected.text

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from quantlab import __version__
 from quantlab.api.routes import include_routers
 from quantlab.platform.db import Database
 from quantlab.platform.handlers import install_error_handlers
-from quantlab.platform.input_guard import reject_nul_in_forms
 from quantlab.platform.logging import configure_logging, get_logger
 from quantlab.platform.middleware import RequestContextMiddleware
 from quantlab.platform.settings import Settings, get_settings
@@ -59,7 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Quant-research platform API: data, factors, backtests, jobs, sandbox.",
         lifespan=lifespan,
         debug=settings.debug,
-        dependencies=[Depends(reject_nul_in_forms)],
     )
     app.state.settings = settings
     app.state.extra_readiness_checks = {}

@@ -2,17 +2,16 @@
 and JSON nested too deep are refused before any handler runs or anything is stored.
 
 The middleware (:mod:`quantlab.platform.middleware`) applies :func:`check_query`,
-:func:`check_path` and :func:`check_body` to every request; form fields of multipart
-bodies, which only the form parser sees, are checked by :func:`reject_nul_in_forms`, an
-application-wide dependency."""
+:func:`check_path` and :func:`check_body` to every request, and streams multipart bodies
+through :class:`MultipartNulScanner` (text fields and part headers; file contents may hold
+any bytes)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from fastapi import Request
-from starlette.datastructures import UploadFile
+from python_multipart.multipart import MultipartParser
 
 from quantlab.platform.errors import BadRequest, QuantlabError, ValidationFailed
 
@@ -99,13 +98,61 @@ def check_body(content_type: str, body: bytes, max_depth: int) -> None:
         check_json(body, max_depth)
 
 
-async def reject_nul_in_forms(request: Request) -> None:
-    """Multipart forms: no NUL in any text field or file name (file contents may hold any
-    bytes). The form is parsed once; FastAPI has already cached it for the route."""
-    if not request.headers.get("content-type", "").startswith("multipart/"):
-        return
-    form = await request.form()
-    for _, value in form.multi_items():
-        text = (value.filename or "") if isinstance(value, UploadFile) else value
-        if "\x00" in text:
+class MultipartNulScanner:
+    """Follows a multipart body as it streams and raises 422 at the first NUL in a part's
+    headers (field name, file name) or in a text field. The route's own form parser reads
+    the same bytes; this one only looks, so uploads still stream."""
+
+    def __init__(self, content_type_header: str) -> None:
+        boundary = next(
+            (
+                p.split("=", 1)[1].strip().strip('"')
+                for p in content_type_header.split(";")[1:]
+                if p.strip().lower().startswith("boundary=")
+            ),
+            None,
+        )
+        self._header = b""
+        self._file_part = False
+        self._parser = (
+            MultipartParser(
+                boundary,
+                {  # type: ignore[arg-type]
+                    "on_part_begin": self._part_begin,
+                    "on_header_value": self._header_value,
+                    "on_header_end": self._header_end,
+                    "on_part_data": self._part_data,
+                },
+            )
+            if boundary
+            else None
+        )
+
+    def _part_begin(self) -> None:
+        self._file_part = False
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header += data[start:end]
+
+    def _header_end(self) -> None:
+        header, self._header = self._header, b""
+        if b"\x00" in header or b"%00" in header:
             raise _nul("body")
+        if b"filename" in header.lower():
+            self._file_part = True
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if not self._file_part and data.find(b"\x00", start, end) >= 0:
+            raise _nul("body")
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan the next chunk; raises :class:`NulCharacter`. Malformed bodies are left to
+        the route's parser to report."""
+        if self._parser is None or not chunk:
+            return
+        try:
+            self._parser.write(chunk)
+        except NulCharacter:
+            raise
+        except Exception:
+            self._parser = None

@@ -20,7 +20,15 @@ from typing import Any
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantlab.platform.errors import PayloadTooLarge, QuantlabError, UnsupportedMediaType
-from quantlab.platform.input_guard import RequestTimeout, check_body, check_path, check_query
+from quantlab.platform.input_guard import (
+    NUL_MESSAGE,
+    MultipartNulScanner,
+    NulCharacter,
+    RequestTimeout,
+    check_body,
+    check_path,
+    check_query,
+)
 from quantlab.platform.logging import correlation_id_var, get_logger, log_access
 
 log = get_logger("quantlab.errors")
@@ -86,6 +94,13 @@ class _BodyTooLarge(StarletteHTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=413, detail="request body exceeds the configured limit")
+
+
+class _NulInForm(StarletteHTTPException):
+    """A NUL in a multipart text field, found mid-stream (422 ``VALIDATION_ERROR``)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=422, detail=f"{NUL_MESSAGE} in the body")
 
 
 class _BodyTimeout(StarletteHTTPException):
@@ -232,6 +247,11 @@ class RequestContextMiddleware:
         if ctype in _BUFFERED_TYPES:
             return await self._buffered(receive, send, cid, ctype, limit, path)
         received = 0
+        scanner = (
+            MultipartNulScanner(_header(scope, b"content-type") or "")
+            if ctype.startswith("multipart/")
+            else None
+        )
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -240,9 +260,15 @@ class RequestContextMiddleware:
             except TimeoutError:
                 raise _BodyTimeout(timeout) from None
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise _BodyTooLarge
+                if scanner is not None:
+                    try:
+                        scanner.feed(chunk)
+                    except NulCharacter:
+                        raise _NulInForm from None
             return message
 
         return counting_receive
