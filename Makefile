@@ -6,7 +6,13 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 LINT_PATHS := $(wildcard src tests benchmarks)
 
-.PHONY: run test lint format install install-dev install-bench bench demo clean
+.PHONY: run test lint format install install-dev install-bench bench demo clean system-deps
+
+# System packages (bubblewrap, libseccomp2, ...): installed when root, else the exact command
+# to run is printed and make stops. Groups are listed in the script; SYSTEM_DEPS picks them.
+SYSTEM_DEPS ?= core
+system-deps:
+	@scripts/system-deps.sh $(SYSTEM_DEPS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +38,11 @@ install-bench: requirements/bench.lock | $(BIN)/python
 	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.dev $(VENV)/.runtime
 
-run: install
+run: system-deps install
 	$(BIN)/quantlab db upgrade
 	$(BIN)/quantlab serve --no-migrate
 
-test: install-dev
+test: system-deps install-dev
 	$(BIN)/pytest
 
 lint: install-dev

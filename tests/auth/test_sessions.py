@@ -88,8 +88,27 @@ async def test_logout_everywhere(fresh_client: httpx.AsyncClient, researcher: An
     ).json()
     out = await c.post("/api/auth/logout", json={"everywhere": True}, headers=researcher.headers)
     assert out.status_code == 200
+    assert out.json()["data"]["sessions_ended"] == 2  # the true count, not 0
     assert await _me(c, researcher.access_token) == 401
     assert await _me(c, other["access_token"]) == 401
+
+
+async def test_read_only_token_cannot_end_sessions(
+    fresh_client: httpx.AsyncClient, researcher: Any
+) -> None:
+    c = fresh_client
+    pat = await c.post(
+        "/api/auth/tokens", json={"name": "ro", "read_only": True}, headers=researcher.headers
+    )
+    assert pat.status_code == 201, pat.text
+    ro = {"Authorization": f"Bearer {pat.json()['data']['token']}"}
+    for body in ({"everywhere": True}, {"refresh_token": researcher.refresh_token}, {}):
+        out = await c.post("/api/auth/logout", json=body, headers=ro)
+        assert out.status_code == 403, out.text
+        assert out.json()["error"]["code"] == "INSUFFICIENT_ROLE"
+    assert await _me(c, researcher.access_token) == 200  # every session still open
+    ok = await c.post("/api/auth/refresh", json={"refresh_token": researcher.refresh_token})
+    assert ok.status_code == 200
 
 
 async def test_password_change_revokes_every_session(

@@ -113,3 +113,65 @@ async def assert_user_scoped(
     assert _strip_volatile(after.json()) == _strip_volatile(before.json()), (
         "another user's requests changed the owner's data"
     )
+
+
+async def _count(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> int:
+    resp = await client.get(url, headers=headers)
+    assert resp.status_code == 200, resp.text
+    return int(resp.json()["meta"]["total"])
+
+
+async def assert_no_idor_through_jobs(
+    client: httpx.AsyncClient,
+    owner_headers: dict[str, str],
+    intruder_headers: dict[str, str],
+    *,
+    read: str,
+    job_type: str,
+    params: dict[str, Any],
+    missing_params: dict[str, Any],
+) -> None:
+    """The generic job routes cannot reach the owner's object either: the intruder's
+    ``POST /api/tasks`` and ``POST /api/tasks/schedules`` naming it (``params``) answer the
+    404 of an id that does not exist (``missing_params``), store no job or schedule, and
+    leave the owner's object as it was."""
+    before = await client.get(read, headers=owner_headers)
+    assert before.status_code == 200, f"owner cannot read {read}: {before.text}"
+    jobs = await _count(client, "/api/tasks", intruder_headers)
+    scheds = await _count(client, "/api/tasks/schedules", intruder_headers)
+    schedule = {"name": "idor", "job_type": job_type, "cron": "* * * * *"}
+    for url, key, body in (
+        ("/api/tasks", "params", {"type": job_type}),
+        ("/api/tasks/schedules", "params", schedule),
+    ):
+        gone = await client.post(url, headers=intruder_headers, json={**body, key: missing_params})
+        assert gone.status_code == 404, f"{url} with a missing id: {gone.status_code} {gone.text}"
+        resp = await client.post(url, headers=intruder_headers, json={**body, key: params})
+        _assert_hidden(resp, f"POST {url} ({job_type})", gone.json()["error"]["code"])
+    assert await _count(client, "/api/tasks", intruder_headers) == jobs
+    assert await _count(client, "/api/tasks/schedules", intruder_headers) == scheds
+    after = await client.get(read, headers=owner_headers)
+    assert _strip_volatile(after.json()) == _strip_volatile(before.json()), (
+        "the intruder's job requests changed the owner's resource"
+    )
+
+
+async def assert_internal_job_type(
+    client: httpx.AsyncClient, headers: dict[str, str], job_type: str, params: dict[str, Any]
+) -> None:
+    """An internal type is refused by the generic job and schedule routes (422
+    ``JOB_TYPE_INTERNAL``) and nothing is stored."""
+    jobs = await _count(client, "/api/tasks", headers)
+    scheds = await _count(client, "/api/tasks/schedules", headers)
+    for url, body in (
+        ("/api/tasks", {"type": job_type, "params": params}),
+        (
+            "/api/tasks/schedules",
+            {"name": "x", "job_type": job_type, "params": params, "cron": "* * * * *"},
+        ),
+    ):
+        resp = await client.post(url, headers=headers, json=body)
+        assert resp.status_code == 422, f"{url} accepted internal {job_type}: {resp.text}"
+        assert resp.json()["error"]["code"] == "JOB_TYPE_INTERNAL", resp.text
+    assert await _count(client, "/api/tasks", headers) == jobs
+    assert await _count(client, "/api/tasks/schedules", headers) == scheds

@@ -28,7 +28,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(data_dir: Path, port: int, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "QUANTLAB_DATA_DIR": str(data_dir),
@@ -38,6 +38,7 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "QUANTLAB_LOG_LEVEL": "WARNING",
         "QUANTLAB_SEED_DEMO": "false",
         "QUANTLAB_SANDBOX_PREWARM": "false",
+        **extra,
     }
     for name in ("QUANTLAB_DATABASE_URL", "QUANTLAB_REDIS_URL", "QUANTLAB_SECRET_KEY"):
         env.pop(name, None)

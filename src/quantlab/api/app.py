@@ -69,5 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a batch holds up to import_max_files files of max_upload_bytes each
         max_upload_bytes=settings.max_upload_bytes * settings.import_max_files + (1 << 20),
         upload_prefixes=UPLOAD_PREFIXES,
+        max_json_depth=settings.max_json_depth,
+        body_timeout_s=settings.body_read_timeout_seconds,
     )
     return app

@@ -172,7 +172,10 @@ async def change_password(
 async def logout(
     body: LogoutIn, user: SessionUser, request: Request, session: DbSession, cache: AppCache
 ) -> dict[str, Any]:
-    """Revokes the session of the access token (and of ``refresh_token`` if given)."""
+    """Revokes the session of the access token (and of ``refresh_token`` if given).
+    A read-only personal access token may not end sessions (403)."""
+    if user.read_only:
+        raise InsufficientRole("this personal access token is read-only: it cannot end sessions")
     ended = await auth_sessions.logout(
         session,
         cache,

@@ -169,14 +169,16 @@ async def _active_admins(session: AsyncSession, excluding: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def revoke_all_sessions(session: AsyncSession, user: User, reason: str) -> None:
-    """End every sign-in of ``user`` now (access tokens included, via the version bump)."""
+async def revoke_all_sessions(session: AsyncSession, user: User, reason: str) -> int:
+    """End every sign-in of ``user`` now (access tokens included, via the version bump);
+    returns how many sessions were still open."""
     user.session_version += 1
-    await session.execute(
+    result = await session.execute(
         update(AuthSession)
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoke_reason=reason)
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def update_user(

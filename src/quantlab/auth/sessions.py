@@ -127,12 +127,13 @@ async def login(
     return pair
 
 
-async def _revoke_session(session: AsyncSession, session_id: str, reason: str) -> None:
-    await session.execute(
+async def _revoke_session(session: AsyncSession, session_id: str, reason: str) -> int:
+    result = await session.execute(
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoke_reason=reason)
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def refresh(
@@ -194,7 +195,7 @@ async def logout(
     client_address: str | None,
 ) -> int:
     """End the caller's session (and the one ``refresh_token`` belongs to, if theirs), or
-    every session with ``everywhere``. Returns how many sessions ended."""
+    every session with ``everywhere``. Returns how many open sessions this ended."""
     ids: set[str] = {session_id} if session_id else set()
     if refresh_token:
         row = (
@@ -206,22 +207,23 @@ async def logout(
         if sess is not None and sess.user_id == user_id:
             ids.add(sess.id)
     user = await session.get(User, user_id)
+    ended = 0
     if everywhere and user is not None:
-        await revoke_all_sessions(session, user, "logout_all")
+        ended += await revoke_all_sessions(session, user, "logout_all")
     for sid in ids:
-        await _revoke_session(session, sid, "logout")
+        ended += await _revoke_session(session, sid, "logout")
     audit.record(
         session,
         "auth.logout",
         actor_id=user_id,
         resource_type="session",
         resource_id=session_id,
-        details={"everywhere": everywhere, "sessions": len(ids)},
+        details={"everywhere": everywhere, "sessions": ended},
         client_address=client_address,
     )
     await session.commit()
     await cache.invalidate(user_key(user_id), *(session_key(s) for s in ids))
-    return len(ids)
+    return ended
 
 
 async def change_password(

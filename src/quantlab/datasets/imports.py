@@ -19,13 +19,14 @@ from quantlab.datasets import service
 from quantlab.datasets.exceptions import ImportNotFound, ImportRejected, TooManyFiles
 from quantlab.datasets.models import DataImport, Dataset
 from quantlab.datasets.schemas import DatasetCreate
-from quantlab.engine.data.inspect import inspect_file
+from quantlab.engine.data.inspect import TooManyColumns, inspect_file
 from quantlab.engine.data.merge import MODES
 from quantlab.engine.data.readers import ImportOptions
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.errors import Forbidden, PayloadTooLarge
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.ownership import Principal, get_owned, visible
 
 UPLOADS_DIR = "uploads"
@@ -121,8 +122,16 @@ def parse_options(raw: str | None) -> dict[str, Any]:
     return data
 
 
-async def inspect_upload(upload: UploadFile, data_dir: Path, max_bytes: int) -> dict[str, Any]:
-    """Save one file to a scratch folder, inspect it, and remove it again."""
+async def inspect_upload(
+    upload: UploadFile,
+    data_dir: Path,
+    max_bytes: int,
+    *,
+    max_columns: int = 5000,
+    budget_s: float = 10.0,
+) -> dict[str, Any]:
+    """Save one file to a scratch folder, inspect it off the event loop (at most
+    ``max_columns`` columns, ``budget_s`` seconds), and remove it again."""
     scratch = data_dir / UPLOADS_DIR / f"inspect-{uuid.uuid4().hex}"
     try:
         saved = await save_upload(upload, scratch, max_bytes)
@@ -130,17 +139,41 @@ async def inspect_upload(upload: UploadFile, data_dir: Path, max_bytes: int) -> 
             from quantlab.datasets.archives import MAX_ZIP_BYTES, inspect_zip
 
             try:
-                found = inspect_zip(scratch / saved["name"], scratch, MAX_ZIP_BYTES)
+                async with asyncio.timeout(budget_s):
+                    found = await asyncio.to_thread(
+                        inspect_zip, scratch / saved["name"], scratch, MAX_ZIP_BYTES
+                    )
+            except TimeoutError:
+                raise ImportRejected(
+                    f"{saved['name']}: inspection took longer than {budget_s:g} s; "
+                    "import it directly or send a smaller sample",
+                    details={"file": saved["name"], "budget_seconds": budget_s},
+                ) from None
             except Exception as exc:
-                raise ImportRejected(f"{saved['name']}: cannot be read: {exc}") from None
+                raise ImportRejected(
+                    redact_paths(f"{saved['name']}: cannot be read: {exc}")
+                ) from None
             return {"file": saved, **found}
+        path = scratch / saved["name"]
         try:
-            result = inspect_file(scratch / saved["name"])
+            async with asyncio.timeout(budget_s):
+                result = await asyncio.to_thread(inspect_file, path, 20, max_columns)
+        except TimeoutError:
+            raise ImportRejected(
+                f"{saved['name']}: inspection took longer than {budget_s:g} s; "
+                "import it directly or send a smaller sample",
+                details={"file": saved["name"], "budget_seconds": budget_s},
+            ) from None
+        except TooManyColumns as exc:
+            raise ImportRejected(
+                f"{saved['name']}: {exc}",
+                details={"file": saved["name"], "max_columns": max_columns},
+            ) from None
         except Exception as exc:
-            raise ImportRejected(f"{saved['name']}: cannot be read: {exc}") from None
+            raise ImportRejected(redact_paths(f"{saved['name']}: cannot be read: {exc}")) from None
         return {"file": saved, **result.to_dict(), "path": saved["name"]}
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
 
 
 async def create_import(

@@ -199,7 +199,15 @@ async def inspect(
     file: Annotated[UploadFile, File(description="one data file")],
 ) -> dict[str, Any]:
     settings = request.app.state.settings
-    return ok(await imports.inspect_upload(file, settings.data_dir, settings.max_upload_bytes))
+    return ok(
+        await imports.inspect_upload(
+            file,
+            settings.data_dir,
+            settings.max_upload_bytes,
+            max_columns=settings.inspect_max_columns,
+            budget_s=settings.inspect_seconds,
+        )
+    )
 
 
 @imports_router.post(

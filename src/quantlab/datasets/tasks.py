@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service
@@ -17,11 +18,12 @@ from quantlab.datasets import universes as universes_service
 from quantlab.datasets.archives import MAX_ZIP_BYTES, qlib_universes, read_extracted_zip
 from quantlab.datasets.exceptions import DatasetNotFound, ImportNotFound, ImportRejected
 from quantlab.datasets.imports import UPLOADS_DIR
-from quantlab.datasets.models import DataImport, Dataset
+from quantlab.datasets.models import DataImport, Dataset, DatasetVersion
 from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data.archive import extract_zip_safely
 from quantlab.engine.data.frame import panel_to_frame
 from quantlab.engine.data.merge import merge_frames
+from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.engine.data.qlib_bin import read_qlib
 from quantlab.engine.data.readers import ImportOptions, read_file
 from quantlab.engine.data.storage import write_version
@@ -31,11 +33,13 @@ from quantlab.engine.data.validate import (
     mark_gaps_suspended,
     validate_frame,
 )
-from quantlab.platform.jobs.context import JobContext
-from quantlab.platform.jobs.registry import register_job_type
+from quantlab.platform.jobs.context import JobContext, job_dir
+from quantlab.platform.jobs.redact import redact_paths
+from quantlab.platform.jobs.registry import OwnedRef, register_job_type
 
 # options of the whole batch, not of reading one file
 BATCH_OPTIONS = ("files", "repairs", "mode")
+WRITING_MARKER = "writing-version"  # in the job's folder: the version folder being written
 REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "drop_duplicates": drop_duplicates,
     "drop_invalid_rows": drop_invalid_rows,
@@ -139,7 +143,7 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
         if lineage is not None:
             report["merge"] = lineage
         ctx.report(0.85, stage="writing")
-        target = service.new_version_dir(ctx.data_dir, record["dataset_id"])
+        target = _writing(ctx, service.new_version_dir(ctx.data_dir, record["dataset_id"]))
         extra = {"source_files": [r["name"] for r in reads]}
         meta = write_version(combined, target, **extra)
         units = {
@@ -168,7 +172,7 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
     except Exception as exc:
         if target is not None:  # written but never recorded: nothing may point at it
             shutil.rmtree(target, ignore_errors=True)
-        message = f"{type(exc).__name__}: {exc}"[:1000]
+        message = redact_paths(f"{type(exc).__name__}: {exc}")[:1000]
         ctx.run_db(
             lambda s: _fail_import(s, params.import_id, {"files": [], "error": message}, message)
         )
@@ -285,11 +289,55 @@ async def _finish_import(
     return row.version
 
 
+def _writing(ctx: JobContext, target: Path) -> Path:
+    """Note the version folder this job is about to write, so that whatever ends the job
+    (even a ``kill -9`` mid-write) lets :func:`_remove_unrecorded` find what it left."""
+    (ctx.workdir() / WRITING_MARKER).write_text(str(target.relative_to(ctx.data_dir)))
+    return target
+
+
+async def _remove_unrecorded(session: AsyncSession, job: Any, data_dir: Path) -> None:
+    """Delete the version folder the job was writing unless a version row records it."""
+    marker = job_dir(data_dir, job.id) / WRITING_MARKER
+    if not marker.is_file():
+        return
+    relative = marker.read_text().strip()
+    target = (data_dir / relative).resolve()
+    datasets_root = (data_dir / "datasets").resolve()
+    recorded = await session.scalar(
+        select(DatasetVersion.id).where(DatasetVersion.path == relative).limit(1)
+    )
+    if recorded is None and target.is_relative_to(datasets_root) and target != datasets_root:
+        shutil.rmtree(target, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+
+
+async def import_final(session: AsyncSession, job: Any, data_dir: Path) -> None:
+    """Whatever ended an import job (including a failure found by restart recovery): the
+    dataset leaves ``importing``, and no partly written version or upload stays on disk."""
+    import_id = (job.params or {}).get("import_id")
+    record = await session.get(DataImport, import_id) if import_id else None
+    await _remove_unrecorded(session, job, data_dir)
+    if import_id:
+        shutil.rmtree(data_dir / UPLOADS_DIR / str(import_id), ignore_errors=True)
+    if record is None or record.dataset_id is None or job.status == "completed":
+        return
+    dataset = await session.get(Dataset, record.dataset_id)
+    if dataset is not None and dataset.status == "importing":
+        dataset.status = "failed" if dataset.latest_version == 0 else "ready"
+
+
+async def transform_final(session: AsyncSession, job: Any, data_dir: Path) -> None:
+    """Whatever ended a transform job: no partly written version stays on disk."""
+    await _remove_unrecorded(session, job, data_dir)
+
+
 register_job_type(
     name="datasets.import",
     params=ImportParams,
     fn=run_import,
     description="Import uploaded files (CSV/TSV, Excel, Parquet, Qlib) as a new version.",
+    on_final=import_final,
 )
 
 
@@ -301,6 +349,23 @@ class TransformParams(BaseModel):
     repairs: list[str] = Field(default_factory=list, max_length=3)
     pipeline: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
     note: str = Field("", max_length=500)
+
+    @field_validator("repairs")
+    @classmethod
+    def _known_repairs(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in REPAIRS]
+        if unknown:
+            raise ValueError(f"unknown repair(s) {unknown}; choose from {sorted(REPAIRS)}")
+        return value
+
+    @field_validator("pipeline")
+    @classmethod
+    def _valid_pipeline(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            parse_pipeline(value)
+        except PreprocessError as exc:
+            raise ValueError(f"invalid pipeline: {exc}") from None
+        return value
 
 
 def run_transform(ctx: JobContext, params: TransformParams) -> dict[str, Any]:
@@ -328,7 +393,7 @@ def run_transform(ctx: JobContext, params: TransformParams) -> dict[str, Any]:
         steps.extend(stats)
     ctx.check()
     ctx.report(0.8, stage="writing")
-    target = service.new_version_dir(ctx.data_dir, params.dataset_id)
+    target = _writing(ctx, service.new_version_dir(ctx.data_dir, params.dataset_id))
     try:
         meta = write_version(frame, target, parent_version=params.version)
         lineage = [*({"op": r} for r in params.repairs), *params.pipeline]
@@ -400,4 +465,8 @@ register_job_type(
     params=TransformParams,
     fn=run_transform,
     description="Apply repairs and/or a preprocessing pipeline, producing a new version.",
+    submittable=True,
+    # it writes a new version: the caller must be allowed to change the dataset
+    owned=(OwnedRef("dataset_id", Dataset, write=True, not_found=DatasetNotFound),),
+    on_final=transform_final,
 )

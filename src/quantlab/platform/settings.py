@@ -46,12 +46,24 @@ class Settings(BaseSettings):
     log_json: bool = True
     max_json_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(
+        64, ge=2, le=500, description="deepest nesting of arrays/objects in a JSON body"
+    )
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="longest wait for the next part of a request body"
+    )
     db_pool_size: int = Field(10, ge=1, le=200)
     cors_origins: list[str] = Field(default_factory=list)
     # market data (quantlab.datasets)
     seed_demo: bool = Field(True, description="install the synthetic demo dataset on first start")
     import_max_files: int = Field(
         50, ge=1, le=1000, description="loose files per import batch; a zip counts as one"
+    )
+    inspect_max_columns: int = Field(
+        5000, ge=10, le=1_000_000, description="columns a file may have to be inspected"
+    )
+    inspect_seconds: float = Field(
+        10.0, gt=0, le=600, description="time budget of one file inspection"
     )
     job_runner: Literal["local", "celery"] = Field(
         "local", description="local process pool in the server, or Celery workers"

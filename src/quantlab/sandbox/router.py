@@ -57,7 +57,7 @@ def _runtime(request: Request) -> SandboxRuntime:
     dependencies=[Depends(RateLimit("execute"))],
 )
 async def execute(
-    body: ExecuteRequest, user: WriteUser, session: DbSession, request: Request, response: Response
+    body: ExecuteRequest, user: WriteUser, request: Request, response: Response
 ) -> Any:
     """200 with the result; a failed run is its catalogued error with the result in details.
 
@@ -65,7 +65,7 @@ async def execute(
     """
     settings = request.app.state.settings
     run = await service.execute(
-        session,
+        request.app.state.sandbox_recorder,
         _runtime(request),
         user,
         body,
@@ -94,12 +94,14 @@ async def limits(user: CurrentUser, request: Request) -> Any:
 async def list_executions(
     user: CurrentUser,
     session: DbSession,
+    request: Request,
     pagination: Pagination,
     outcome: Outcome | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> Any:
     """Own runs (admins: everyone's), newest first; filter by outcome and time range."""
+    await request.app.state.sandbox_recorder.flush()
     rows, total = await service.list_executions(
         session, user, pagination, outcome=outcome, created_from=created_from, created_to=created_to
     )
@@ -111,7 +113,10 @@ async def list_executions(
     summary="One execution with its code",
     response_model=Envelope[ExecutionDetail],
 )
-async def get_execution(execution_id: str, user: CurrentUser, session: DbSession) -> Any:
+async def get_execution(
+    execution_id: str, user: CurrentUser, session: DbSession, request: Request
+) -> Any:
     """The run and its code while retained; 404 unless it is yours (or you are an admin)."""
+    await request.app.state.sandbox_recorder.flush()
     row = await service.get_execution(session, user, execution_id)
     return ok(service.execution_view(row, with_code=True))

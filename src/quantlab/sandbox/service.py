@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quantlab.platform import audit
 from quantlab.platform.db import new_id, paginate, utcnow
 from quantlab.platform.envelope import PageParams
-from quantlab.platform.logging import correlation_id_var, get_logger
+from quantlab.platform.logging import correlation_id_var, get_logger, mask_sensitive
 from quantlab.platform.ownership import Principal, get_owned, visible
 from quantlab.platform.settings import Settings
 from quantlab.sandbox.exceptions import (
@@ -47,6 +46,7 @@ from quantlab.sandbox.executor.config import (
     TIMEOUT_MIN_S,
 )
 from quantlab.sandbox.models import SandboxExecution
+from quantlab.sandbox.recorder import ExecutionRecorder
 from quantlab.sandbox.runtime import SandboxRuntime
 from quantlab.sandbox.schemas import ExecuteRequest
 
@@ -99,7 +99,7 @@ async def _run_on_pool(
 
 
 async def execute(
-    session: AsyncSession,
+    recorder: ExecutionRecorder,
     runtime: SandboxRuntime,
     user: Principal,
     body: ExecuteRequest,
@@ -107,53 +107,61 @@ async def execute(
     retention_days: int,
     client: str | None,
 ) -> Run:
-    """Run ``body`` for ``user``; record the run and its audit event in one transaction.
+    """Run ``body`` for ``user``; journal the run and its audit event (written to the
+    database after the answer, in order, never lost on a crash: see ``recorder``).
 
     Returns the run on success; raises the outcome's error (400/408/507/500, full result
     in ``details``) after recording a failed one.
     """
     result = await _run_on_pool(runtime, user, body)
     digest = code_hash(body.code)
-    row = SandboxExecution(
-        id=new_id(),
-        owner_id=user.id,
-        code_sha256=digest,
-        code_size=len(body.code),
-        code=body.code if retention_days > 0 else None,
-        timeout_seconds=body.timeout,
-        max_memory_mb=body.max_memory_mb,
-        outcome=str(result.outcome),
-        error_type=(result.error_type or None) and result.error_type[:100],
-        duration_seconds=result.execution_time,
-        memory_used_mb=result.memory_used_mb,
-        correlation_id=correlation_id_var.get(),
-    )
-    session.add(row)
+    now = utcnow()
+    execution_id = new_id()
+    correlation_id = correlation_id_var.get()
+    outcome = str(result.outcome)
+    error_type = (result.error_type or None) and result.error_type[:100]
     facts = {
         "code_sha256": digest,
-        "code_size": row.code_size,
-        "outcome": row.outcome,
-        "error_type": row.error_type,
-        "duration_seconds": row.duration_seconds,
-        "memory_used_mb": row.memory_used_mb,
+        "code_size": len(body.code),
+        "outcome": outcome,
+        "error_type": error_type,
+        "duration_seconds": result.execution_time,
+        "memory_used_mb": result.memory_used_mb,
     }
-    audit.record(
-        session,
-        "sandbox.execute",
-        actor_id=user.id,
-        resource_type="sandbox_execution",
-        resource_id=row.id,
-        details=facts,
-        client_address=client,
+    recorder.record(
+        {
+            "id": execution_id,
+            "owner_id": user.id,
+            "code_sha256": digest,
+            "code_size": len(body.code),
+            "code": body.code if retention_days > 0 else None,
+            "timeout_seconds": body.timeout,
+            "max_memory_mb": body.max_memory_mb,
+            "outcome": outcome,
+            "error_type": error_type,
+            "duration_seconds": result.execution_time,
+            "memory_used_mb": result.memory_used_mb,
+            "correlation_id": correlation_id,
+            "created_at": now.isoformat(),
+        },
+        {
+            "occurred_at": now.isoformat(),
+            "actor_id": user.id,
+            "action": "sandbox.execute",
+            "resource_type": "sandbox_execution",
+            "resource_id": execution_id,
+            "details": mask_sensitive(facts),
+            "correlation_id": correlation_id,
+            "client_address": client,
+        },
     )
-    await session.commit()
     level = log.info if result.outcome is Outcome.SUCCESS else log.warning
-    level("sandbox_outcome", execution_id=row.id, user_id=user.id, **facts)
+    level("sandbox_outcome", execution_id=execution_id, user_id=user.id, **facts)
     error = error_for(result)
     if error is not None:
-        error.headers = {"X-Execution-ID": row.id, "X-Sandbox-Outcome": row.outcome}
+        error.headers = {"X-Execution-ID": execution_id, "X-Sandbox-Outcome": outcome}
         raise error
-    return Run(row.id, result)
+    return Run(execution_id, result)
 
 
 async def list_executions(

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from quantlab.platform.db import Database
 from quantlab.platform.logging import get_logger
 from quantlab.sandbox import service
+from quantlab.sandbox.recorder import ExecutionRecorder
 from quantlab.sandbox.runtime import SandboxRuntime
 
 log = get_logger("quantlab.sandbox")
@@ -26,6 +27,9 @@ async def sandbox_startup(app: FastAPI) -> AsyncIterator[None]:
     runtime = SandboxRuntime(settings)
     await runtime.start()  # raises when production would run with degraded isolation
     app.state.sandbox = runtime
+    recorder = ExecutionRecorder(app.state.db, settings.data_dir)
+    await recorder.start()  # first writes what crashed processes journalled
+    app.state.sandbox_recorder = recorder
     app.state.extra_readiness_checks["sandbox"] = check_sandbox
     purger = asyncio.create_task(
         purge_loop(app.state.db, settings.sandbox_code_retention_days, PURGE_INTERVAL_SECONDS)
@@ -36,6 +40,7 @@ async def sandbox_startup(app: FastAPI) -> AsyncIterator[None]:
         purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await purger
+        await recorder.stop()
         await runtime.close()
 
 

@@ -152,7 +152,8 @@ async def get_job(job_id: str, user: CurrentUser, session: DbSession) -> Any:
 
 
 async def _act(job_id: str, action: str, user: Any, session: Any, request: Request) -> Any:
-    job = await service.act(session, user, job_id, action, _client(request))
+    data_dir = request.app.state.settings.data_dir
+    job = await service.act(session, user, job_id, action, _client(request), data_dir)
     request.app.state.jobs.wake()
     return _job(job)
 

@@ -18,7 +18,7 @@ from quantlab.platform import audit
 from quantlab.platform.db import Database, paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
-from quantlab.platform.jobs.registry import get_job_type, validate_params
+from quantlab.platform.jobs.registry import submittable_type
 from quantlab.platform.logging import get_logger
 from quantlab.platform.ownership import Principal, get_owned, visible
 from quantlab.tasks.exceptions import InvalidCron, ScheduleNotFound
@@ -45,12 +45,12 @@ async def create(
     session: AsyncSession, user: Principal, body: Any, client: str | None
 ) -> JobSchedule:
     """Add a schedule after validating its type, params and cron expression."""
-    validated = validate_params(get_job_type(body.job_type), body.params)
+    params = await job_service.validate_submission(session, user, body.job_type, body.params)
     row = JobSchedule(
         owner_id=user.id,
         name=body.name,
         job_type=body.job_type,
-        params=validated.model_dump(mode="json"),
+        params=params,
         priority=body.priority,
         cron=body.cron,
         timezone=body.timezone,
@@ -88,9 +88,9 @@ async def update_(
     row = await get(session, user, schedule_id, write=True)
     changes = body.model_dump(exclude_unset=True)
     if "params" in changes:
-        changes["params"] = validate_params(
-            get_job_type(row.job_type), changes["params"]
-        ).model_dump(mode="json")
+        changes["params"] = await job_service.validate_submission(
+            session, user, row.job_type, changes["params"]
+        )
     for key, value in changes.items():
         if value is not None:
             setattr(row, key, value)
@@ -134,6 +134,9 @@ async def fire_due(db: Database, now: datetime | None = None) -> list[str]:
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 continue  # another process fired it
             try:
+                # the type may have become internal since; the objects named are checked
+                # again, as the schedule's owner, when the job runs
+                submittable_type(row.job_type)
                 job = await job_service.enqueue(
                     session,
                     job_type=row.job_type,

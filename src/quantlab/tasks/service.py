@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -14,6 +15,7 @@ from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import job_dir
+from quantlab.platform.jobs.final import run_final_hook
 from quantlab.platform.jobs.models import Job, JobLog
 from quantlab.platform.jobs.registry import get_job_type, load_job_types
 from quantlab.platform.jobs.status import (
@@ -34,7 +36,8 @@ async def create_job(
     priority: int,
     client: str | None,
 ) -> Job:
-    """Validate and enqueue a job owned by ``user``."""
+    """Validate (type submittable, params, ownership of the objects named) and enqueue."""
+    params = await job_service.validate_submission(session, user, job_type, params)
     job = await job_service.enqueue(
         session, job_type=job_type, params=params, owner_id=user.id, priority=priority
     )
@@ -96,9 +99,15 @@ async def _move(session: AsyncSession, job: Job, action: str, **values: Any) -> 
 
 
 async def act(
-    session: AsyncSession, user: Principal, job_id: str, action: str, client: str | None
+    session: AsyncSession,
+    user: Principal,
+    job_id: str,
+    action: str,
+    client: str | None,
+    data_dir: Path | None = None,
 ) -> Job:
-    """Apply ``action`` (cancel, pause, resume, retry) to a job, or 409."""
+    """Apply ``action`` (cancel, pause, resume, retry) to a job, or 409. A cancel that ends
+    the job at once runs its type's ``on_final`` hook (given the ``data_dir``)."""
     job = await get_job(session, user, job_id, write=True)
     source = job.status
     if action == "cancel":
@@ -153,6 +162,8 @@ async def act(
         raise ValueError(action)
     _audit(session, f"job.{action}", user, job, client, {"from": source})
     await session.commit()
+    if data_dir is not None:
+        await run_final_hook(session, job.id, data_dir)
     await session.refresh(job)
     return job
 

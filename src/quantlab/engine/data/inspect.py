@@ -23,7 +23,11 @@ from quantlab.engine.data.readers import (
 )
 from quantlab.engine.data.units import suggest_units
 
-__all__ = ["InspectResult", "inspect_file"]
+__all__ = ["InspectResult", "TooManyColumns", "inspect_file"]
+
+
+class TooManyColumns(ValueError):
+    """The file has more columns than the inspection accepts."""
 
 
 @dataclass(slots=True)
@@ -68,11 +72,14 @@ def _column_type(values: list[object]) -> str:
     return "text"
 
 
-def inspect_file(path: str | os.PathLike[str], preview_rows: int = 20) -> InspectResult:
+def inspect_file(
+    path: str | os.PathLike[str], preview_rows: int = 20, max_columns: int | None = None
+) -> InspectResult:
     """Encoding, delimiter, first rows, column types, proposed mapping and problems.
 
     Reads at most the first ``preview_rows`` data rows (plus a byte sample for sniffing),
-    never the whole file.
+    never the whole file. More than ``max_columns`` header cells raise
+    :class:`TooManyColumns` before any column is typed.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -105,6 +112,8 @@ def inspect_file(path: str | os.PathLike[str], preview_rows: int = 20) -> Inspec
         return InspectResult(
             str(p), fmt, p.stat().st_size, enc, delim, [], [], {}, {}, "unknown", None, problems
         )
+    if max_columns is not None and len(head[0]) > max_columns:
+        raise TooManyColumns(f"{len(head[0])} columns; at most {max_columns} are accepted")
     headers = [str(h).lstrip("\ufeff") if h is not None else "" for h in head[0]]
     headers = [h if h.strip() else f"column_{i}" for i, h in enumerate(headers)]
     body = head[1:]

@@ -65,13 +65,20 @@ def _crash(ctx: JobContext, mode: str) -> None:
     os._exit(70)
 
 
-register_job_type(name="system.noop", params=NoopParams, fn=noop, description=noop.__doc__ or "")
+register_job_type(
+    name="system.noop",
+    params=NoopParams,
+    fn=noop,
+    description=noop.__doc__ or "",
+    submittable=True,
+)
 register_job_type(
     name="system.sleep",
     params=SleepParams,
     fn=sleep,
     checkpointable=True,
     description=sleep.__doc__ or "",
+    submittable=True,
 )
 
 
@@ -90,4 +97,10 @@ def busy(ctx: JobContext, params: BusyParams) -> dict[str, Any]:
     return {"seconds": params.seconds}
 
 
-register_job_type(name="system.busy", params=BusyParams, fn=busy, description=busy.__doc__ or "")
+register_job_type(
+    name="system.busy",
+    params=BusyParams,
+    fn=busy,
+    description=busy.__doc__ or "",
+    submittable=True,
+)

@@ -9,6 +9,8 @@ import logging
 import traceback
 from typing import Any
 
+from quantlab.platform.errors import QuantlabError
+from quantlab.platform.jobs.access import check_run_access
 from quantlab.platform.jobs.context import (
     EventSink,
     JobCancelled,
@@ -17,6 +19,7 @@ from quantlab.platform.jobs.context import (
     job_dir,
     write_atomic,
 )
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.registry import JOB_TYPES, JobType, load_job_types
 from quantlab.platform.jobs.status import JobStatus
 from quantlab.platform.jobs.store import WorkerStore, get_store
@@ -78,24 +81,41 @@ def _run(
     job_id = job["id"]
     try:
         params = job_type.params.model_validate(job["params"] or {})
+        if job_type.owned:  # rights may have changed since creation: check them as the owner
+            ctx.run_db(lambda s: check_run_access(s, job_type, params, job["owner_id"]))
+    except QuantlabError as exc:
+        return _fail(store, sink, job_id, exc.code, exc.message, _hooked(job_type))
+    try:
         result = job_type.fn(ctx, params)
     except JobPaused:
-        if store.finish(job_id, JobStatus.PAUSED):
+        if store.finish(job_id, JobStatus.PAUSED, final_hook=False):
             sink(completion_event(job_id, JobStatus.PAUSED.value))
         return JobStatus.PAUSED.value
     except JobCancelled:
-        if store.finish(job_id, JobStatus.CANCELLED):
+        if store.finish(job_id, JobStatus.CANCELLED, final_hook=_hooked(job_type)):
             sink(completion_event(job_id, JobStatus.CANCELLED.value))
         return JobStatus.CANCELLED.value
     except Exception as exc:
         tail = "".join(traceback.format_exception(exc)[-3:])
-        store.log(job_id, "ERROR", tail)
-        return _fail(store, sink, job_id, "JOB_FAILED", f"{type(exc).__name__}: {exc}"[:2000])
-    return _complete(store, sink, settings, job_id, result)
+        log.warning("job_failed", extra={"job_id": job_id, "error": tail})
+        store.log(job_id, "ERROR", redact_paths(tail))
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        return _fail(store, sink, job_id, "JOB_FAILED", message, _hooked(job_type))
+    return _complete(store, sink, settings, job_id, result, _hooked(job_type))
+
+
+def _hooked(job_type: JobType) -> bool:
+    """Whether the type has an ``on_final`` hook (else finishing skips that query)."""
+    return job_type.on_final is not None
 
 
 def _complete(
-    store: WorkerStore, sink: EventSink, settings: Settings, job_id: str, result: Any
+    store: WorkerStore,
+    sink: EventSink,
+    settings: Settings,
+    job_id: str,
+    result: Any,
+    final_hook: bool = True,
 ) -> str:
     encoded = json.dumps(result, default=str)
     values: dict[str, Any] = {"progress": 1.0, "eta_seconds": 0.0}
@@ -107,13 +127,23 @@ def _complete(
     else:
         values["result"] = json.loads(encoded)
         summary = values["result"]
-    if store.finish(job_id, JobStatus.COMPLETED, **values):
+    if store.finish(job_id, JobStatus.COMPLETED, final_hook=final_hook, **values):
         sink(completion_event(job_id, JobStatus.COMPLETED.value, result=summary))
     return JobStatus.COMPLETED.value
 
 
-def _fail(store: WorkerStore, sink: EventSink, job_id: str, code: str, message: str) -> str:
-    if store.finish(job_id, JobStatus.FAILED, error_code=code, error_message=message):
+def _fail(
+    store: WorkerStore,
+    sink: EventSink,
+    job_id: str,
+    code: str,
+    message: str,
+    final_hook: bool = True,
+) -> str:
+    message = redact_paths(message)
+    if store.finish(
+        job_id, JobStatus.FAILED, final_hook=final_hook, error_code=code, error_message=message
+    ):
         sink(
             completion_event(
                 job_id, JobStatus.FAILED.value, error={"code": code, "message": message}

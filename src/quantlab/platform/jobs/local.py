@@ -9,9 +9,12 @@ crashed and the process replaced."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,8 +29,44 @@ log = get_logger("quantlab.jobs.local")
 MessageHandler = Callable[[tuple[Any, ...]], Awaitable[None]]
 
 
-def _worker_main(conn: Connection, settings: Settings) -> None:
+PR_SET_PDEATHSIG = 1
+PARENT_WATCH_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process as soon as ``parent_pid`` (the server) is gone, however it ended.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); a thread
+    watching the parent id covers other systems. A worker that outlived its server would
+    keep running a job whose events nobody reads, then fail it on the broken pipe instead
+    of letting the next server resume it from its checkpoint."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # it died before the line above took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_WATCH_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="quantlab-parent-watch").start()
+
+
+def _send_or_exit(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Send to the server; if it is gone, stop here and leave the job ``running`` for the
+    next server's recovery (resumed from its checkpoint, or failed as interrupted)."""
+    try:
+        conn.send(message)
+    except OSError:  # BrokenPipeError, ConnectionResetError: the server died
+        os._exit(0)
+
+
+def _worker_main(conn: Connection, settings: Settings, parent_pid: int | None = None) -> None:
     """Entry point of a pool process: run job ids received on ``conn`` until told to stop."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     from quantlab.platform.jobs.execute import execute_job
     from quantlab.platform.jobs.registry import load_job_types
     from quantlab.platform.jobs.store import get_store
@@ -38,10 +77,10 @@ def _worker_main(conn: Connection, settings: Settings) -> None:
     load_job_types()
     store = get_store(settings)
     store.call(store.warm())
-    conn.send(("ready", os.getpid()))
+    _send_or_exit(conn, ("ready", os.getpid()))
 
     def sink(message: dict[str, Any]) -> None:
-        conn.send(("event", message))
+        _send_or_exit(conn, ("event", message))
 
     while True:
         try:
@@ -53,9 +92,9 @@ def _worker_main(conn: Connection, settings: Settings) -> None:
         try:
             status = execute_job(job_id, settings, sink)
         except Exception as exc:  # the database went away under the job
-            conn.send(("error", job_id, f"{type(exc).__name__}: {exc}"[:500]))
+            _send_or_exit(conn, ("error", job_id, f"{type(exc).__name__}: {exc}"[:500]))
         else:
-            conn.send(("done", job_id, status))
+            _send_or_exit(conn, ("done", job_id, status))
 
 
 @dataclass
@@ -106,7 +145,10 @@ class LocalRunner:
     def _spawn(self) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self.settings), daemon=True, name="quantlab-job"
+            target=_worker_main,
+            args=(child, self.settings, os.getpid()),
+            daemon=True,
+            name="quantlab-job",
         )
         process.start()
         child.close()

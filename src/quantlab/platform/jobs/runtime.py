@@ -13,7 +13,9 @@ from sqlalchemy import and_, func, or_, select, update
 from quantlab.platform.db import Database, utcnow
 from quantlab.platform.events import EventBus, job_channel
 from quantlab.platform.jobs.execute import completion_event
+from quantlab.platform.jobs.final import run_final_hook
 from quantlab.platform.jobs.models import Job
+from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.registry import JOB_TYPES, load_job_types
 from quantlab.platform.jobs.status import JobStatus
 from quantlab.platform.jobs.store import worker_is_gone
@@ -198,6 +200,7 @@ class JobRuntime:
 
     async def fail(self, job_id: str, code: str, reason: str) -> bool:
         """Mark a pending or running job failed (guarded) and tell its live clients."""
+        reason = redact_paths(reason)
         async with self.db.sessionmaker() as session:
             result = await session.execute(
                 update(Job)
@@ -215,6 +218,8 @@ class JobRuntime:
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
+            if result.rowcount:  # type: ignore[attr-defined]
+                await run_final_hook(session, job_id, self.settings.data_dir)
         if not result.rowcount:  # type: ignore[attr-defined]
             return False
         error = {"code": code, "message": reason}

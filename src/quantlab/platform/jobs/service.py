@@ -6,9 +6,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quantlab.platform.jobs.access import check_owned_params
 from quantlab.platform.jobs.models import Job
-from quantlab.platform.jobs.registry import get_job_type, validate_params
+from quantlab.platform.jobs.registry import get_job_type, submittable_type, validate_params
 from quantlab.platform.jobs.status import TERMINAL, JobStatus
+from quantlab.platform.ownership import Principal
+
+
+async def validate_submission(
+    session: AsyncSession, user: Principal, job_type: str, params: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Params of a job a user asks for directly (``/api/tasks``, schedules): the type must
+    be user-submittable (422 ``JOB_TYPE_INTERNAL``), the params valid (422) and every object
+    they name usable by ``user`` (the domain's 404, or 403). Returns the validated params."""
+    entry = submittable_type(job_type)
+    validated = validate_params(entry, params)
+    await check_owned_params(session, entry, validated, user)
+    return validated.model_dump(mode="json")
 
 
 async def enqueue(

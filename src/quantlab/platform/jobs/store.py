@@ -193,14 +193,27 @@ class WorkerStore:
         values["heartbeat_at"] = utcnow()
         return self.call(self._guarded(job_id, (JobStatus.RUNNING.value,), **values))
 
-    def finish(self, job_id: str, status: JobStatus, **values: Any) -> bool:
-        """Move a running job of this process to ``status``; False if it was not ours."""
+    def finish(
+        self, job_id: str, status: JobStatus, *, final_hook: bool = True, **values: Any
+    ) -> bool:
+        """Move a running job of this process to ``status``; False if it was not ours.
+        A final status runs the type's ``on_final`` hook (``final_hook=False``: the caller
+        knows the type has none)."""
         values.setdefault("finished_at", utcnow() if status != JobStatus.PAUSED else None)
-        return self.call(
+        moved = self.call(
             self._guarded(
                 job_id, (JobStatus.RUNNING.value,), status=status.value, control=None, **values
             )
         )
+        if moved and final_hook and status != JobStatus.PAUSED:
+            self.call(self._final(job_id))
+        return moved
+
+    async def _final(self, job_id: str) -> None:
+        from quantlab.platform.jobs.final import run_final_hook
+
+        async with self.db.sessionmaker() as session:
+            await run_final_hook(session, job_id, self.settings.data_dir)
 
     def control(self, job_id: str, beat: bool = False) -> str | None:
         """The pause/cancel request on ``job_id`` (and refresh its heartbeat)."""
