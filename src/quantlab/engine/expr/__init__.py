@@ -16,7 +16,9 @@ with ``min_periods=1``; window 0 is expanding; comparisons give 0/1; ``Greater``
 propagate NaN; ``Corr``/``Rsquare`` are NaN where an input's rolling std is at most 2e-5;
 data is float32, windowed arithmetic float64 rounded back to float32; +-inf inside a
 window counts as missing (pandas' rolling does this and Qlib inherits it), except in
-``Slope``/``Rsquare``/``Resi`` (Qlib's own Cython loops) and the shifts ``Ref``/``Delta``.
+``Count`` (pandas counts ``notna()``, so +-inf is counted), ``Slope``/``Rsquare``/``Resi``
+(Qlib's own Cython loops) and the shifts ``Ref``/``Delta``. ``Skew``/``Kurt`` of a window
+whose valid values are all equal are NaN (undefined; older pandas gave 0 / -3).
 
 Deliberate differences from Qlib (each pinned by a test in ``tests/engine/expr``):
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
+from quantlab.engine.expr import moments_nb as mo
+from quantlab.engine.expr import regress_nb as rg
 from quantlab.engine.expr import rolling_nb as rl
 from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
 from quantlab.engine.expr.cache import ExprCache
@@ -33,17 +35,17 @@ _WINDOWED: dict[str, Callable[..., np.ndarray]] = {
     "Count": rl.count_nb,
     "Std": rl.std_nb,
     "Var": rl.var_nb,
-    "Skew": rl.skew_nb,
-    "Kurt": rl.kurt_nb,
+    "Skew": mo.skew_nb,
+    "Kurt": mo.kurt_nb,
     "Max": rl.max_nb,
     "Min": rl.min_nb,
     "IdxMax": rl.idxmax_nb,
     "IdxMin": rl.idxmin_nb,
     "Mad": rl.mad_nb,
     "Rank": rl.rank_nb,
-    "Slope": rl.slope_nb,
-    "Rsquare": rl.rsquare_nb,
-    "Resi": rl.resi_nb,
+    "Slope": rg.slope_nb,
+    "Rsquare": rg.rsquare_nb,
+    "Resi": rg.resi_nb,
     "WMA": rl.wma_nb,
 }
 _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
@@ -53,9 +55,10 @@ _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
 }
 
 #: Windowed ops that see +-inf as a value. Qlib's other windowed ops run on pandas'
-#: rolling, which turns +-inf into NaN before aggregating (``_prep_values``); these three
-#: are Qlib's own Cython loops, and Ref/Delta are plain shifts.
-_INF_KEPT = frozenset({"Ref", "Delta", "Slope", "Rsquare", "Resi"})
+#: rolling, which turns +-inf into NaN before aggregating (``_prep_values``); Slope,
+#: Rsquare and Resi are Qlib's own Cython loops, Ref/Delta are plain shifts, and pandas'
+#: rolling ``count`` counts ``notna()`` values, so +-inf counts as present there.
+_INF_KEPT = frozenset({"Ref", "Delta", "Count", "Slope", "Rsquare", "Resi"})
 
 
 def _inf_to_nan(x: np.ndarray) -> np.ndarray:

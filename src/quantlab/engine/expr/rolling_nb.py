@@ -254,55 +254,6 @@ def _spread_nb(x, first, last, window, root):
 
 
 @njit(cache=True)
-def skew_nb(x, first, last, window):
-    """Rolling bias-corrected skewness as pandas: 0 for a flat window, NaN if < 3 values."""
-    n, T = x.shape
-    out = _empty_nb(n, T)
-    for j in range(n):
-        f, l_ = first[j], last[j]
-        if f < 0:
-            continue
-        for t in range(f, l_ + 1):
-            cnt, _m, m2, m3, _m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
-            if cnt < 3:
-                continue
-            if same:
-                out[j, t] = 0.0
-                continue
-            b = m2 / cnt
-            if b <= 1e-14:
-                continue
-            c = m3 / cnt
-            out[j, t] = np.sqrt(cnt * (cnt - 1.0)) * c / ((cnt - 2.0) * b * np.sqrt(b))
-    return out
-
-
-@njit(cache=True)
-def kurt_nb(x, first, last, window):
-    """Rolling bias-corrected excess kurtosis as pandas: -3 for a flat window, NaN if < 4."""
-    n, T = x.shape
-    out = _empty_nb(n, T)
-    for j in range(n):
-        f, l_ = first[j], last[j]
-        if f < 0:
-            continue
-        for t in range(f, l_ + 1):
-            cnt, _m, m2, _m3, m4, same = _centred_nb(x, j, _start_nb(t, f, window), t)
-            if cnt < 4:
-                continue
-            if same:
-                out[j, t] = -3.0
-                continue
-            b = m2 / cnt
-            if b <= 1e-14:
-                continue
-            d = m4 / cnt
-            k = (cnt * cnt - 1.0) * d / (b * b) - 3.0 * (cnt - 1.0) ** 2
-            out[j, t] = k / ((cnt - 2.0) * (cnt - 3.0))
-    return out
-
-
-@njit(cache=True)
 def mad_nb(x, first, last, window):
     """Rolling mean absolute deviation of the valid values from their mean."""
     n, T = x.shape
@@ -447,72 +398,6 @@ def rank_nb(x, first, last, window):
                         equal += 1
             out[j, t] = (less + (equal + 1) / 2.0) / cnt
     return out
-
-
-@njit(cache=True)
-def _regress_nb(x, first, last, window, what):
-    # x positions are day offsets, so days with NaN keep their gap (Qlib's Cython rolling);
-    # sums are centred for accuracy, which Qlib's running sums are not.
-    n, T = x.shape
-    out = _empty_nb(n, T)
-    for j in range(n):
-        f, l_ = first[j], last[j]
-        if f < 0:
-            continue
-        for t in range(f, l_ + 1):
-            lo = _start_nb(t, f, window)
-            cnt = 0
-            sx = 0.0
-            sy = 0.0
-            for i in range(lo, t + 1):
-                v = x[j, i]
-                if v == v:
-                    cnt += 1
-                    sx += i - t
-                    sy += v
-            if cnt == 0:
-                continue
-            mx = sx / cnt
-            my = sy / cnt
-            sxx = 0.0
-            sxy = 0.0
-            syy = 0.0
-            for i in range(lo, t + 1):
-                v = x[j, i]
-                if v == v:
-                    dx = (i - t) - mx
-                    dy = v - my
-                    sxx += dx * dx
-                    sxy += dx * dy
-                    syy += dy * dy
-            slope = sxy / sxx if sxx > 0 else np.nan
-            if what == 0:
-                out[j, t] = slope
-            elif what == 1:
-                if cnt >= 2 and window > 0 and np.sqrt(syy / (cnt - 1)) <= FLAT_STD:
-                    continue
-                out[j, t] = sxy * sxy / (sxx * syy) if sxx * syy > 0 else np.nan
-            else:
-                out[j, t] = x[j, t] - (my + slope * (0 - mx))
-    return out
-
-
-@njit(cache=True)
-def slope_nb(x, first, last, window):
-    """OLS slope of the valid values on their day position (per day)."""
-    return _regress_nb(x, first, last, window, 0)
-
-
-@njit(cache=True)
-def rsquare_nb(x, first, last, window):
-    """R^2 of that regression; NaN where the window's std is at most 2e-5 (Qlib)."""
-    return _regress_nb(x, first, last, window, 1)
-
-
-@njit(cache=True)
-def resi_nb(x, first, last, window):
-    """Today's value minus that regression's fitted value; NaN when today is NaN."""
-    return _regress_nb(x, first, last, window, 2)
 
 
 @njit(cache=True)
