@@ -86,7 +86,7 @@ def test_hand_computed(tiny: Panel, expr: str) -> None:
 
 def test_label_reads_the_future_within_life(tiny: Panel) -> None:
     expr = "Ref($close, -1)"
-    out = evaluate(expr, tiny, label=True, cache=None)[expr]
+    out = evaluate(expr, tiny, allow_future=True, cache=None)[expr]
     np.testing.assert_array_equal(out[:, 0], [3, NAN, 2, 2, 5, NAN])
     np.testing.assert_array_equal(out[:, 1], [NAN, NAN, 4, 4, 4, NAN])
 

@@ -98,13 +98,13 @@ def test_unknown_field_is_reported_where_it_is_written() -> None:
     assert str(validate("$Close", fields={"close"})) == "$close"
 
 
-def test_negative_ref_is_rejected_unless_label() -> None:
+def test_negative_ref_is_rejected_unless_future_allowed() -> None:
     text = "Mean($close, 5) + Ref($close, -2)"
     with pytest.raises(ExprError) as info:
         validate(text)
     assert info.value.kind == "lookahead"
     assert info.value.position == 18
-    assert str(validate(text, label=True)) == "Add(Mean($close,5),Ref($close,-2))"
+    assert str(validate(text, allow_future=True)) == "Add(Mean($close,5),Ref($close,-2))"
     assert lookahead(text) == 2
     assert lookahead("Ref(Ref($close, -1), -2)") == 3
     assert lookahead("Ref($close, 1)") == 0

@@ -3,9 +3,10 @@
 Public API::
 
     parse(text) -> Node                      # syntax only
-    validate(text, fields=None, label=False) -> Node
-    evaluate(exprs, panel, label=False, cache=DEFAULT_CACHE) -> {text: float32 (T, N)}
+    validate(text, fields=None, allow_future=False) -> Node
+    evaluate(exprs, panel, allow_future=False, cache=DEFAULT_CACHE) -> {text: float32 (T, N)}
     lookback(text) -> int                    # days of history for exact results
+    lookahead(text) -> int                   # days of future a label reads
     OPERATORS / list_operators()             # the operator registry
     get_feature_set("Alpha158" | "Alpha360" | ...) -> [(name, expr)]
     ExprError(kind, message, position)

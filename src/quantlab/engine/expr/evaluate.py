@@ -189,7 +189,7 @@ def evaluate_nodes(
 def evaluate(
     exprs: str | Sequence[str],
     panel: Panel,
-    label: bool = False,
+    allow_future: bool = False,
     cache: ExprCache | None = DEFAULT_CACHE,
 ) -> dict[str, np.ndarray]:
     """Evaluate one or more expressions on ``panel``.
@@ -200,8 +200,9 @@ def evaluate(
         Qlib-syntax expressions over the panel's fields (``"Mean($close, 5) / $close"``).
     panel : Panel
         Data; only fields the expressions name are read.
-    label : bool
-        Allow future references (``Ref(x, -n)``), for labels only.
+    allow_future : bool
+        Allow future references (``Ref(x, -n)``). Only the label path of factor
+        evaluation sets it; features and strategies never may read the future.
     cache : ExprCache or None
         Where results of panels with ``meta["version_key"]`` are kept; None disables.
 
@@ -216,10 +217,10 @@ def evaluate(
     ------
     ExprError
         For a syntax error, unknown field or operator, wrong arity, bad window, or a
-        future reference without ``label=True``.
+        future reference without ``allow_future=True``.
     """
     texts = [exprs] if isinstance(exprs, str) else list(exprs)
     fields = set(panel.fields)
-    parsed = {text: parse_text(text, fields, label) for text in texts}
+    parsed = {text: parse_text(text, fields, allow_future) for text in texts}
     by_node = evaluate_nodes(list(parsed.values()), panel, cache)
     return {text: by_node[node] for text, node in parsed.items()}
