@@ -109,7 +109,7 @@ async def start_evaluation(
     The caller wakes the job runner."""
     dataset = await dataset_service.get_dataset(session, user, body.dataset_id)
     version = await dataset_service.get_version(session, dataset, body.version)
-    fields = list(version.fields)
+    fields = expr.available_fields(version.fields)  # + $vwap from amount / volume
     if "close" not in fields:
         raise PriceFieldMissing(f"dataset {dataset.name!r} has no 'close' field")
     what, skipped = await _features(session, user, body, fields)

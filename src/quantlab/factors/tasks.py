@@ -213,7 +213,8 @@ def _evaluate(ctx: JobContext, spec: dict[str, Any]) -> tuple[dict[str, Any], di
     lookback = max(expr.lookback(n) for n in nodes)
     if spec.get("label") is not None:
         lookback = max(lookback, expr.lookback(spec["label"]))
-    fields = sorted({"close"}.union(*(fields_of(n) for n in nodes), _label_fields(spec)))
+    wanted = {"close"}.union(*(fields_of(n) for n in nodes), _label_fields(spec))
+    fields = sorted(expr.stored_fields(wanted, _all_fields(ctx, spec)))  # $vwap: its sources
     ctx.report(0.02, stage="loading")
     window = _load(ctx, spec, fields, lookback)
     label = _label(window, spec)

@@ -137,9 +137,10 @@ def test_registry_lists_every_qlib_operator() -> None:
     qlib_ops = """Abs Sign Log Power Not Add Sub Mul Div Greater Less Gt Ge Lt Le Eq Ne And Or If
     Ref Mean Sum Std Var Skew Kurt Max Min IdxMax IdxMin Quantile Med Mad Rank Count Delta
     Slope Rsquare Resi WMA EMA Corr Cov CSRank CSZScore CSDemean Cross CrossDown""".split()
-    assert set(qlib_ops) == set(OPERATORS)
+    assert set(qlib_ops) | {"Neutralize"} == set(OPERATORS)
     rows = {r["name"]: r for r in list_operators()}
     assert rows["Quantile"]["arity"] == 3
     assert rows["Corr"]["kind"] == "pair_rolling"
     assert rows["If"]["signature"] == "If(cond, x, y)"
+    assert rows["Neutralize"]["signature"] == "Neutralize(x, group, size)"
     assert all(r["description"] for r in rows.values())

@@ -9,6 +9,7 @@ Public API::
     lookahead(text) -> int                   # days of future a label reads
     OPERATORS / list_operators()             # the operator registry
     get_feature_set("Alpha158" | "Alpha360" | ...) -> [(name, expr)]
+    available_fields(stored) / stored_fields(names, stored)   # derived $vwap = amount/volume
     ExprError(kind, message, position)
 
 Semantics follow Qlib (``qlib/data/ops.py`` and its Cython rolling): an instrument exists
@@ -39,6 +40,7 @@ from quantlab.engine.expr.analysis import UNBOUNDED
 from quantlab.engine.expr.api import lookahead, lookback, parse, validate
 from quantlab.engine.expr.ast import Call, Const, Field, Node
 from quantlab.engine.expr.cache import ExprCache
+from quantlab.engine.expr.derived import DERIVED_FIELDS, available_fields, stored_fields
 from quantlab.engine.expr.errors import ERROR_KINDS, ExprError
 from quantlab.engine.expr.evaluate import DEFAULT_CACHE, evaluate, evaluate_nodes
 from quantlab.engine.expr.features import FEATURE_SETS, get_feature_set
@@ -46,6 +48,7 @@ from quantlab.engine.expr.operators import OPERATORS, OpSpec, list_operators
 
 __all__ = [
     "DEFAULT_CACHE",
+    "DERIVED_FIELDS",
     "ERROR_KINDS",
     "FEATURE_SETS",
     "OPERATORS",
@@ -57,6 +60,7 @@ __all__ = [
     "Field",
     "Node",
     "OpSpec",
+    "available_fields",
     "evaluate",
     "evaluate_nodes",
     "get_feature_set",
@@ -64,5 +68,6 @@ __all__ = [
     "lookahead",
     "lookback",
     "parse",
+    "stored_fields",
     "validate",
 ]

@@ -23,6 +23,7 @@ from quantlab.engine.expr import regress_nb as rg
 from quantlab.engine.expr import rolling_nb as rl
 from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
 from quantlab.engine.expr.cache import ExprCache
+from quantlab.engine.expr.derived import DERIVED_FIELDS, available_fields, derive
 from quantlab.engine.expr.elementwise import Value, apply_elementwise
 from quantlab.engine.expr.operators import OPERATORS
 from quantlab.engine.expr.parser import parse_text
@@ -90,7 +91,11 @@ class _Evaluator:
     def field(self, name: str) -> np.ndarray:
         # float64 (T, N) Fortran -> float32 (N, T) C is a transpose view plus one cast;
         # days outside [first, last] are blanked so no kernel can see them.
-        x = np.ascontiguousarray(self.panel.fields[name].T, dtype=np.float32)
+        if name not in self.panel.fields and name in DERIVED_FIELDS:
+            source = derive(name, self.panel.fields)
+        else:
+            source = self.panel.fields[name]
+        x = np.ascontiguousarray(source.T, dtype=np.float32)
         x[self.absent] = np.nan
         return x
 
@@ -107,6 +112,8 @@ class _Evaluator:
         if kind in ("rolling", "pair_rolling") and node.op not in _INF_KEPT:
             xs = [_inf_to_nan(x) for x in xs]
         f, l_ = self.first, self.last
+        if node.op == "Neutralize":
+            return cs.neutralize_nb(xs[0], xs[1], xs[2], f, l_)
         if kind == "cross_sectional":
             return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
         if kind == "signal":
@@ -199,7 +206,9 @@ def evaluate(
     exprs : str or sequence of str
         Qlib-syntax expressions over the panel's fields (``"Mean($close, 5) / $close"``).
     panel : Panel
-        Data; only fields the expressions name are read.
+        Data; only fields the expressions name are read. ``$vwap`` is derived as
+        ``amount / volume`` when the panel has both and no ``vwap``
+        (:mod:`quantlab.engine.expr.derived`, which also says how units interact).
     allow_future : bool
         Allow future references (``Ref(x, -n)``). Only the label path of factor
         evaluation sets it; features and strategies never may read the future.
@@ -220,7 +229,7 @@ def evaluate(
         future reference without ``allow_future=True``.
     """
     texts = [exprs] if isinstance(exprs, str) else list(exprs)
-    fields = set(panel.fields)
+    fields = set(available_fields(panel.fields))
     parsed = {text: parse_text(text, fields, allow_future) for text in texts}
     by_node = evaluate_nodes(list(parsed.values()), panel, cache)
     return {text: by_node[node] for text, node in parsed.items()}

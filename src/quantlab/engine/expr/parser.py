@@ -234,7 +234,9 @@ class _Parser:
             value = apply_elementwise(op, [a.value for a in args])  # type: ignore[union-attr]
             return Const(float(value))
         if spec.kind != "elementwise" and spec.kind != "signal":
-            for a, s in zip(args, starts, strict=True):
+            # Neutralize's group and size may be a constant: 0 leaves that part out
+            checked = 1 if op == "Neutralize" else len(args)
+            for a, s in zip(args[:checked], starts[:checked], strict=True):
                 if isinstance(a, Const):
                     # A rolling/cross-sectional op over a constant is almost surely a
                     # misplaced argument (e.g. a window written first).
