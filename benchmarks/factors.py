@@ -7,12 +7,14 @@ Usage::
 Data: the real Qlib sample (``$QUANTLAB_REALDATA``, default ../shared/realdata) when
 present (its 300 CSI 300 stocks, the last ``--days`` trading days), else a seeded
 synthetic market written to a temporary Qlib folder, so both engines read the same bins.
-VWAP0 is left out when there is no ``vwap`` field (the real sample has none).
+VWAP0 is left out when there is no stored ``vwap`` field (the real sample has none, nor an
+``amount`` to derive it from; Qlib could not read a derived one either).
 
 Prints quantlab's time (single-threaded, numba kernels compiled beforehand on a tiny
 panel so the figure is steady-state), Qlib's time (expression and dataset caches off,
 one process), their ratio, and quantlab's peak memory (traced NumPy allocations plus the
-process's peak RSS). Floors from the issue: >= 10x faster than Qlib, < 10 s, < 2 GB.
+process's peak RSS). Floors: >= 10x faster than Qlib, < 10 s, < 2 GB; aim >= 25x (issue 21).
+On a shared machine run it a few times and quote ``uptime``'s load with each figure.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def main() -> None:
         theirs = run_qlib(root, stocks, panel, feats)
         print(
             f"ratio:    quantlab is {theirs / ours:.1f}x faster than Qlib "
-            f"(floor 10x, aim 20x; quantlab floor < 10 s, < 2 GB)"
+            f"(floor 10x, aim 25x; quantlab floor < 10 s, < 2 GB)"
         )
 
 

@@ -11,7 +11,7 @@ import pytest
 from quantlab.engine import expr
 from quantlab.engine.data.storage import load_panel
 from quantlab.engine.factors.analysis import analyse_factor
-from tests.factors.conftest import wait_evaluation
+from tests.factors.conftest import market_frame, wait_evaluation
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -249,3 +249,26 @@ async def test_label_is_validated_and_features_still_may_not_read_the_future(
     # the label may read the future; the factor under evaluation may not
     ahead = await error({"expression": "Ref($close, -1)", "label": "Ref($close, -1)"})
     assert ahead["details"]["kind"] == "lookahead" and "field" not in ahead["details"]
+
+
+async def test_vwap_is_derived_when_a_dataset_has_amount_and_volume(
+    client: Any, researcher: Any, dataset_factory: Any, app: Any
+) -> None:
+    frame = market_frame()
+    # amount in currency, volume in shares: amount / volume is a price near the close
+    frame["amount"] = frame["close"] * frame["volume"] * 1.002
+    ds = await dataset_factory(researcher, frame)
+    h = researcher.headers
+    body = {"feature_set": "Alpha158", "dataset_id": ds, "horizons": [1]}
+    resp = await client.post("/api/factors/evaluate", headers=h, json=body)
+    assert resp.status_code == 202, resp.text
+    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert done["status"] == "completed", done
+    result = done["result"]
+    assert result["skipped"] == []  # VWAP0 computes instead of being skipped
+    names = [r["name"] for r in result["ranking"]]
+    assert len(names) == 158 and "VWAP0" in names
+    # $vwap / $close is 1.002 by construction (hand), so VWAP0 has no cross-section
+    vwap0 = expr.evaluate("$vwap/$close", load_panel(_version_path(app, ds), cache=None))
+    values = next(iter(vwap0.values()))
+    np.testing.assert_allclose(values[~np.isnan(values)], 1.002, rtol=1e-6)

@@ -73,9 +73,7 @@ def test_neutralize_matches_lstsq() -> None:
     for d in range(t):
         ok = ~np.isnan(xs[d])
         codes = np.unique(ind[d, ok])
-        design = np.column_stack(
-            [(ind[d, ok] == c).astype(float) for c in codes] + [size[d, ok]]
-        )
+        design = np.column_stack([(ind[d, ok] == c).astype(float) for c in codes] + [size[d, ok]])
         coef, *_ = np.linalg.lstsq(design, xs[d, ok], rcond=None)
         want = np.full(n, NAN)
         want[ok] = xs[d, ok] - design @ coef

@@ -171,7 +171,7 @@ def _flat_windows(p: Panel, window: int) -> np.ndarray:
     """True where a window's valid values are all equal (pandas-version independent)."""
     return _pandas_per_instrument(
         p,
-        lambda s: (s.rolling(window, min_periods=1).max() == s.rolling(window, 1).min()),
+        lambda s: s.rolling(window, min_periods=1).max() == s.rolling(window, 1).min(),
         "close",
     ).astype(bool)
 

@@ -32,8 +32,14 @@ Deliberate differences from Qlib (each pinned by a test in ``tests/engine/expr``
 * ``Corr(x, y, 0)`` is an expanding correlation with the flat mask applied; Qlib fails.
 * ``Delta(x, n)`` reports ``n`` days of lookback (Qlib's ``n - 1`` is one short).
 * Chained comparisons are a syntax error; unary minus on a series is allowed.
-* ``Slope``/``Rsquare``/``Resi`` use centred sums (more accurate than Qlib's running
-  sums; equal within float32 rounding on ordinary data).
+* ``Slope``/``Rsquare``/``Resi`` and ``Skew``/``Kurt`` keep running sums of values
+  shifted by a reference and rebuild them once per window length (with a two-pass
+  fallback for nearly flat windows), so they stay accurate where Qlib's plain running
+  sums drift; equal to Qlib within float32 rounding on ordinary data.
+* ``Skew``/``Kurt`` of a window whose valid values are all equal are NaN.
+* ``Neutralize(x, group, size)`` (not in Qlib): the residual of a daily OLS on group
+  dummies and a size regressor; ``$vwap`` is derived as ``amount / volume`` when a panel
+  has both and no ``vwap`` (:mod:`quantlab.engine.expr.derived` on units).
 """
 
 from quantlab.engine.expr.analysis import UNBOUNDED

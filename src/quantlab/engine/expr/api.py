@@ -18,9 +18,7 @@ def parse(text: str) -> Node:
     return parse_text(text, None, allow_future=True)
 
 
-def validate(
-    text: str, fields: Collection[str] | None = None, allow_future: bool = False
-) -> Node:
+def validate(text: str, fields: Collection[str] | None = None, allow_future: bool = False) -> Node:
     """Parse and check ``text``: fields known (when ``fields`` is given), no future reads.
 
     Raises

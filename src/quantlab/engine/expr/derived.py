@@ -17,7 +17,7 @@ is in currency and ``volume`` in shares, on the same adjustment basis as the pri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -45,14 +45,14 @@ def stored_fields(names: Iterable[str], stored: Collection[str]) -> list[str]:
     return list(out)
 
 
-def derive(name: str, fields: dict[str, np.ndarray]) -> np.ndarray:
+def derive(name: str, fields: Mapping[str, np.ndarray]) -> np.ndarray:
     """Compute derived field ``name`` from ``fields`` (float64 arrays of equal shape).
 
     Parameters
     ----------
     name : str
         A key of :data:`DERIVED_FIELDS`.
-    fields : dict of str to numpy.ndarray
+    fields : mapping of str to numpy.ndarray
         The panel's stored fields, ``(T, N)``.
 
     Returns

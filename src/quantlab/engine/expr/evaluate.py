@@ -19,6 +19,7 @@ import numpy as np
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
 from quantlab.engine.expr import moments_nb as mo
+from quantlab.engine.expr import order_nb as od
 from quantlab.engine.expr import regress_nb as rg
 from quantlab.engine.expr import rolling_nb as rl
 from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
@@ -43,7 +44,6 @@ _WINDOWED: dict[str, Callable[..., np.ndarray]] = {
     "IdxMax": rl.idxmax_nb,
     "IdxMin": rl.idxmin_nb,
     "Mad": rl.mad_nb,
-    "Rank": rl.rank_nb,
     "Slope": rg.slope_nb,
     "Rsquare": rg.rsquare_nb,
     "Resi": rg.resi_nb,
@@ -67,6 +67,18 @@ def _inf_to_nan(x: np.ndarray) -> np.ndarray:
     return np.where(inf, np.float32(np.nan), x) if inf.any() else x
 
 
+#: Ops read from one sorted window per (input, window): computed together.
+_ORDER_OPS = frozenset({"Quantile", "Med", "Rank"})
+
+
+def _order_key(node: Call) -> tuple[Node, int]:
+    return node.args[0], int(node.params[0])
+
+
+def _order_q(node: Call) -> float:
+    return 0.5 if node.op == "Med" else float(node.params[1])
+
+
 #: Shared cache for evaluations of versioned panels (512 MiB).
 DEFAULT_CACHE = ExprCache()
 
@@ -80,6 +92,23 @@ class _Evaluator:
         self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
         self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
         self.absent = ~np.ascontiguousarray(panel.exists().T)
+        self.order_groups: dict[tuple[Node, int], list[Call]] = {}
+        self.pending: dict[Node, np.ndarray] = {}
+
+    def order_stats(self, node: Call, x: np.ndarray) -> np.ndarray:
+        """``node``'s result; its siblings over the same input and window wait in
+        ``pending`` (one pass of the sorted window serves them all)."""
+        members = self.order_groups.get(_order_key(node), [node])
+        qs = sorted({_order_q(m) for m in members if m.op != "Rank"})
+        rank = any(m.op == "Rank" for m in members)
+        planes = od.order_stats_nb(
+            x, self.first, self.last, int(node.params[0]), np.array(qs, np.float64), rank
+        )
+        for m in members:
+            plane = planes[-1] if m.op == "Rank" else planes[qs.index(_order_q(m))]
+            if m != node:
+                self.pending[m] = plane
+        return planes[-1] if node.op == "Rank" else planes[qs.index(_order_q(node))]
 
     def array(self, v: Value) -> np.ndarray:
         if isinstance(v, np.ndarray):
@@ -104,6 +133,8 @@ class _Evaluator:
             return node.value
         if isinstance(node, Field):
             return self.field(node.name)
+        if node in self.pending:  # computed with a sibling (order statistics)
+            return self.pending.pop(node)
         args = [values[a] for a in node.args]
         kind = OPERATORS[node.op].kind
         if kind == "elementwise":
@@ -121,10 +152,8 @@ class _Evaluator:
         if kind == "pair_rolling":
             fn = rl.corr_nb if node.op == "Corr" else rl.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
-        if node.op == "Quantile":
-            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), float(node.params[1]))
-        if node.op == "Med":
-            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), 0.5)
+        if node.op in _ORDER_OPS:
+            return self.order_stats(node, xs[0])
         if node.op == "EMA":
             return rl.ema_nb(xs[0], f, l_, float(node.params[0]))
         return _WINDOWED[node.op](xs[0], f, l_, int(node.params[0]))
@@ -140,6 +169,9 @@ class _Evaluator:
                 for a in n.args:
                     uses[a] += 1
         keep = set(roots)
+        for n in order:
+            if isinstance(n, Call) and n.op in _ORDER_OPS:
+                self.order_groups.setdefault(_order_key(n), []).append(n)
         values: dict[Node, Value] = {}
         for n in order:
             values[n] = self.compute(n, values)

@@ -87,7 +87,7 @@ def _moments_nb(x, first, last, window, kurt):
             m = s1 / cnt
             m2 = s2 - s1 * m
             if not m2 > _CANCEL * s2:
-                c, _mean, m2, m3, m4, _same = _centred_nb(x, j, lo, t)
+                _c, _mean, m2, m3, m4, _same = _centred_nb(x, j, lo, t)
             else:
                 mm = m * m
                 m3 = s3 - 3.0 * m * s2 + 2.0 * cnt * mm * m

@@ -143,7 +143,7 @@ def _regress_nb(x, first, last, window, what):
             cyy = syy - sy * my
             if cyy < _CANCEL * syy:
                 # nearly flat: the running difference has lost too many digits
-                c2, mx2, my2, sxx, sxy, cyy = _two_pass_nb(x, j, lo, t)
+                _c2, mx2, my2, sxx, sxy, cyy = _two_pass_nb(x, j, lo, t)
                 mt = mx2 + (t - o)
                 my = my2 - ref
             slope = sxy / sxx if sxx > 0 else np.nan
