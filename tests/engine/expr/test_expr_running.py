@@ -221,3 +221,31 @@ def test_count_of_log_volume_change_matches_pandas_on_csi300(realdata: Path) -> 
             s = pd.Series(x[f : l_ + 1, j].astype(np.float64))
             want[f : l_ + 1, j] = s.rolling(window, min_periods=1).count()
         np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+def test_order_statistics_computed_together_equal_alone_and_pandas(long_panel: Panel) -> None:
+    exprs = [
+        "Rank($close, 10)",
+        "Quantile($close, 10, 0.2)",
+        "Quantile($close, 10, 0.8)",
+        "Med($close, 10)",
+        "Quantile($close, 10, 0.5)",
+        "Rank($close, 5)",
+    ]
+    together = evaluate(exprs, long_panel, cache=None)
+    for e in exprs:
+        alone = evaluate(e, long_panel, cache=None)[e]
+        np.testing.assert_array_equal(together[e], alone, err_msg=e)
+    x = long_panel["close"].astype(np.float32).astype(np.float64)
+    for e, fn in [
+        ("Rank($close, 10)", lambda r: r.rank(pct=True)),
+        ("Quantile($close, 10, 0.8)", lambda r: r.quantile(0.8)),
+        ("Med($close, 10)", lambda r: r.median()),
+    ]:
+        want = np.full(long_panel.shape, NAN)
+        for j in range(long_panel.shape[1]):
+            f, l_ = int(long_panel.first[j]), int(long_panel.last[j])
+            want[f : l_ + 1, j] = fn(pd.Series(x[f : l_ + 1, j]).rolling(10, min_periods=1))
+        if e.startswith("Rank"):
+            want[np.isnan(x)] = NAN  # today missing: no rank
+        np.testing.assert_allclose(together[e], want, rtol=1e-6, equal_nan=True, err_msg=e)
