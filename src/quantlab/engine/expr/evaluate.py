@@ -20,6 +20,7 @@ from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
 from quantlab.engine.expr import moments_nb as mo
 from quantlab.engine.expr import order_nb as od
+from quantlab.engine.expr import pair_nb as pr
 from quantlab.engine.expr import regress_nb as rg
 from quantlab.engine.expr import rolling_nb as rl
 from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
@@ -150,7 +151,7 @@ class _Evaluator:
         if kind == "signal":
             return cs.cross_nb(xs[0], xs[1], f, l_, node.op == "Cross")
         if kind == "pair_rolling":
-            fn = rl.corr_nb if node.op == "Corr" else rl.cov_nb
+            fn = pr.corr_nb if node.op == "Corr" else pr.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
         if node.op in _ORDER_OPS:
             return self.order_stats(node, xs[0])
