@@ -11,7 +11,7 @@ import pytest
 from quantlab.engine import expr
 from quantlab.engine.data.storage import load_panel
 from quantlab.engine.factors.analysis import analyse_factor
-from tests.factors.conftest import wait_evaluation
+from tests.factors.conftest import market_frame, wait_evaluation
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -171,3 +171,104 @@ async def test_python_factor_runs_in_the_sandbox(
     failed = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
     assert failed["status"] == "failed" and "must set 'factor'" in failed["error"]
     assert failed["job"]["status"] == "failed"
+
+
+async def test_evaluate_against_a_label_that_reads_the_future(
+    client: Any, researcher: Any, dataset_factory: Any, app: Any
+) -> None:
+    h = researcher.headers
+    ds = await dataset_factory(researcher)
+    text = "($close - Mean($close, 10)) / Std($close, 10)"
+    label = "Ref($close, -2) / Ref($close, -1) - 1"  # Qlib's Alpha158 label
+    start = "2024-01-22"
+    body = {"expression": text, "dataset_id": ds, "start": start, "label": label}
+    resp = await client.post("/api/factors/evaluate", headers=h, json={**body, "horizons": [3, 1]})
+    assert resp.status_code == 202, resp.text
+    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert done["status"] == "completed", done
+    assert done["params"]["label"] == label and done["params"]["label_lookahead"] == 2
+    assert done["params"]["warnings"] == []
+    result = done["result"]
+    assert result["label"] == label
+
+    panel = load_panel(_version_path(app, ds), cache=None)
+    lo = int(np.searchsorted(panel.calendar, np.datetime64(start)))
+    values = expr.evaluate(text, panel, cache=None)[text][lo:].astype(np.float64)
+    close = panel["close"][lo:]
+    # the label by hand: tomorrow's close to the day after's, NaN past the data's end
+    want_label = np.full(close.shape, np.nan)
+    want_label[:-2] = close[2:] / close[1:-1] - 1
+    engine_label = expr.evaluate(label, panel, allow_future=True, cache=None)[label][lo:]
+    np.testing.assert_allclose(engine_label, want_label, atol=3e-7, equal_nan=True)
+    target = engine_label.astype(np.float64)  # float32 like every expression result
+    want = analyse_factor(values, close, dates=panel.calendar[lo:], horizons=(1, 3), label=target)
+    for k, h_ in enumerate((1, 3)):
+        got = np.array(result["ic"][str(h_)], dtype=float)
+        np.testing.assert_allclose(got, want.ic[:, k], rtol=1e-9, equal_nan=True)
+    # horizon 1 on one day, by numpy: the factor's correlation with the label itself
+    day = 5
+    ok = ~np.isnan(values[day]) & ~np.isnan(target[day])
+    r = np.corrcoef(values[day][ok], target[day][ok])[0, 1]
+    assert result["ic"]["1"][day] == pytest.approx(r, rel=1e-9)
+    # horizon 3 compares with the label two days later, not with a 3-day return
+    ok3 = ~np.isnan(values[day]) & ~np.isnan(target[day + 2])
+    r3 = np.corrcoef(values[day][ok3], target[day + 2][ok3])[0, 1]
+    assert result["ic"]["3"][day] == pytest.approx(r3, rel=1e-9)
+
+    # a label that reads no future runs, with a warning saying what the IC then means
+    resp = await client.post(
+        "/api/factors/evaluate", headers=h, json={**body, "label": "$close / $open - 1"}
+    )
+    assert resp.status_code == 202, resp.text
+    same_day = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert same_day["params"]["label_lookahead"] == 0
+    assert "reads no future day" in same_day["params"]["warnings"][0]
+
+
+async def test_label_is_validated_and_features_still_may_not_read_the_future(
+    client: Any, researcher: Any, dataset_factory: Any
+) -> None:
+    h = researcher.headers
+    ds = await dataset_factory(researcher)
+
+    async def error(body: dict[str, Any]) -> dict[str, Any]:
+        resp = await client.post(
+            "/api/factors/evaluate", headers=h, json={"dataset_id": ds, **body}
+        )
+        assert resp.status_code == 422, resp.text
+        return dict(resp.json()["error"])
+
+    bad = await error({"expression": "$close", "label": "Ref($close, -1"})
+    assert bad["code"] == "INVALID_EXPRESSION"
+    assert bad["details"]["kind"] == "syntax" and bad["details"]["field"] == "label"
+    unknown = await error({"expression": "$close", "label": "Ref($vwap, -1) / $vwap"})
+    assert unknown["details"]["kind"] == "unknown_field"
+    assert unknown["details"]["field"] == "label"
+    empty = await error({"expression": "$close", "label": ""})
+    assert empty["code"] == "VALIDATION_ERROR"
+    # the label may read the future; the factor under evaluation may not
+    ahead = await error({"expression": "Ref($close, -1)", "label": "Ref($close, -1)"})
+    assert ahead["details"]["kind"] == "lookahead" and "field" not in ahead["details"]
+
+
+async def test_vwap_is_derived_when_a_dataset_has_amount_and_volume(
+    client: Any, researcher: Any, dataset_factory: Any, app: Any
+) -> None:
+    frame = market_frame()
+    # amount in currency, volume in shares: amount / volume is a price near the close
+    frame["amount"] = frame["close"] * frame["volume"] * 1.002
+    ds = await dataset_factory(researcher, frame)
+    h = researcher.headers
+    body = {"feature_set": "Alpha158", "dataset_id": ds, "horizons": [1]}
+    resp = await client.post("/api/factors/evaluate", headers=h, json=body)
+    assert resp.status_code == 202, resp.text
+    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    assert done["status"] == "completed", done
+    result = done["result"]
+    assert result["skipped"] == []  # VWAP0 computes instead of being skipped
+    names = [r["name"] for r in result["ranking"]]
+    assert len(names) == 158 and "VWAP0" in names
+    # $vwap / $close is 1.002 by construction (hand), so VWAP0 has no cross-section
+    vwap0 = expr.evaluate("$vwap/$close", load_panel(_version_path(app, ds), cache=None))
+    values = next(iter(vwap0.values()))
+    np.testing.assert_allclose(values[~np.isnan(values)], 1.002, rtol=1e-6)

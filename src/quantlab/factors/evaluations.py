@@ -17,6 +17,7 @@ from quantlab.factors import seed, validation
 from quantlab.factors import service as factor_service
 from quantlab.factors.exceptions import (
     EvaluationNotFound,
+    InvalidExpression,
     NothingToEvaluate,
     PriceFieldMissing,
 )
@@ -72,6 +73,35 @@ async def _features(
     return {"features": [["expression", expanded.text]]}, []
 
 
+def check_label(text: str, fields: Sequence[str]) -> tuple[int, list[str]]:
+    """Validate a label expression; returns the days of future it reads and warnings.
+
+    This is the one place outside the engine's tests that lets an expression read the
+    future (``allow_future=True``): a label is what evaluation compares a factor with,
+    never an input of a feature or a strategy, which stay under the look-ahead refusal.
+
+    Raises
+    ------
+    InvalidExpression
+        422 for a syntax error, an unknown field or operator, wrong arity or a bad window;
+        ``details.field`` is ``"label"``.
+    """
+    try:
+        node = expr.validate(text, fields, allow_future=True)
+    except expr.ExprError as err:
+        error = InvalidExpression.from_expr(err, text)
+        error.details["field"] = "label"
+        raise error from None
+    ahead = expr.lookahead(node)
+    warnings = []
+    if ahead == 0:
+        warnings.append(
+            "the label reads no future day (no Ref(x, -n)): the IC then measures a same-day "
+            "relation, not a prediction"
+        )
+    return ahead, warnings
+
+
 async def start_evaluation(
     session: AsyncSession, user: Principal, body: EvaluateRequest, client: str | None = None
 ) -> tuple[FactorEvaluation, Job]:
@@ -79,10 +109,14 @@ async def start_evaluation(
     The caller wakes the job runner."""
     dataset = await dataset_service.get_dataset(session, user, body.dataset_id)
     version = await dataset_service.get_version(session, dataset, body.version)
-    fields = list(version.fields)
+    fields = expr.available_fields(version.fields)  # + $vwap from amount / volume
     if "close" not in fields:
         raise PriceFieldMissing(f"dataset {dataset.name!r} has no 'close' field")
     what, skipped = await _features(session, user, body, fields)
+    label_params: dict[str, Any] = {}
+    if body.label is not None:
+        ahead, warnings = check_label(body.label, fields)
+        label_params = {"label": body.label, "label_lookahead": ahead, "warnings": warnings}
     params: dict[str, Any] = {
         **what,
         "symbols": body.symbols,
@@ -91,6 +125,7 @@ async def start_evaluation(
         "horizons": body.horizons,
         "quantiles": body.quantiles,
         "skipped": skipped,
+        **label_params,
     }
     evaluation = FactorEvaluation(
         owner_id=user.id,

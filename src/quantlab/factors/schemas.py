@@ -160,6 +160,17 @@ class EvaluateRequest(DataSelection):
         default_factory=lambda: list(DEFAULT_HORIZONS), min_length=1, max_length=10
     )
     quantiles: int = Field(5, ge=2, le=20)
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description=(
+            "What the factor should predict, as an expression that may read the future "
+            "(e.g. Qlib's 'Ref($close, -2) / Ref($close, -1) - 1'). Horizon h compares the "
+            "factor on day t with the label on day t + h - 1. Default: the h-day forward "
+            "return of close."
+        ),
+    )
 
     @field_validator("horizons")
     @classmethod

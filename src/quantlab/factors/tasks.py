@@ -135,7 +135,23 @@ def _load(ctx: JobContext, spec: dict[str, Any], fields: list[str], lookback: in
     return ctx.run_db(go)
 
 
-def _analyse(window: Window, values: np.ndarray, spec: dict[str, Any]) -> FactorAnalysis:
+def _label(window: Window, spec: dict[str, Any]) -> np.ndarray | None:
+    """The label over the requested days, or None for the default forward returns.
+
+    The label path is the only one here that may read the future (``allow_future``);
+    the panel ends at the request's ``end``, so the last days' labels are NaN as the
+    default forward returns are.
+    """
+    text = spec.get("label")
+    if text is None:
+        return None
+    values = expr.evaluate(text, window.panel, allow_future=True, cache=None)[text]
+    return np.asarray(values[window.lo :], dtype=np.float64)
+
+
+def _analyse(
+    window: Window, values: np.ndarray, spec: dict[str, Any], label: np.ndarray | None
+) -> FactorAnalysis:
     lo = window.lo
     return analyse_factor(
         np.asarray(values[lo:], dtype=np.float64),
@@ -143,7 +159,13 @@ def _analyse(window: Window, values: np.ndarray, spec: dict[str, Any]) -> Factor
         dates=window.dates,
         horizons=spec["horizons"],
         quantiles=spec["quantiles"],
+        label=label,
     )
+
+
+def _label_fields(spec: dict[str, Any]) -> set[str]:
+    text = spec.get("label")
+    return set() if text is None else set(fields_of(expr.parse(text)))
 
 
 def _python_factor(ctx: JobContext, spec: dict[str, Any]) -> tuple[Window, np.ndarray]:
@@ -181,16 +203,21 @@ def _all_fields(ctx: JobContext, spec: dict[str, Any]) -> list[str]:
 def _evaluate(ctx: JobContext, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if spec.get("code") is not None:
         window, values = _python_factor(ctx, spec)
-        analysis = _analyse(window, values, spec)
+        analysis = _analyse(window, values, spec, _label(window, spec))
         row = feature_row(spec["name"], None, analysis)
         ctx.report(1.0, stage="done")
-        return {**analysis.to_dict(), "feature": row}, {"features": 1, "best": row}
+        result = {**analysis.to_dict(), "label": spec.get("label"), "feature": row}
+        return result, {"features": 1, "best": row}
     features: list[list[str]] = spec["features"]
     nodes = [expr.parse(text) for _, text in features]
     lookback = max(expr.lookback(n) for n in nodes)
-    fields = sorted({"close"}.union(*(fields_of(n) for n in nodes)))
+    if spec.get("label") is not None:
+        lookback = max(lookback, expr.lookback(spec["label"]))
+    wanted = {"close"}.union(*(fields_of(n) for n in nodes), _label_fields(spec))
+    fields = sorted(expr.stored_fields(wanted, _all_fields(ctx, spec)))  # $vwap: its sources
     ctx.report(0.02, stage="loading")
     window = _load(ctx, spec, fields, lookback)
+    label = _label(window, spec)
     rows: list[dict[str, Any]] = []
     single: dict[str, Any] | None = None
     for i in range(0, len(nodes), CHUNK):
@@ -200,20 +227,22 @@ def _evaluate(ctx: JobContext, spec: dict[str, Any]) -> tuple[dict[str, Any], di
         for k, node in enumerate(batch):
             name, text = features[i + k]
             ctx.report(0.05 + 0.95 * (i + k) / len(nodes), stage="analysing", current=name)
-            analysis = _analyse(window, computed[node], spec)
+            analysis = _analyse(window, computed[node], spec, label)
             rows.append(feature_row(name, text, analysis))
             if len(features) == 1:
                 single = analysis.to_dict()
         del computed
     ctx.report(1.0, stage="done")
     if single is not None:
-        return {**single, "feature": rows[0]}, {"features": 1, "best": rows[0]}
+        result = {**single, "label": spec.get("label"), "feature": rows[0]}
+        return result, {"features": 1, "best": rows[0]}
     rows.sort(key=rank_key)
     for position, row in enumerate(rows, start=1):
         row["rank"] = position
     result = {
         "feature_set": spec["feature_set"],
         "horizons": spec["horizons"],
+        "label": spec.get("label"),
         "ranked_by": {"statistic": "abs(ic_ir)", "horizon": spec["horizons"][0]},
         "ranking": rows,
         "skipped": spec.get("skipped") or [],

@@ -114,7 +114,7 @@ def test_evaluate_validates_fields_and_lookahead() -> None:
     with pytest.raises(ExprError) as info:
         evaluate(get_feature_set("Alpha158", include_label=True)[-1][1], p, cache=None)
     assert info.value.kind == "lookahead"
-    label = evaluate("Ref($close, -2)/Ref($close, -1) - 1", p, label=True, cache=None)
+    label = evaluate("Ref($close, -2)/Ref($close, -1) - 1", p, allow_future=True, cache=None)
     arr = next(iter(label.values()))
     c = p["close"].astype(np.float32)
     np.testing.assert_allclose(arr[50, 0], c[52, 0] / c[51, 0] - 1, rtol=1e-6)

@@ -98,13 +98,13 @@ def test_unknown_field_is_reported_where_it_is_written() -> None:
     assert str(validate("$Close", fields={"close"})) == "$close"
 
 
-def test_negative_ref_is_rejected_unless_label() -> None:
+def test_negative_ref_is_rejected_unless_future_allowed() -> None:
     text = "Mean($close, 5) + Ref($close, -2)"
     with pytest.raises(ExprError) as info:
         validate(text)
     assert info.value.kind == "lookahead"
     assert info.value.position == 18
-    assert str(validate(text, label=True)) == "Add(Mean($close,5),Ref($close,-2))"
+    assert str(validate(text, allow_future=True)) == "Add(Mean($close,5),Ref($close,-2))"
     assert lookahead(text) == 2
     assert lookahead("Ref(Ref($close, -1), -2)") == 3
     assert lookahead("Ref($close, 1)") == 0
@@ -137,9 +137,10 @@ def test_registry_lists_every_qlib_operator() -> None:
     qlib_ops = """Abs Sign Log Power Not Add Sub Mul Div Greater Less Gt Ge Lt Le Eq Ne And Or If
     Ref Mean Sum Std Var Skew Kurt Max Min IdxMax IdxMin Quantile Med Mad Rank Count Delta
     Slope Rsquare Resi WMA EMA Corr Cov CSRank CSZScore CSDemean Cross CrossDown""".split()
-    assert set(qlib_ops) == set(OPERATORS)
+    assert set(qlib_ops) | {"Neutralize"} == set(OPERATORS)
     rows = {r["name"]: r for r in list_operators()}
     assert rows["Quantile"]["arity"] == 3
     assert rows["Corr"]["kind"] == "pair_rolling"
     assert rows["If"]["signature"] == "If(cond, x, y)"
+    assert rows["Neutralize"]["signature"] == "Neutralize(x, group, size)"
     assert all(r["description"] for r in rows.values())

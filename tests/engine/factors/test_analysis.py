@@ -156,3 +156,21 @@ def test_real_prices(realdata):
     assert ric[t] == pytest.approx(stats.spearmanr(factor[t, ok], fwd[t, ok])[0])
     assert res.rank_ic_summary[0].n_days > 400
     assert -0.3 < res.rank_ic_summary[0].mean < 0.3
+
+
+def test_label_replaces_forward_returns_by_hand():
+    # day 0's label: 1, 2, 3, 5 -> IC with the factor 1, 2, 3, 4 by hand:
+    # dx = -1.5, -.5, .5, 1.5; dy = -1.75, -.75, .25, 2.25; sxy = 6.5, sxx = 5, syy = 8.75
+    label = np.array([[1.0, 2, 3, 5], [4, 3, 2, 1], [np.nan] * 4])
+    out = fa.analyse_factor(FACTOR, CLOSE, horizons=(1, 2), min_instruments=2, label=label)
+    assert out.ic[0, 0] == pytest.approx(6.5 / math.sqrt(5 * 8.75))
+    # horizon 2 compares day 0's factor with the label one day later: 4, 3, 2, 1 -> -1
+    assert out.ic[0, 1] == pytest.approx(-1.0)
+    assert out.rank_ic[1, 0] == pytest.approx(1.0)  # day 1: factor 4, 3, 2, 1 vs label
+    assert np.isnan(out.ic[2]).all()  # no label on the last day
+    np.testing.assert_array_equal(fa.label_ahead(label, 0), label)
+    # the cumulative portfolios still earn the close's 1-day return, not the label
+    plain = fa.analyse_factor(FACTOR, CLOSE, horizons=(1, 2), min_instruments=2)
+    np.testing.assert_allclose(out.quantile_cumulative, plain.quantile_cumulative)
+    with pytest.raises(ValueError, match="label"):
+        fa.analyse_factor(FACTOR, CLOSE, label=label[:2])

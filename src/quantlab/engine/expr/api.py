@@ -15,10 +15,10 @@ def parse(text: str) -> Node:
     Future references are allowed here; use :func:`validate` to enforce the look-ahead
     rule and known fields.
     """
-    return parse_text(text, None, label=True)
+    return parse_text(text, None, allow_future=True)
 
 
-def validate(text: str, fields: Collection[str] | None = None, label: bool = False) -> Node:
+def validate(text: str, fields: Collection[str] | None = None, allow_future: bool = False) -> Node:
     """Parse and check ``text``: fields known (when ``fields`` is given), no future reads.
 
     Raises
@@ -26,7 +26,7 @@ def validate(text: str, fields: Collection[str] | None = None, label: bool = Fal
     ExprError
         ``kind`` says what is wrong and ``position`` where (0-based character offset).
     """
-    return parse_text(text, fields, label=label)
+    return parse_text(text, fields, allow_future=allow_future)
 
 
 def lookback(text: str | Node) -> int:

@@ -110,3 +110,82 @@ def cross_nb(a, b, first, last, up):
                 hit = a[j, t] < b[j, t] and a[j, t - 1] >= b[j, t - 1]
             out[j, t] = 1.0 if hit else 0.0
     return out
+
+
+@njit(cache=True)
+def neutralize_nb(x, group, size, first, last):
+    """Residual of a per-day OLS of ``x`` on group dummies and ``size`` (Frisch-Waugh).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, T)`` float32 factor values.
+    group : numpy.ndarray
+        ``(N, T)`` float32 group codes (e.g. an industry code); equal codes share a
+        dummy. A constant gives one group, i.e. only an intercept.
+    size : numpy.ndarray
+        ``(N, T)`` float32 size regressor (e.g. ``Log($market_cap)``). A constant (or a
+        size that is constant within every group) adds nothing to the dummies.
+    first, last : numpy.ndarray
+        ``(N,)`` int64 existence ranges.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, T)`` float32 residuals ``x - fitted``, in the units of ``x``; the day's
+        regression uses the instruments that exist and have finite ``x``, ``group`` and
+        ``size``; others get NaN. Within each group the residual is ``x`` demeaned minus
+        ``beta`` times ``size`` demeaned, ``beta = sum(dx ds) / sum(ds^2)`` over all
+        groups (0 when ``size`` has no variation left inside the groups, relative to
+        1e-12 of its own spread). A group of one member has residual 0.
+    """
+    n, T = x.shape
+    out = np.full((n, T), np.nan, dtype=np.float32)
+    idx = np.empty(n, dtype=np.int64)
+    codes = np.empty(n, dtype=np.float64)
+    dx = np.empty(n, dtype=np.float64)
+    ds = np.empty(n, dtype=np.float64)
+    for t in range(T):
+        m = 0
+        for j in range(n):
+            if first[j] >= 0 and first[j] <= t <= last[j]:
+                a = x[j, t]
+                g = group[j, t]
+                s = size[j, t]
+                if np.isfinite(a) and np.isfinite(g) and np.isfinite(s):
+                    idx[m] = j
+                    codes[m] = g
+                    m += 1
+        if m == 0:
+            continue
+        order = np.argsort(codes[:m], kind="mergesort")
+        k = 0
+        raw_ss = 0.0
+        while k < m:
+            e = k
+            while e + 1 < m and codes[order[e + 1]] == codes[order[k]]:
+                e += 1
+            sx = 0.0
+            ss = 0.0
+            for q in range(k, e + 1):
+                j = idx[order[q]]
+                sx += x[j, t]
+                ss += size[j, t]
+            cnt = e - k + 1
+            mx = sx / cnt
+            ms = ss / cnt
+            for q in range(k, e + 1):
+                j = idx[order[q]]
+                dx[order[q]] = x[j, t] - mx
+                ds[order[q]] = size[j, t] - ms
+                raw_ss += np.float64(size[j, t]) * size[j, t]
+            k = e + 1
+        sxs = 0.0
+        sss = 0.0
+        for q in range(m):
+            sxs += dx[q] * ds[q]
+            sss += ds[q] * ds[q]
+        beta = sxs / sss if sss > 1e-12 * raw_ss and sss > 0 else 0.0
+        for q in range(m):
+            out[idx[q], t] = dx[q] - beta * ds[q]
+    return out

@@ -18,9 +18,14 @@ import numpy as np
 
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
+from quantlab.engine.expr import moments_nb as mo
+from quantlab.engine.expr import order_nb as od
+from quantlab.engine.expr import pair_nb as pr
+from quantlab.engine.expr import regress_nb as rg
 from quantlab.engine.expr import rolling_nb as rl
 from quantlab.engine.expr.ast import Call, Const, Field, Node, walk
 from quantlab.engine.expr.cache import ExprCache
+from quantlab.engine.expr.derived import DERIVED_FIELDS, available_fields, derive
 from quantlab.engine.expr.elementwise import Value, apply_elementwise
 from quantlab.engine.expr.operators import OPERATORS
 from quantlab.engine.expr.parser import parse_text
@@ -33,17 +38,16 @@ _WINDOWED: dict[str, Callable[..., np.ndarray]] = {
     "Count": rl.count_nb,
     "Std": rl.std_nb,
     "Var": rl.var_nb,
-    "Skew": rl.skew_nb,
-    "Kurt": rl.kurt_nb,
+    "Skew": mo.skew_nb,
+    "Kurt": mo.kurt_nb,
     "Max": rl.max_nb,
     "Min": rl.min_nb,
     "IdxMax": rl.idxmax_nb,
     "IdxMin": rl.idxmin_nb,
     "Mad": rl.mad_nb,
-    "Rank": rl.rank_nb,
-    "Slope": rl.slope_nb,
-    "Rsquare": rl.rsquare_nb,
-    "Resi": rl.resi_nb,
+    "Slope": rg.slope_nb,
+    "Rsquare": rg.rsquare_nb,
+    "Resi": rg.resi_nb,
     "WMA": rl.wma_nb,
 }
 _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
@@ -53,14 +57,27 @@ _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
 }
 
 #: Windowed ops that see +-inf as a value. Qlib's other windowed ops run on pandas'
-#: rolling, which turns +-inf into NaN before aggregating (``_prep_values``); these three
-#: are Qlib's own Cython loops, and Ref/Delta are plain shifts.
-_INF_KEPT = frozenset({"Ref", "Delta", "Slope", "Rsquare", "Resi"})
+#: rolling, which turns +-inf into NaN before aggregating (``_prep_values``); Slope,
+#: Rsquare and Resi are Qlib's own Cython loops, Ref/Delta are plain shifts, and pandas'
+#: rolling ``count`` counts ``notna()`` values, so +-inf counts as present there.
+_INF_KEPT = frozenset({"Ref", "Delta", "Count", "Slope", "Rsquare", "Resi"})
 
 
 def _inf_to_nan(x: np.ndarray) -> np.ndarray:
     inf = np.isinf(x)
     return np.where(inf, np.float32(np.nan), x) if inf.any() else x
+
+
+#: Ops read from one sorted window per (input, window): computed together.
+_ORDER_OPS = frozenset({"Quantile", "Med", "Rank"})
+
+
+def _order_key(node: Call) -> tuple[Node, int]:
+    return node.args[0], int(node.params[0])
+
+
+def _order_q(node: Call) -> float:
+    return 0.5 if node.op == "Med" else float(node.params[1])
 
 
 #: Shared cache for evaluations of versioned panels (512 MiB).
@@ -76,6 +93,23 @@ class _Evaluator:
         self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
         self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
         self.absent = ~np.ascontiguousarray(panel.exists().T)
+        self.order_groups: dict[tuple[Node, int], list[Call]] = {}
+        self.pending: dict[Node, np.ndarray] = {}
+
+    def order_stats(self, node: Call, x: np.ndarray) -> np.ndarray:
+        """``node``'s result; its siblings over the same input and window wait in
+        ``pending`` (one pass of the sorted window serves them all)."""
+        members = self.order_groups.get(_order_key(node), [node])
+        qs = sorted({_order_q(m) for m in members if m.op != "Rank"})
+        rank = any(m.op == "Rank" for m in members)
+        planes = od.order_stats_nb(
+            x, self.first, self.last, int(node.params[0]), np.array(qs, np.float64), rank
+        )
+        for m in members:
+            plane = planes[-1] if m.op == "Rank" else planes[qs.index(_order_q(m))]
+            if m != node:
+                self.pending[m] = plane
+        return planes[-1] if node.op == "Rank" else planes[qs.index(_order_q(node))]
 
     def array(self, v: Value) -> np.ndarray:
         if isinstance(v, np.ndarray):
@@ -87,7 +121,11 @@ class _Evaluator:
     def field(self, name: str) -> np.ndarray:
         # float64 (T, N) Fortran -> float32 (N, T) C is a transpose view plus one cast;
         # days outside [first, last] are blanked so no kernel can see them.
-        x = np.ascontiguousarray(self.panel.fields[name].T, dtype=np.float32)
+        if name not in self.panel.fields and name in DERIVED_FIELDS:
+            source = derive(name, self.panel.fields)
+        else:
+            source = self.panel.fields[name]
+        x = np.ascontiguousarray(source.T, dtype=np.float32)
         x[self.absent] = np.nan
         return x
 
@@ -96,6 +134,8 @@ class _Evaluator:
             return node.value
         if isinstance(node, Field):
             return self.field(node.name)
+        if node in self.pending:  # computed with a sibling (order statistics)
+            return self.pending.pop(node)
         args = [values[a] for a in node.args]
         kind = OPERATORS[node.op].kind
         if kind == "elementwise":
@@ -104,17 +144,17 @@ class _Evaluator:
         if kind in ("rolling", "pair_rolling") and node.op not in _INF_KEPT:
             xs = [_inf_to_nan(x) for x in xs]
         f, l_ = self.first, self.last
+        if node.op == "Neutralize":
+            return cs.neutralize_nb(xs[0], xs[1], xs[2], f, l_)
         if kind == "cross_sectional":
             return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
         if kind == "signal":
             return cs.cross_nb(xs[0], xs[1], f, l_, node.op == "Cross")
         if kind == "pair_rolling":
-            fn = rl.corr_nb if node.op == "Corr" else rl.cov_nb
+            fn = pr.corr_nb if node.op == "Corr" else pr.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
-        if node.op == "Quantile":
-            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), float(node.params[1]))
-        if node.op == "Med":
-            return rl.quantile_nb(xs[0], f, l_, int(node.params[0]), 0.5)
+        if node.op in _ORDER_OPS:
+            return self.order_stats(node, xs[0])
         if node.op == "EMA":
             return rl.ema_nb(xs[0], f, l_, float(node.params[0]))
         return _WINDOWED[node.op](xs[0], f, l_, int(node.params[0]))
@@ -130,6 +170,9 @@ class _Evaluator:
                 for a in n.args:
                     uses[a] += 1
         keep = set(roots)
+        for n in order:
+            if isinstance(n, Call) and n.op in _ORDER_OPS:
+                self.order_groups.setdefault(_order_key(n), []).append(n)
         values: dict[Node, Value] = {}
         for n in order:
             values[n] = self.compute(n, values)
@@ -186,7 +229,7 @@ def evaluate_nodes(
 def evaluate(
     exprs: str | Sequence[str],
     panel: Panel,
-    label: bool = False,
+    allow_future: bool = False,
     cache: ExprCache | None = DEFAULT_CACHE,
 ) -> dict[str, np.ndarray]:
     """Evaluate one or more expressions on ``panel``.
@@ -196,9 +239,12 @@ def evaluate(
     exprs : str or sequence of str
         Qlib-syntax expressions over the panel's fields (``"Mean($close, 5) / $close"``).
     panel : Panel
-        Data; only fields the expressions name are read.
-    label : bool
-        Allow future references (``Ref(x, -n)``), for labels only.
+        Data; only fields the expressions name are read. ``$vwap`` is derived as
+        ``amount / volume`` when the panel has both and no ``vwap``
+        (:mod:`quantlab.engine.expr.derived`, which also says how units interact).
+    allow_future : bool
+        Allow future references (``Ref(x, -n)``). Only the label path of factor
+        evaluation sets it; features and strategies never may read the future.
     cache : ExprCache or None
         Where results of panels with ``meta["version_key"]`` are kept; None disables.
 
@@ -213,10 +259,10 @@ def evaluate(
     ------
     ExprError
         For a syntax error, unknown field or operator, wrong arity, bad window, or a
-        future reference without ``label=True``.
+        future reference without ``allow_future=True``.
     """
     texts = [exprs] if isinstance(exprs, str) else list(exprs)
-    fields = set(panel.fields)
-    parsed = {text: parse_text(text, fields, label) for text in texts}
+    fields = set(available_fields(panel.fields))
+    parsed = {text: parse_text(text, fields, allow_future) for text in texts}
     by_node = evaluate_nodes(list(parsed.values()), panel, cache)
     return {text: by_node[node] for text, node in parsed.items()}

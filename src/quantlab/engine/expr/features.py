@@ -4,7 +4,7 @@ They reproduce ``qlib.contrib.data.loader.Alpha158DL.get_feature_config()`` with
 default config (kbar; price windows [0] of OPEN, HIGH, LOW, VWAP; all rolling operators
 over windows 5, 10, 20, 30, 60) and ``Alpha360DL.get_feature_config()``, with the label
 both handlers use, ``Ref($close, -2)/Ref($close, -1) - 1`` (the return from tomorrow's
-close to the day after: evaluate it with ``label=True``).
+close to the day after: evaluate it with ``allow_future=True``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,11 @@ Kinds
 ``rolling``          a trailing window over one input (``Mean($close, 5)``); window 0
                      means expanding from the instrument's first day, as in Qlib
 ``pair_rolling``     a trailing window over two inputs (``Corr``, ``Cov``)
-``cross_sectional``  across the instruments that exist on a day (``CSRank`` ...)
+``cross_sectional``  across the instruments that exist on a day (``CSRank`` ...);
+                     ``Neutralize(x, group, size)`` is the residual of that day's OLS
+                     of ``x`` on dummies of ``group`` (e.g. an industry code) and on
+                     ``size`` (e.g. ``Log($market_cap)``); pass 0 for either to leave it
+                     out (a constant adds nothing beyond the intercept)
 ``signal``           two-day patterns (``Cross``, ``CrossDown``)
 """
 
@@ -48,6 +52,8 @@ class OpSpec:
         names = ["x", "y", "z"][: self.inputs] if self.inputs <= 3 else []
         if self.name == "If":
             names = ["cond", "x", "y"]
+        if self.name == "Neutralize":
+            names = ["x", "group", "size"]
         return f"{self.name}({', '.join(names + list(self.params))})"
 
 
@@ -102,6 +108,14 @@ def _specs() -> list[OpSpec]:
         OpSpec("CSRank", 1, (), "cross_sectional", "percentile rank across instruments"),
         OpSpec("CSZScore", 1, (), "cross_sectional", "(x - mean) / std across instruments"),
         OpSpec("CSDemean", 1, (), "cross_sectional", "x - mean across instruments"),
+        OpSpec(
+            "Neutralize",
+            3,
+            (),
+            "cross_sectional",
+            "residual of a daily OLS of x on group dummies and size: "
+            "Neutralize(x, $industry, Log($mcap)); 0 for either drops it",
+        ),
         OpSpec("Cross", 2, (), "signal", "1 where x > y today and x <= y the day before"),
         OpSpec("CrossDown", 2, (), "signal", "1 where x < y today and x >= y the day before"),
     ]

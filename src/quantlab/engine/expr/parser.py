@@ -64,12 +64,12 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str, fields: Collection[str] | None, label: bool) -> None:
+    def __init__(self, text: str, fields: Collection[str] | None, allow_future: bool) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
         self.fields = None if fields is None else {f.lower() for f in fields}
-        self.label = label
+        self.allow_future = allow_future
 
     # -- token helpers -------------------------------------------------------------
     def peek(self) -> tuple[str, str, int]:
@@ -204,7 +204,7 @@ class _Parser:
         if not integral:
             raise ExprError("bad_window", f"{spec.name}: {kind} must be an integer", at)
         if kind == "offset":
-            if v < 0 and not self.label:
+            if v < 0 and not self.allow_future:
                 raise ExprError(
                     "lookahead",
                     f"{spec.name} with a negative offset reads the future; allowed only in labels",
@@ -234,7 +234,9 @@ class _Parser:
             value = apply_elementwise(op, [a.value for a in args])  # type: ignore[union-attr]
             return Const(float(value))
         if spec.kind != "elementwise" and spec.kind != "signal":
-            for a, s in zip(args, starts, strict=True):
+            # Neutralize's group and size may be a constant: 0 leaves that part out
+            checked = 1 if op == "Neutralize" else len(args)
+            for a, s in zip(args[:checked], starts[:checked], strict=True):
                 if isinstance(a, Const):
                     # A rolling/cross-sectional op over a constant is almost surely a
                     # misplaced argument (e.g. a window written first).
@@ -243,8 +245,10 @@ class _Parser:
         return Call(op, ordered, tuple(params or ()))
 
 
-def parse_text(text: str, fields: Collection[str] | None = None, label: bool = True) -> Node:
+def parse_text(
+    text: str, fields: Collection[str] | None = None, allow_future: bool = False
+) -> Node:
     """Parse ``text`` into a canonical tree; see :func:`quantlab.engine.expr.parse`."""
     if not isinstance(text, str):
         raise ExprError("syntax", f"expression must be a string, got {type(text).__name__}")
-    return _Parser(text, fields, label).parse()
+    return _Parser(text, fields, allow_future).parse()

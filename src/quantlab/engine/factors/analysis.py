@@ -30,6 +30,7 @@ __all__ = [
     "forward_returns",
     "information_coefficient",
     "information_coefficients",
+    "label_ahead",
     "quantile_groups",
 ]
 
@@ -220,6 +221,32 @@ def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
     return out
 
 
+def label_ahead(label: np.ndarray, days: int) -> np.ndarray:
+    """The label ``days`` trading days later: row ``t`` holds ``label[t + days]``.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        ``(T, N)`` label values (for example Qlib's ``Ref($close, -2)/Ref($close, -1) - 1``).
+    days : int
+        Days ahead, ``>= 0`` (0 returns the label itself).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, N)`` float64, C order; NaN for the last ``days`` rows.
+    """
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    lab = _rows(label)
+    if days == 0:
+        return lab
+    out = np.full_like(lab, np.nan)
+    if days < lab.shape[0]:
+        out[:-days] = lab[days:]
+    return out
+
+
 def information_coefficient(
     factor: np.ndarray, forward: np.ndarray, method: str = "pearson", min_instruments: int = 5
 ) -> np.ndarray:
@@ -320,12 +347,14 @@ class FactorAnalysis:
     horizons : tuple of int
         Forward-return horizons in trading days.
     ic, rank_ic : numpy.ndarray
-        ``(T, H)`` daily IC and Rank IC per horizon.
+        ``(T, H)`` daily IC and Rank IC per horizon, against the ``h``-day forward return
+        or, when a label was given, against the label ``h - 1`` days later.
     ic_summary, rank_ic_summary : tuple of ICSummary
         One per horizon, in order: their ``mean`` across horizons is the IC decay.
     quantile_returns : numpy.ndarray
         ``(H, Q)`` mean over days of each quantile's equal-weight mean ``h``-day forward
-        return (fraction per ``h`` days; quantile 1 holds the lowest factor values).
+        return (fraction per ``h`` days; quantile 1 holds the lowest factor values), or
+        of the label ``h - 1`` days later when a label was given.
     long_short : numpy.ndarray
         ``(H,)`` mean over days of the top-minus-bottom quantile spread (fraction per ``h``).
     quantile_cumulative : numpy.ndarray
@@ -407,8 +436,9 @@ def analyse_factor(
     horizons: Sequence[int] = (1, 5, 10, 20),
     quantiles: int = 5,
     min_instruments: int = 5,
+    label: np.ndarray | None = None,
 ) -> FactorAnalysis:
-    """Full IC analysis of one factor against close prices.
+    """Full IC analysis of one factor against close prices or a label.
 
     Parameters
     ----------
@@ -422,6 +452,14 @@ def analyse_factor(
         Number of quantile groups (default 5).
     min_instruments : int
         Fewest instruments a day needs for its IC, quantiles and autocorrelation.
+    label : numpy.ndarray, optional
+        ``(T, N)`` target known only after day ``t`` (it may read the future; computing
+        it is the caller's business). When given, horizon ``h`` compares the factor on
+        day ``t`` with the label on day ``t + h - 1``: horizon 1 is the label itself,
+        longer ones show how the signal decays. Without it the target of horizon ``h``
+        is the ``h``-day forward return of ``close``. The cumulative quantile portfolios
+        always earn the 1-day forward return of ``close`` (they are portfolios, not
+        labels).
 
     Returns
     -------
@@ -432,6 +470,8 @@ def analyse_factor(
     c = _rows(close)
     if f.shape != c.shape or f.ndim != 2:
         raise ValueError(f"factor {f.shape} and close {c.shape} must be equal 2-D shapes")
+    if label is not None and np.shape(label) != f.shape:
+        raise ValueError(f"label {np.shape(label)} and factor {f.shape} differ in shape")
     t_len = f.shape[0]
     hs = tuple(int(h) for h in horizons)
     if not hs:
@@ -445,14 +485,14 @@ def analyse_factor(
     spread = np.empty(len(hs))
     with np.errstate(all="ignore"):
         for k, h in enumerate(hs):
-            fwd = forward_returns(c, h)
+            fwd = forward_returns(c, h) if label is None else label_ahead(label, h - 1)
             ic[:, k], rank_ic[:, k] = ic_pair_nb(f, fwd, min_instruments)
             means = group_means_nb(groups, fwd, quantiles)
             q_returns[k] = [_nanmean(means[:, j]) for j in range(quantiles)]
             spread[k] = _nanmean(means[:, -1] - means[:, 0])
-            if h == 1:
+            if h == 1 and label is None:
                 daily = means
-        if 1 not in hs:
+        if 1 not in hs or label is not None:
             daily = group_means_nb(groups, forward_returns(c, 1), quantiles)
 
     prev, cur = f[:-1], f[1:]

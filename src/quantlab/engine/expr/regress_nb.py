@@ -1,0 +1,200 @@
+"""Running-window kernels for ``Slope``, ``Rsquare`` and ``Resi``: O(1) per day.
+
+Same layout and rules as :mod:`quantlab.engine.expr.rolling_nb` (instrument-major
+``(N, T)`` float32 in and out, each instrument on its ``[first, last]`` slice). The
+regression is of the window's valid values on their day position, so a NaN day keeps its
+gap (Qlib's Cython rolling). A window holding +-inf gives NaN (its sums are undefined).
+
+Method
+------
+Per instrument the kernel keeps, over the window's finite values, the count ``n`` and
+the sums ``S_t``, ``S_tt`` (exact integers), ``S_y``, ``S_ty`` and ``S_yy``, adding today
+and dropping the day that leaves. Positions ``t`` are counted from an origin day and
+values ``y`` are shifted by a reference value, both reset when the sums are rebuilt from
+scratch once per window length, so the sums stay small and rounding cannot build up. The
+centred sums then are ``sxx = S_tt - S_t^2 / n``, ``sxy = S_ty - S_t S_y / n`` and
+``syy = S_yy - S_y^2 / n``. When ``syy`` has lost more than eight of its sixteen digits
+to cancellation (a nearly flat window), the day is recomputed in two passes, which keeps
+Qlib's flat-window test (std at most 2e-5) exact enough.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from quantlab.engine.expr.rolling_nb import FLAT_STD, _empty_nb, _start_nb
+
+#: Relative size of ``syy`` below which a day is recomputed in two passes.
+_CANCEL = 1e-8
+
+
+@njit(cache=True)
+def _two_pass_nb(x, j, lo, hi):
+    """Centred sums over the finite values of x[j, lo:hi+1], positions relative to ``hi``.
+
+    Returns ``(n, mean position, mean value, sxx, sxy, syy)``.
+    """
+    cnt = 0
+    sx = 0.0
+    sy = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            cnt += 1
+            sx += i - hi
+            sy += v
+    if cnt == 0:
+        return 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    mx = sx / cnt
+    my = sy / cnt
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            dx = (i - hi) - mx
+            dy = v - my
+            sxx += dx * dx
+            sxy += dx * dy
+            syy += dy * dy
+    return cnt, mx, my, sxx, sxy, syy
+
+
+@njit(cache=True)
+def _regress_nb(x, first, last, window, what):
+    n, T = x.shape
+    out = _empty_nb(n, T)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        if f < 0:
+            continue
+        cnt = 0  # finite values in the window
+        ninf = 0  # +-inf values in the window
+        st = 0  # sum of positions (from origin o), exact
+        stt = 0  # sum of squared positions, exact
+        sy = 0.0  # sums of y - ref
+        sty = 0.0
+        syy = 0.0
+        o = f
+        ref = 0.0
+        for t in range(f, l_ + 1):
+            lo = _start_nb(t, f, window)
+            rebuild = window > 0 and (t - f) % window == 0
+            if rebuild:
+                cnt = 0
+                ninf = 0
+                st = 0
+                stt = 0
+                sy = 0.0
+                sty = 0.0
+                syy = 0.0
+                o = t
+                a = lo
+            else:
+                a = t
+            for i in range(a, t + 1):
+                v = np.float64(x[j, i])
+                if v != v:
+                    continue
+                if np.isinf(v):
+                    ninf += 1
+                    continue
+                if cnt == 0:
+                    ref = v
+                    st = 0
+                    stt = 0
+                    sy = 0.0
+                    sty = 0.0
+                    syy = 0.0
+                p = i - o
+                d = v - ref
+                cnt += 1
+                st += p
+                stt += p * p
+                sy += d
+                sty += p * d
+                syy += d * d
+            if not rebuild and window > 0 and lo > f:
+                v = np.float64(x[j, lo - 1])
+                if v == v:
+                    if np.isinf(v):
+                        ninf -= 1
+                    else:
+                        p = lo - 1 - o
+                        d = v - ref
+                        cnt -= 1
+                        st -= p
+                        stt -= p * p
+                        sy -= d
+                        sty -= p * d
+                        syy -= d * d
+                        if cnt == 0:
+                            sy = 0.0
+                            sty = 0.0
+                            syy = 0.0
+            if cnt == 0 or ninf > 0:
+                continue
+            mt = st / cnt  # mean position, from o
+            my = sy / cnt  # mean of y - ref
+            sxx = (cnt * stt - st * st) / cnt
+            sxy = sty - st * my
+            cyy = syy - sy * my
+            if cyy < _CANCEL * syy:
+                # nearly flat: the running difference has lost too many digits
+                _c2, mx2, my2, sxx, sxy, cyy = _two_pass_nb(x, j, lo, t)
+                mt = mx2 + (t - o)
+                my = my2 - ref
+            slope = sxy / sxx if sxx > 0 else np.nan
+            if what == 0:
+                out[j, t] = slope
+            elif what == 1:
+                if cnt >= 2 and window > 0 and np.sqrt(max(cyy, 0.0) / (cnt - 1)) <= FLAT_STD:
+                    continue
+                den = sxx * cyy
+                out[j, t] = sxy * sxy / den if den > 0 else np.nan
+            else:
+                v = np.float64(x[j, t])
+                out[j, t] = (v - ref) - (my + slope * ((t - o) - mt))
+    return out
+
+
+@njit(cache=True)
+def slope_nb(x, first, last, window):
+    """OLS slope of the valid values on their day position (per day).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, T)`` float32, instrument-major.
+    first, last : numpy.ndarray
+        ``(N,)`` int64 inclusive day range of each instrument (``-1``: absent).
+    window : int
+        Trailing window in days (``0``: expanding).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, T)`` float32 slope per day; NaN with fewer than two valid values, with a
+        +-inf in the window, and outside ``[first, last]``.
+    """
+    return _regress_nb(x, first, last, window, 0)
+
+
+@njit(cache=True)
+def rsquare_nb(x, first, last, window):
+    """R^2 of that regression; NaN where the window's std is at most 2e-5 (Qlib).
+
+    Same parameters and NaN rules as :func:`slope_nb`; dimensionless in [0, 1].
+    """
+    return _regress_nb(x, first, last, window, 1)
+
+
+@njit(cache=True)
+def resi_nb(x, first, last, window):
+    """Today's value minus that regression's fitted value; NaN when today is NaN.
+
+    Same parameters and NaN rules as :func:`slope_nb`; in the units of ``x``.
+    """
+    return _regress_nb(x, first, last, window, 2)

@@ -1,0 +1,251 @@
+"""The running-window kernels (Slope/Rsquare/Resi, Skew/Kurt) and Count with +-inf.
+
+Hand-computed cases cross a rebuild of the running sums (every ``window`` days), hold NaN
+inside windows and start after the first day of the panel (start of life); the random
+cases compare with numpy's polyfit and scipy's bias-corrected moments over long series.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from quantlab.engine.data import Panel
+from quantlab.engine.expr import evaluate
+
+NAN = np.nan
+INF = np.inf
+
+# I0 is born on day 1; day 3 is a suspension. Window 4: rebuilds on days 1 and 5.
+SERIES = [[99, 2, 4, NAN, 8, 7, 7, 7, 7]]
+
+HAND = {
+    # day:          0    1    2    3    4     5       6     7     8
+    "Slope($close, 4)": [NAN, NAN, 2, 2, 2, 8 / 7, -0.5, -0.3, 0],
+    # collinear (1,2),(2,4),(4,8) -> 1; day 5: (48/9)^2 / (42/9 * 78/9); day 8 flat -> NaN
+    "Rsquare($close, 4)": [NAN, NAN, 1, 1, 1, 64 / 91, 0.75, 0.6, NAN],
+    # NaN today -> NaN; day 5: 7 - (19/3 + 8/7 * 4/3) = -6/7
+    "Resi($close, 4)": [NAN, NAN, 0, NAN, 0, -6 / 7, 1 / 6, 0.2, 0],
+}
+
+
+def _skew(values: list[float]) -> float:
+    """Adjusted Fisher-Pearson skewness written out: sqrt(n(n-1))/(n-2) * m3 / m2^1.5."""
+    v = np.array(values, dtype=float)
+    n, d = len(v), v - v.mean()
+    m2, m3 = (d**2).mean(), (d**3).mean()
+    return float(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5)
+
+
+def _kurt(values: list[float]) -> float:
+    """Bias-corrected excess kurtosis written out (pandas' / Excel's formula)."""
+    v = np.array(values, dtype=float)
+    n, d = len(v), v - v.mean()
+    m2, m4 = (d**2).mean(), (d**4).mean()
+    return float(((n + 1) * m4 / m2**2 - 3 * (n - 1)) * (n - 1) / ((n - 2) * (n - 3)))
+
+
+def test_hand_skew_formula() -> None:
+    # 2, 4, 8: mean 14/3, deviations -8/3, -2/3, 10/3 -> m2 = 56/9, m3 = 160/27
+    want = np.sqrt(6) * (160 / 27) / (56 / 9) ** 1.5
+    assert _skew([2, 4, 8]) == pytest.approx(want, rel=1e-12)
+    # 8, 7, 7, 7: deviations 0.75, -0.25 x3 -> m2 = 0.1875, m4 = 0.08203125
+    want_k = (5 * 0.08203125 / 0.1875**2 - 9) * 3 / 2
+    assert _kurt([8, 7, 7, 7]) == pytest.approx(want_k, rel=1e-12)
+
+
+@pytest.fixture
+def life(panel_of) -> Panel:
+    return panel_of({"close": SERIES}, first=[1], last=[8])
+
+
+@pytest.mark.parametrize("expr", list(HAND))
+def test_regression_hand(life: Panel, expr: str) -> None:
+    got = evaluate(expr, life, cache=None)[expr][:, 0]
+    np.testing.assert_allclose(got, HAND[expr], rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_moments_hand(life: Panel) -> None:
+    out = evaluate(["Skew($close, 4)", "Kurt($close, 5)"], life, cache=None)
+    skew, kurt = out["Skew($close, 4)"][:, 0], out["Kurt($close, 5)"][:, 0]
+    want_skew = [NAN, NAN, NAN, NAN, _skew([2, 4, 8]), _skew([4, 8, 7])]
+    want_skew += [_skew([8, 7, 7]), _skew([8, 7, 7, 7]), NAN]  # day 8: 7, 7, 7, 7 is flat
+    np.testing.assert_allclose(skew, want_skew, rtol=1e-5, equal_nan=True)
+    # window 5 (Kurt's least): rebuilds on days 1 and 6
+    want_kurt = [NAN] * 5 + [_kurt([2, 4, 8, 7]), _kurt([4, 8, 7, 7]), _kurt([8, 7, 7, 7])]
+    want_kurt += [_kurt([8, 7, 7, 7, 7])]
+    np.testing.assert_allclose(kurt, want_kurt, rtol=1e-5, equal_nan=True)
+
+
+def test_flat_window_is_nan_also_when_expanding(panel_of) -> None:
+    p = panel_of({"close": [[5, 5, 5, 5, 5, 6]]}, first=[0], last=[5])
+    out = evaluate(["Skew($close, 0)", "Kurt($close, 0)", "Skew($close, 3)"], p, cache=None)
+    assert np.isnan(out["Skew($close, 0)"][:5, 0]).all()
+    assert np.isnan(out["Kurt($close, 0)"][:5, 0]).all()
+    assert out["Skew($close, 0)"][5, 0] == pytest.approx(_skew([5, 5, 5, 5, 5, 6]), rel=1e-5)
+    assert out["Kurt($close, 0)"][5, 0] == pytest.approx(_kurt([5, 5, 5, 5, 5, 6]), rel=1e-5)
+    assert out["Skew($close, 3)"][5, 0] == pytest.approx(_skew([5, 5, 6]), rel=1e-5)
+
+
+def test_infinity_in_a_regression_window(panel_of) -> None:
+    p = panel_of({"close": [[1, 2, INF, 4, 5, 6, 7]]}, first=[0], last=[6])
+    got = evaluate("Slope($close, 3)", p, cache=None)["Slope($close, 3)"][:, 0]
+    # windows holding day 2's +inf are undefined; afterwards the slope is 1 again
+    np.testing.assert_allclose(got, [NAN, 1, NAN, NAN, NAN, 1, 1], equal_nan=True)
+
+
+def test_count_counts_infinity(panel_of) -> None:
+    p = panel_of({"close": [[1, INF, NAN, -INF, 2]]}, first=[0], last=[4])
+    got = evaluate(["Count($close, 3)", "Mean($close, 3)"], p, cache=None)
+    np.testing.assert_array_equal(got["Count($close, 3)"][:, 0], [1, 2, 2, 2, 2])
+    # other windowed ops still treat +-inf as missing (pandas' rolling does)
+    np.testing.assert_array_equal(got["Mean($close, 3)"][:, 0], [1, 1, 1, NAN, 2])
+
+
+# --- long random series: rebuilds, gaps, births, large offsets ---------------------------
+
+
+@pytest.fixture(scope="module")
+def long_panel() -> Panel:
+    rng = np.random.default_rng(11)
+    t, n = 400, 4
+    close = np.empty((t, n))
+    close[:, 0] = 50 + np.cumsum(rng.normal(0, 1, t))
+    close[:, 1] = 1e4 + np.cumsum(rng.normal(0, 0.01, t))  # big level, tiny moves
+    close[:, 2] = rng.lognormal(16, 1, t)  # volume-like magnitudes
+    close[:, 3] = 20 + rng.normal(0, 1, t)
+    close[rng.random((t, n)) < 0.08] = NAN
+    close[:45, 3] = NAN  # born late
+    close[200:270, 0] = 51.25  # a flat stretch longer than the window
+    return Panel.from_arrays(np.arange(t).astype("datetime64[D]"), list("ABCD"), {"close": close})
+
+
+def _per_window(p: Panel, window: int, fn) -> np.ndarray:
+    x = p["close"].astype(np.float32).astype(np.float64)
+    out = np.full(p.shape, NAN)
+    for j in range(p.shape[1]):
+        f, l_ = int(p.first[j]), int(p.last[j])
+        for t in range(f, l_ + 1):
+            days = np.arange(max(f, t - window + 1), t + 1)
+            ok = ~np.isnan(x[days, j])
+            out[t, j] = fn(days[ok], x[days[ok], j], x[t, j])
+    return out
+
+
+def _fit(days: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    k, b = np.polyfit(days.astype(float), y, 1)
+    return k, b
+
+
+@pytest.mark.parametrize("window", [5, 20, 60])
+def test_regression_matches_polyfit(long_panel: Panel, window: int) -> None:
+    names = [f"{op}($close, {window})" for op in ("Slope", "Rsquare", "Resi")]
+    got = evaluate(names, long_panel, cache=None)
+
+    def slope(d, y, _today):
+        return _fit(d, y)[0] if len(y) >= 2 else NAN
+
+    def rsq(d, y, _today):
+        if len(y) < 2 or np.std(y, ddof=1) <= 2e-5:
+            return NAN
+        return np.corrcoef(d, y)[0, 1] ** 2
+
+    def resi(d, y, today):
+        if len(y) < 2 or np.isnan(today):
+            return NAN
+        k, b = _fit(d, y)
+        return today - (k * d[-1] + b)
+
+    level = np.nanmax(np.abs(long_panel["close"]), axis=0)  # per instrument
+    for name, fn in zip(names, (slope, rsq, resi), strict=True):
+        want = _per_window(long_panel, window, fn)
+        for j in range(long_panel.shape[1]):
+            # float32 results: relative 2e-5 as for Qlib, absolute scaled by the level
+            atol = 1e-5 if name.startswith("Rsquare") else 1e-6 * level[j]
+            np.testing.assert_allclose(
+                got[name][:, j], want[:, j], rtol=2e-5, atol=atol, equal_nan=True, err_msg=name
+            )
+
+
+@pytest.mark.parametrize("window", [5, 20, 60])
+def test_moments_match_scipy(long_panel: Panel, window: int) -> None:
+    got = evaluate([f"Skew($close, {window})", f"Kurt($close, {window})"], long_panel, cache=None)
+
+    def flat(y):
+        return len(y) and y.max() == y.min()
+
+    def sk(_d, y, _t):
+        return NAN if len(y) < 3 or flat(y) else stats.skew(y, bias=False)
+
+    def ku(_d, y, _t):
+        return NAN if len(y) < 4 or flat(y) else stats.kurtosis(y, bias=False)
+
+    want_s = _per_window(long_panel, window, sk)
+    want_k = _per_window(long_panel, window, ku)
+    flat_days = slice(200 + window - 1, 270)  # windows inside the flat stretch
+    assert np.isnan(got[f"Skew($close, {window})"][flat_days, 0]).all()
+    assert np.isnan(got[f"Kurt($close, {window})"][flat_days, 0]).all()
+    np.testing.assert_allclose(
+        got[f"Skew($close, {window})"], want_s, rtol=1e-4, atol=1e-5, equal_nan=True
+    )
+    np.testing.assert_allclose(
+        got[f"Kurt($close, {window})"], want_k, rtol=1e-4, atol=1e-4, equal_nan=True
+    )
+
+
+@pytest.mark.realdata
+def test_count_of_log_volume_change_matches_pandas_on_csi300(realdata: Path) -> None:
+    from quantlab.engine.data.qlib_bin import read_qlib
+
+    src = realdata / "qlib" / "cn_data_csi300_sample"
+    stocks = sorted(
+        p.name for p in (src / "features").iterdir() if p.name[:4] not in ("SH00", "SH51", "SZ39")
+    )
+    panel = read_qlib(src, instruments=stocks, fields=["volume"], start="2008-01-01")
+    change = "Log($volume/Ref($volume, 1))"
+    exprs = [change, f"Count({change}, 20)", f"Count({change}, 60)"]
+    out = evaluate(exprs, panel, cache=None)
+    x = out[change]
+    assert np.isinf(x).sum() > 100  # volume going from or to 0 around suspensions
+    for window in (20, 60):
+        got = out[f"Count({change}, {window})"]
+        want = np.full(panel.shape, NAN)
+        for j in range(panel.shape[1]):
+            f, l_ = int(panel.first[j]), int(panel.last[j])
+            if f < 0:
+                continue
+            s = pd.Series(x[f : l_ + 1, j].astype(np.float64))
+            want[f : l_ + 1, j] = s.rolling(window, min_periods=1).count()
+        np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+def test_order_statistics_computed_together_equal_alone_and_pandas(long_panel: Panel) -> None:
+    exprs = [
+        "Rank($close, 10)",
+        "Quantile($close, 10, 0.2)",
+        "Quantile($close, 10, 0.8)",
+        "Med($close, 10)",
+        "Quantile($close, 10, 0.5)",
+        "Rank($close, 5)",
+    ]
+    together = evaluate(exprs, long_panel, cache=None)
+    for e in exprs:
+        alone = evaluate(e, long_panel, cache=None)[e]
+        np.testing.assert_array_equal(together[e], alone, err_msg=e)
+    x = long_panel["close"].astype(np.float32).astype(np.float64)
+    for e, fn in [
+        ("Rank($close, 10)", lambda r: r.rank(pct=True)),
+        ("Quantile($close, 10, 0.8)", lambda r: r.quantile(0.8)),
+        ("Med($close, 10)", lambda r: r.median()),
+    ]:
+        want = np.full(long_panel.shape, NAN)
+        for j in range(long_panel.shape[1]):
+            f, l_ = int(long_panel.first[j]), int(long_panel.last[j])
+            want[f : l_ + 1, j] = fn(pd.Series(x[f : l_ + 1, j]).rolling(10, min_periods=1))
+        if e.startswith("Rank"):
+            want[np.isnan(x)] = NAN  # today missing: no rank
+        np.testing.assert_allclose(together[e], want, rtol=1e-6, equal_nan=True, err_msg=e)
