@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue, RootModel, StrictBool
 
 from quantlab.platform.jobs.status import JobStatus
 
@@ -15,7 +15,7 @@ class JobCreate(BaseModel):
 
     type: str = Field(..., min_length=1, max_length=100, examples=["system.sleep"])
     params: dict[str, Any] = Field(default_factory=dict)
-    priority: int = Field(1, ge=0, le=3, description="0 lowest … 3 highest")
+    priority: int = Field(1, ge=0, le=3, description="0 lowest … 3 highest", strict=True)
 
 
 class JobError(BaseModel):
@@ -84,19 +84,19 @@ class ScheduleCreate(BaseModel):
     name: str = Field(..., min_length=1, max_length=200)
     job_type: str = Field(..., min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
-    priority: int = Field(1, ge=0, le=3)
+    priority: int = Field(1, ge=0, le=3, strict=True)
     cron: str = Field(..., min_length=1, max_length=120, examples=["0 2 * * 1-5"])
     timezone: str = Field("UTC", max_length=64, examples=["Asia/Shanghai"])
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class ScheduleUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     params: dict[str, Any] | None = None
-    priority: int | None = Field(None, ge=0, le=3)
+    priority: int | None = Field(None, ge=0, le=3, strict=True)
     cron: str | None = Field(None, min_length=1, max_length=120)
     timezone: str | None = Field(None, max_length=64)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class ScheduleOut(BaseModel):
@@ -114,3 +114,7 @@ class ScheduleOut(BaseModel):
     last_job_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class JobResult(RootModel[JsonValue]):
+    """The job type's own JSON result; each domain serves a typed view of its jobs' results."""
