@@ -28,6 +28,18 @@ from quantlab.platform.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/charts", tags=["charts"], responses=ERROR_RESPONSES)
 
+_PERIOD = r"(?:[1-9][0-9]?|[1-4][0-9][0-9]|500)"  # 1 … 500
+MaQuery = Annotated[
+    str,
+    Query(
+        max_length=100,
+        pattern=rf"^({_PERIOD}(,{_PERIOD}){{0,7}})?$",
+        description="up to 8 moving-average periods, 1-500, comma-separated",
+    ),
+]
+_PANE = "(?:MACD|RSI|KDJ|BOLL|VOL|macd|rsi|kdj|boll|vol)"
+PANES = rf"^({_PANE}(,{_PANE}){{0,2}})?$"
+
 
 def _periods(raw: str) -> list[int]:
     try:
@@ -69,9 +81,10 @@ async def ohlcv(
     start: IsoDate | None = None,
     end: IsoDate | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
-    ma: Annotated[str, Query(max_length=100)] = "5,10,20,60",
+    ma: MaQuery = "5,10,20,60",
     indicators: Annotated[
-        str | None, Query(max_length=100, description="up to 3 of MACD,RSI,KDJ,BOLL,VOL")
+        str | None,
+        Query(max_length=100, pattern=PANES, description="up to 3 of MACD,RSI,KDJ,BOLL,VOL"),
     ] = None,
     max_points: Annotated[int, Query(ge=10, le=10_000)] = 1000,
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
@@ -111,7 +124,7 @@ async def ohlcv_png(
     start: IsoDate | None = None,
     end: IsoDate | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
-    ma: Annotated[str, Query(max_length=100)] = "5,10,20",
+    ma: MaQuery = "5,10,20",
     width: Annotated[int, Query(ge=200, le=4000)] = 1200,
     height: Annotated[int, Query(ge=150, le=3000)] = 700,
 ) -> Response:

@@ -24,7 +24,12 @@ def _number(lo: float, hi: float) -> dict[str, Any]:
     return {"type": "number", "minimum": lo, "maximum": hi}
 
 
+# keys the parser reads as absent when they are null
+_NULLABLE = {"columns", "symbols", "exclude_symbols", "where", "start", "end", "limit", "decimals"}
+
+
 def _step(op: str, methods: dict[str, Any], keys: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    keys = {k: {"anyOf": [v, {"type": "null"}]} if k in _NULLABLE else v for k, v in keys.items()}
     return {
         "type": "object",
         "properties": {"op": {"const": op}, **methods, **keys},

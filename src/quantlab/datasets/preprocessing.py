@@ -20,7 +20,7 @@ from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data import preprocess
 from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.platform.db import paginate
-from quantlab.platform.envelope import IsoDate, PageParams
+from quantlab.platform.envelope import IsoDate, JsonInt, PageParams
 from quantlab.platform.errors import Conflict, ValidationFailed
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -38,13 +38,13 @@ class PipelineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    version: int | None = Field(None, ge=1, strict=True)
+    version: JsonInt | None = Field(None, ge=1)
     pipeline: Pipeline = Field(min_length=1, max_length=100)
     symbols: list[str] | None = Field(None, max_length=1000, description="preview only")
     start: IsoDate | None = None
     end: IsoDate | None = None
-    sample_rows: int = Field(20, ge=0, le=200, strict=True)
-    bins: int = Field(30, ge=1, le=200, strict=True)
+    sample_rows: JsonInt = Field(20, ge=0, le=200)
+    bins: JsonInt = Field(30, ge=1, le=200)
     note: str = Field("", max_length=500)
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from quantlab.platform.envelope import JsonInt
+
 Tag = Annotated[str, Field(max_length=40, pattern=r"\S", description="not blank")]
 
 Source = Literal["import", "demo", "preprocess", "qlib", "repair"]
@@ -110,7 +112,7 @@ class VersionOut(BaseModel):
 class RowFilter(BaseModel):
     """Which stored rows to read (preview, export, charts)."""
 
-    version: int | None = Field(None, ge=1, strict=True)
+    version: JsonInt | None = Field(None, ge=1)
     symbols: list[str] | None = Field(None, max_length=1000)
     start: date | None = None
     end: date | None = None
@@ -121,7 +123,7 @@ class RepairRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(None, ge=1, strict=True)
+    version: JsonInt | None = Field(None, ge=1)
     actions: list[Literal["drop_duplicates", "drop_invalid_rows", "mark_gaps_suspended"]] = Field(
         min_length=1, max_length=3
     )

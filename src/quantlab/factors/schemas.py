@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from quantlab.platform.envelope import IsoDate
+from quantlab.platform.envelope import IsoDate, JsonInt
 
 FactorKind = Literal["expression", "python"]
 NAME_PATTERN = r"^[^\W\d]\w{0,79}$"
@@ -16,7 +16,7 @@ DEFAULT_HORIZONS = [1, 5, 10, 20]
 
 
 Tag = Annotated[str, Field(max_length=40, description="blank tags are dropped")]
-Horizon = Annotated[int, Field(ge=1, le=250, strict=True, description="trading days ahead")]
+Horizon = Annotated[JsonInt, Field(ge=1, le=250, description="trading days ahead")]
 
 
 def _tags(value: list[str]) -> list[str]:
@@ -161,7 +161,7 @@ class DataSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    version: int | None = Field(None, ge=1, strict=True)
+    version: JsonInt | None = Field(None, ge=1)
     symbols: list[str] | None = Field(None, min_length=1, max_length=MAX_SYMBOLS)
     start: IsoDate | None = None
     end: IsoDate | None = None
@@ -186,8 +186,8 @@ class ComputeRequest(DataSelection):
     params: dict[str, Any] = Field(default_factory=dict)
     expression: str | None = Field(None, min_length=1, max_length=20000)
     factor_id: str | None = Field(None, max_length=32)
-    limit: int = Field(20, ge=1, le=10000, description="rows returned (preview size)", strict=True)
-    offset: int = Field(0, ge=0, strict=True)
+    limit: JsonInt = Field(20, ge=1, le=10000, description="rows returned (preview size)")
+    offset: JsonInt = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _one_target(self) -> ComputeRequest:
@@ -212,7 +212,7 @@ class EvaluateRequest(DataSelection):
     horizons: list[Horizon] = Field(
         default_factory=lambda: list(DEFAULT_HORIZONS), min_length=1, max_length=10
     )
-    quantiles: int = Field(5, ge=2, le=20, strict=True)
+    quantiles: JsonInt = Field(5, ge=2, le=20)
 
     @field_validator("horizons")
     @classmethod

@@ -48,7 +48,11 @@ class PreferencesPatch(BaseModel):
     language: Language = None  # type: ignore[assignment, arg-type]
     show_tooltips: StrictBool = None  # type: ignore[assignment, arg-type]
     theme: Theme = None  # type: ignore[assignment, arg-type]
-    completed_guides: list[str] = Field(None, max_length=50)  # type: ignore[assignment, arg-type]
+    completed_guides: list[str] = Field(  # type: ignore[assignment]
+        None,  # type: ignore[arg-type]
+        max_length=50,
+        json_schema_extra=lambda s: s.update(items={"enum": sorted(guide_ids())}),  # type: ignore[dict-item]
+    )
 
     _lower = field_validator("mode", mode="before")(lambda cls, v: _lower_mode(v))
 

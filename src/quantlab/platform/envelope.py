@@ -101,6 +101,16 @@ def _not_a_number(value: Any) -> Any:
     return value
 
 
+def _json_number(value: Any) -> Any:
+    # lax int would read "5" and true; strict int would refuse 5.0, which JSON Schema allows
+    if isinstance(value, str | bool):
+        raise ValueError("expected a JSON number")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
+"""An integer in a JSON body: ``5`` and ``5.0`` are read, ``"5"`` and ``true`` are a 422."""
+
 IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
 """A date given as ISO 8601 text (query parameters and bodies); numbers are a 422."""
 IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]

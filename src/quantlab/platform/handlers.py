@@ -96,31 +96,33 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
-def _method_table(app: Any) -> list[tuple[re.Pattern[str], set[str]]]:
-    """(path regex, methods) of every documented path, built once per app."""
-    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+def _method_table(app: Any) -> list[tuple[re.Pattern[str], int, set[str]]]:
+    """(path regex, literal segments, methods) of every documented path, built once per app."""
+    table: list[tuple[re.Pattern[str], int, set[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
     if table is None:
         table = []
         for path, item in app.openapi()["paths"].items():
+            literal = sum(1 for part in path.split("/") if part and "{" not in part)
             pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
-            table.append(
-                (re.compile(f"^{pattern}$"), {m.upper() for m in item if m in _HTTP_METHODS})
-            )
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((re.compile(f"^{pattern}$"), literal, methods))
         app.state.allow_table = table
     return table
 
 
 def allowed_methods(request: Request) -> str:
-    """The ``Allow`` value for the request's path: every method some route answers there.
+    """The ``Allow`` value for the request's path, as the OpenAPI document describes it.
 
     Starlette reports only the first matching route's methods, but one path is often served
-    by several routes (``GET``, ``PATCH`` and ``DELETE`` of ``/api/datasets/{id}``).
+    by several routes (``GET``, ``PATCH`` and ``DELETE`` of ``/api/datasets/{id}``). A named
+    path (``/api/tasks/stats``) is its own resource, not an id of ``/api/tasks/{job_id}``.
     """
     path = request.scope.get("path", request.url.path)
-    methods = {"OPTIONS"}
-    for regex, route_methods in _method_table(request.app):
-        if regex.match(path):
-            methods |= route_methods
+    matches = [(lit, m) for regex, lit, m in _method_table(request.app) if regex.match(path)]
+    best = max((lit for lit, _ in matches), default=0)
+    methods = {"OPTIONS"}.union(*(m for lit, m in matches if lit == best))
     return ", ".join(sorted(methods))
 
 

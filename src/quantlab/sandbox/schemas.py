@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from quantlab.platform.envelope import JsonInt
 from quantlab.sandbox.executor.config import (
     CODE_MAX_CHARS,
     MEMORY_DEFAULT_MB,
@@ -34,9 +35,7 @@ class ExecuteRequest(BaseModel):
     timeout: float = Field(
         default=TIMEOUT_DEFAULT_S, ge=TIMEOUT_MIN_S, le=TIMEOUT_MAX_S, strict=True
     )
-    max_memory_mb: int = Field(
-        default=MEMORY_DEFAULT_MB, ge=MEMORY_MIN_MB, le=MEMORY_MAX_MB, strict=True
-    )
+    max_memory_mb: JsonInt = Field(default=MEMORY_DEFAULT_MB, ge=MEMORY_MIN_MB, le=MEMORY_MAX_MB)
     globals: dict[str, Any] | None = None
     locals: dict[str, Any] | None = None
     capture_locals: StrictBool = False

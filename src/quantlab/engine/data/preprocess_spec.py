@@ -444,7 +444,7 @@ def parse_step(raw: Any, index: int = 0) -> Step:
     if not isinstance(raw, Mapping):
         raise PreprocessError(f"{label}: must be an object with an 'op' key, not {raw!r}")
     op = raw.get("op")
-    if op not in _PARSERS:
+    if not isinstance(op, str) or op not in _PARSERS:
         raise PreprocessError(f"{label}: 'op' is {op!r}; choose one of {', '.join(_PARSERS)}")
     unknown = set(raw) - _KEYS[op]
     if unknown:
