@@ -20,7 +20,7 @@ from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data import preprocess
 from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.platform.db import paginate
-from quantlab.platform.envelope import IsoDate, JsonInt, PageParams
+from quantlab.platform.envelope import IsoDate, JsonInt, PageParams, VersionNumber
 from quantlab.platform.errors import Conflict, ValidationFailed
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -38,7 +38,7 @@ class PipelineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    version: JsonInt | None = Field(None, ge=1)
+    version: VersionNumber | None = None
     pipeline: Pipeline = Field(min_length=1, max_length=100)
     symbols: list[str] | None = Field(None, max_length=1000, description="preview only")
     start: IsoDate | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from quantlab.platform.envelope import JsonInt
+from quantlab.platform.envelope import VersionNumber
 
 Tag = Annotated[str, Field(max_length=40, pattern=r"\S", description="not blank")]
 
@@ -112,7 +112,7 @@ class VersionOut(BaseModel):
 class RowFilter(BaseModel):
     """Which stored rows to read (preview, export, charts)."""
 
-    version: JsonInt | None = Field(None, ge=1)
+    version: VersionNumber | None = None
     symbols: list[str] | None = Field(None, max_length=1000)
     start: date | None = None
     end: date | None = None
@@ -123,7 +123,7 @@ class RepairRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: JsonInt | None = Field(None, ge=1)
+    version: VersionNumber | None = None
     actions: list[Literal["drop_duplicates", "drop_invalid_rows", "mark_gaps_suspended"]] = Field(
         min_length=1, max_length=3
     )

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
-from quantlab.platform.envelope import IsoDate, JsonInt
+from quantlab.platform.envelope import IsoDate, JsonInt, VersionNumber, json_number
 
 FactorKind = Literal["expression", "python"]
 NAME_PATTERN = r"^[^\W\d]\w{0,79}$"
@@ -16,7 +24,9 @@ DEFAULT_HORIZONS = [1, 5, 10, 20]
 
 
 Tag = Annotated[str, Field(max_length=40, description="blank tags are dropped")]
-Horizon = Annotated[JsonInt, Field(ge=1, le=250, description="trading days ahead")]
+Horizon = Annotated[
+    int, Field(ge=1, le=250, description="trading days ahead"), BeforeValidator(json_number)
+]
 
 
 def _tags(value: list[str]) -> list[str]:
@@ -161,7 +171,7 @@ class DataSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    version: JsonInt | None = Field(None, ge=1)
+    version: VersionNumber | None = None
     symbols: list[str] | None = Field(None, min_length=1, max_length=MAX_SYMBOLS)
     start: IsoDate | None = None
     end: IsoDate | None = None

@@ -101,15 +101,22 @@ def _not_a_number(value: Any) -> Any:
     return value
 
 
-def _json_number(value: Any) -> Any:
+def json_number(value: Any) -> Any:
+    """Refuse text and booleans where JSON Schema says number/integer (``BeforeValidator``)."""
     # lax int would read "5" and true; strict int would refuse 5.0, which JSON Schema allows
     if isinstance(value, str | bool):
         raise ValueError("expected a JSON number")
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_json_number)]
+JsonInt = Annotated[int, BeforeValidator(json_number)]
 """An integer in a JSON body: ``5`` and ``5.0`` are read, ``"5"`` and ``true`` are a 422."""
+# (constraints go before the validator, or pydantic writes "ge" instead of "minimum" when
+# the type sits in a union such as ``VersionNumber | None``)
+VersionNumber = Annotated[int, Field(ge=1), BeforeValidator(json_number)]
+"""A dataset version number (1, 2, ...) in a JSON body."""
+Priority = Annotated[int, Field(ge=0, le=3), BeforeValidator(json_number)]
+"""A job priority: 0 lowest … 3 highest."""
 
 IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
 """A date given as ISO 8601 text (query parameters and bodies); numbers are a 422."""

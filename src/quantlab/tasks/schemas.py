@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, Field, JsonValue, RootModel, StrictBool, WithJsonSchema
 
-from quantlab.platform.envelope import JsonInt
+from quantlab.platform.envelope import JsonInt, Priority
 from quantlab.platform.jobs.status import JobStatus
 
 
@@ -117,7 +117,7 @@ class ScheduleCreate(BaseModel):
 class ScheduleUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     params: dict[str, Any] | None = None
-    priority: JsonInt | None = Field(None, ge=0, le=3)
+    priority: Priority | None = None
     cron: str | None = Field(None, max_length=120, pattern=CRON)
     timezone: TimeZone | None = None
     enabled: StrictBool | None = None

@@ -406,9 +406,11 @@ def _date_text(r: _Reader, key: str) -> str | None:
     import pandas as pd
 
     try:
-        pd.Timestamp(value)
+        stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise r.fail(key, f"must be an ISO date like '2020-01-31', not {value!r}") from exc
+    if stamp is pd.NaT:  # "" and "NaT" parse to "no date" instead of failing
+        raise r.fail(key, f"must be an ISO date like '2020-01-31', not {value!r}")
     return str(value)
 
 
