@@ -37,7 +37,7 @@ async def test_evaluate_a_factor_matches_the_engine(
     resp = await client.post("/api/factors/evaluate", headers=h, json=body)
     assert resp.status_code == 202, resp.text
     ids = resp.json()["data"]
-    done = await wait_evaluation(client, h, ids["evaluation_id"])
+    done = await wait_evaluation(client, h, ids["id"])
     assert done["status"] == "completed", done
     assert done["job"]["id"] == ids["job_id"] and done["job"]["status"] == "completed"
     assert done["job"]["progress"] == 1.0
@@ -71,13 +71,11 @@ async def test_evaluate_a_factor_matches_the_engine(
     used = (await client.get(f"/api/factors/{fid}", headers=h)).json()["data"]
     assert used["usage_count"] == 1
     listed = (await client.get(f"/api/factors/evaluations?factor_id={fid}", headers=h)).json()
-    assert [e["id"] for e in listed["data"]] == [ids["evaluation_id"]]
+    assert [e["id"] for e in listed["data"]] == [ids["id"]]
     assert "result" not in listed["data"][0]
 
     stranger = await make_user()
-    hidden = await client.get(
-        f"/api/factors/evaluations/{ids['evaluation_id']}", headers=stranger.headers
-    )
+    hidden = await client.get(f"/api/factors/evaluations/{ids['id']}", headers=stranger.headers)
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "EVALUATION_NOT_FOUND"
     theirs = await client.get("/api/factors/evaluations", headers=stranger.headers)
     assert theirs.json()["meta"]["total"] == 0
@@ -91,7 +89,7 @@ async def test_evaluate_a_feature_set_ranks_by_ic_ir(
     body = {"feature_set": "Alpha158", "dataset_id": ds, "horizons": [5, 1]}
     resp = await client.post("/api/factors/evaluate", headers=h, json=body)
     assert resp.status_code == 202, resp.text
-    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert done["status"] == "completed", done
     result = done["result"]
     # the synthetic market has no vwap: the four features that need it are skipped
@@ -152,7 +150,7 @@ async def test_python_factor_runs_in_the_sandbox(
     fid = created.json()["data"]["id"]
     body = {"factor_id": fid, "dataset_id": ds, "horizons": [1, 5]}
     resp = await client.post("/api/factors/evaluate", headers=h, json=body)
-    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert done["status"] == "completed", done
 
     panel = load_panel(_version_path(app, ds), cache=None)
@@ -168,7 +166,7 @@ async def test_python_factor_runs_in_the_sandbox(
     # a factor of the wrong shape fails its evaluation with the reason, not the server
     await client.patch(f"/api/factors/{fid}", headers=h, json={"code": "factor = close[0] / 0"})
     resp = await client.post("/api/factors/evaluate", headers=h, json=body)
-    failed = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    failed = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert failed["status"] == "failed" and "must set 'factor'" in failed["error"]
     assert failed["job"]["status"] == "failed"
 

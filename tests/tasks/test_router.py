@@ -228,7 +228,8 @@ async def test_large_result_is_kept_in_a_file(client: Any, researcher: Any) -> N
     done = await wait_for(client, h, job["id"], "completed")
     assert done["result"] is None and done["result_ref"] == f"jobs/{job['id']}/result.json"
     full = await client.get(f"/api/tasks/{job['id']}/result", headers=h)
-    assert full.status_code == 200 and full.json() == {"value": values}
+    assert full.status_code == 200
+    assert full.json() == {"status": "success", "data": {"value": values}}  # one envelope
     assert (await client.delete(f"/api/tasks/{job['id']}", headers=h)).status_code == 204
 
 

@@ -49,7 +49,8 @@ async def test_schedule_crud_validation_and_scoping(client: Any, make_user: Any)
     assert next_run.hour == 2 and next_run.minute == 0 and next_run > datetime.now(UTC)
 
     for bad, status, code in [
-        ({**body, "cron": "not cron"}, 422, "INVALID_CRON"),
+        ({**body, "cron": "not cron"}, 422, "VALIDATION_ERROR"),  # not 5-6 fields
+        ({**body, "cron": "99 * * * *"}, 422, "INVALID_CRON"),
         ({**body, "timezone": "Nowhere/Land"}, 422, "INVALID_CRON"),
         ({**body, "job_type": "no.such"}, 404, "JOB_TYPE_NOT_FOUND"),
         ({**body, "job_type": "system.sleep", "params": {"steps": -1}}, 422, "VALIDATION_ERROR"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,13 +20,21 @@ from quantlab.auth.schemas import (
     UserPatchIn,
 )
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Envelope,
+    IsoDateTime,
+    Page,
+    Pagination,
+    ok,
+    page,
+)
 from quantlab.platform.ratelimit import client_address
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
 
-@router.get("/users", response_model=Envelope[list[UserOut]], summary="List accounts")
+@router.get("/users", response_model=Page[UserOut], summary="List accounts")
 async def list_users(
     _: AdminUser,
     session: DbSession,
@@ -122,7 +129,7 @@ async def reset_password(
     return ok({"user_id": user_id, "one_time_password": password})
 
 
-@router.get("/audit", response_model=Envelope[list[AuditEventOut]], summary="Read the audit log")
+@router.get("/audit", response_model=Page[AuditEventOut], summary="Read the audit log")
 async def audit_log(
     _: AdminUser,
     session: DbSession,
@@ -132,8 +139,8 @@ async def audit_log(
     resource_type: Annotated[str | None, Query(max_length=50)] = None,
     resource_id: Annotated[str | None, Query(max_length=64)] = None,
     correlation_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """Newest first."""
     rows, total = await audit_query.list_events(

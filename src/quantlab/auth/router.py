@@ -22,6 +22,7 @@ from quantlab.auth.dependencies import (
 from quantlab.auth.exceptions import InsufficientRole, RegistrationClosed
 from quantlab.auth.schemas import (
     LogoutIn,
+    LogoutOut,
     MeOut,
     PasswordChangeIn,
     PatCreatedOut,
@@ -33,7 +34,7 @@ from quantlab.auth.schemas import (
     UserOut,
 )
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Page, Pagination, ok, page
 from quantlab.platform.ratelimit import RateLimit, client_address
 
 public_router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
@@ -168,7 +169,9 @@ async def change_password(
     return _token_response(response, pair)
 
 
-@session_router.post("/logout", summary="End this session (or every session)")
+@session_router.post(
+    "/logout", summary="End this session (or every session)", response_model=Envelope[LogoutOut]
+)
 async def logout(
     body: LogoutIn, user: SessionUser, request: Request, session: DbSession, cache: AppCache
 ) -> dict[str, Any]:
@@ -188,7 +191,7 @@ async def logout(
     return ok({"sessions_ended": ended, "everywhere": body.everywhere})
 
 
-@tokens_router.get("", response_model=Envelope[list[PatOut]], summary="My personal access tokens")
+@tokens_router.get("", response_model=Page[PatOut], summary="My personal access tokens")
 async def list_tokens(user: CurrentUser, session: DbSession, params: Pagination) -> dict[str, Any]:
     """Newest first; secrets are never shown again."""
     rows, total = await pats.list_for(session, user.id, params.offset, params.size)

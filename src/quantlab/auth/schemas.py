@@ -5,9 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from quantlab.platform.envelope import IsoDateTime
 
 Role = Literal["admin", "researcher", "viewer"]
+
+
+class TokenData(BaseModel):
+    """The token pair (RFC 6749 §5.1 fields) and whether the password must change first."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str
+    refresh_expires_at: datetime
+    password_change_required: bool
 
 
 class TokenOut(BaseModel):
@@ -21,7 +34,7 @@ class TokenOut(BaseModel):
     refresh_token: str
     refresh_expires_at: datetime
     password_change_required: bool
-    data: dict[str, Any]
+    data: TokenData
 
 
 class RefreshIn(BaseModel):
@@ -32,7 +45,14 @@ class RefreshIn(BaseModel):
 class LogoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refresh_token: str | None = Field(None, max_length=200)
-    everywhere: bool = Field(False, description="end every session of the account")
+    everywhere: StrictBool = Field(False, description="end every session of the account")
+
+
+class LogoutOut(BaseModel):
+    """How many sessions a sign-out ended."""
+
+    sessions_ended: int
+    everywhere: bool
 
 
 class RegisterIn(BaseModel):
@@ -77,8 +97,8 @@ class MeOut(BaseModel):
 class PatCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    read_only: bool = False
-    expires_at: datetime | None = Field(None, description="optional expiry (UTC)")
+    read_only: StrictBool = False
+    expires_at: IsoDateTime | None = Field(None, description="optional expiry (UTC)")
 
 
 class PatOut(BaseModel):
@@ -114,7 +134,7 @@ class UserCreatedOut(UserOut):
 class UserPatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     display_name: str | None = Field(None, max_length=100)
 
 

@@ -34,7 +34,7 @@ class AnnotationIn(BaseModel):
     dataset_id: str = Field(min_length=1, max_length=32)
     symbol: str = Field(min_length=1, max_length=40)
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
-    price: float | None = Field(None, allow_inf_nan=False)
+    price: float | None = Field(None, allow_inf_nan=False, strict=True)
     text: str = Field(min_length=1, max_length=500)
 
 

@@ -17,6 +17,7 @@ from quantlab.datasets.schemas import RowFilter
 from quantlab.datasets.service import frame_records, load_panel_symbols, read_rows
 from quantlab.engine.indicators import compute, get_indicator
 from quantlab.platform.errors import ValidationFailed
+from quantlab.platform.jsonsafe import json_safe
 
 PANE_INDICATORS = {"MACD", "RSI", "KDJ", "BOLL", "VOL"}
 PRICE_FIELDS = ("open", "high", "low", "close")
@@ -112,7 +113,7 @@ def ohlcv(
 
     def pick(values: np.ndarray) -> list[float | None]:
         taken = values[last_idx] if len(frame) else values
-        return [None if not np.isfinite(v) else float(v) for v in taken]
+        return json_safe(taken.astype(np.float64))
 
     return {
         "symbol": symbol,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -12,12 +11,35 @@ from fastapi.responses import PlainTextResponse, Response
 from quantlab.auth.dependencies import CurrentUser, WriteUser
 from quantlab.datasets import chart_items, charts, service
 from quantlab.datasets.chart_items import AnnotationIn, ChartConfigIn
+from quantlab.datasets.schemas import AnnotationOut, ChartConfigOut, OhlcvOut
 from quantlab.onboarding import service as onboarding_service
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Deleted,
+    Envelope,
+    IsoDate,
+    Page,
+    Pagination,
+    file_responses,
+    ok,
+    page,
+)
 from quantlab.platform.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/charts", tags=["charts"], responses=ERROR_RESPONSES)
+
+_PERIOD = r"(?:[1-9][0-9]?|[1-4][0-9][0-9]|500)"  # 1 … 500
+MaQuery = Annotated[
+    str,
+    Query(
+        max_length=100,
+        pattern=rf"^({_PERIOD}(,{_PERIOD}){{0,7}})?$",
+        description="up to 8 moving-average periods, 1-500, comma-separated",
+    ),
+]
+_PANE = "(?:MACD|RSI|KDJ|BOLL|VOL|macd|rsi|kdj|boll|vol)"
+PANES = rf"^({_PANE}(,{_PANE}){{0,2}})?$"
 
 
 def _periods(raw: str) -> list[int]:
@@ -45,19 +67,25 @@ async def _version_path(
     return request.app.state.settings.data_dir / row.path
 
 
-@router.get("/ohlcv", summary="Candles, volume, MA overlays and indicator panes")
+@router.get(
+    "/ohlcv",
+    summary="Candles, volume, MA overlays and indicator panes",
+    response_model=Envelope[OhlcvOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def ohlcv(
     user: CurrentUser,
     session: DbSession,
     request: Request,
     dataset_id: Annotated[str, Query(min_length=1, max_length=32)],
     symbol: Annotated[str, Query(min_length=1, max_length=40)],
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
-    ma: Annotated[str, Query(max_length=100)] = "5,10,20,60",
+    ma: MaQuery = "5,10,20,60",
     indicators: Annotated[
-        str | None, Query(max_length=100, description="up to 3 of MACD,RSI,KDJ,BOLL,VOL")
+        str | None,
+        Query(max_length=100, pattern=PANES, description="up to 3 of MACD,RSI,KDJ,BOLL,VOL"),
     ] = None,
     max_points: Annotated[int, Query(ge=10, le=10_000)] = 1000,
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
@@ -82,17 +110,22 @@ async def ohlcv(
     return ok(data)
 
 
-@router.get("/ohlcv.png", summary="A candlestick chart as PNG", response_class=Response)
+@router.get(
+    "/ohlcv.png",
+    summary="A candlestick chart as PNG",
+    response_class=Response,
+    responses=file_responses("the chart", "image/png"),
+)
 async def ohlcv_png(
     user: CurrentUser,
     session: DbSession,
     request: Request,
     dataset_id: Annotated[str, Query(min_length=1, max_length=32)],
     symbol: Annotated[str, Query(min_length=1, max_length=40)],
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
-    ma: Annotated[str, Query(max_length=100)] = "5,10,20",
+    ma: MaQuery = "5,10,20",
     width: Annotated[int, Query(ge=200, le=4000)] = 1200,
     height: Annotated[int, Query(ge=150, le=3000)] = 700,
 ) -> Response:
@@ -114,65 +147,87 @@ async def ohlcv_png(
     return Response(png, media_type="image/png")
 
 
-@router.post("/configs", status_code=status.HTTP_201_CREATED, summary="Save a chart configuration")
-async def create_config(body: ChartConfigIn, user: WriteUser, session: DbSession) -> dict[str, Any]:
+@router.post(
+    "/configs",
+    status_code=status.HTTP_201_CREATED,
+    summary="Save a chart configuration",
+    response_model=Envelope[ChartConfigOut],
+)
+async def create_config(body: ChartConfigIn, user: WriteUser, session: DbSession) -> Any:
     return ok(chart_items.config_out(await chart_items.create_config(session, user, body)))
 
 
-@router.get("/configs", summary="Your chart configurations")
-async def list_configs(user: CurrentUser, session: DbSession, params: Pagination) -> dict[str, Any]:
+@router.get("/configs", summary="Your chart configurations", response_model=Page[ChartConfigOut])
+async def list_configs(user: CurrentUser, session: DbSession, params: Pagination) -> Any:
     rows, total = await chart_items.list_configs(session, user, params)
     return page([chart_items.config_out(r) for r in rows], total, params)
 
 
-@router.get("/configs/{item_id}", summary="A chart configuration")
-async def get_config(item_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.get(
+    "/configs/{item_id}", summary="A chart configuration", response_model=Envelope[ChartConfigOut]
+)
+async def get_config(item_id: str, user: CurrentUser, session: DbSession) -> Any:
     return ok(chart_items.config_out(await chart_items.get_config(session, user, item_id)))
 
 
-@router.put("/configs/{item_id}", summary="Replace a chart configuration")
+@router.put(
+    "/configs/{item_id}",
+    summary="Replace a chart configuration",
+    response_model=Envelope[ChartConfigOut],
+)
 async def update_config(
     item_id: str, body: ChartConfigIn, user: WriteUser, session: DbSession
-) -> dict[str, Any]:
+) -> Any:
     return ok(chart_items.config_out(await chart_items.update_config(session, user, item_id, body)))
 
 
-@router.delete("/configs/{item_id}", summary="Delete a chart configuration")
-async def delete_config(item_id: str, user: WriteUser, session: DbSession) -> dict[str, Any]:
+@router.delete(
+    "/configs/{item_id}", summary="Delete a chart configuration", response_model=Envelope[Deleted]
+)
+async def delete_config(item_id: str, user: WriteUser, session: DbSession) -> Any:
     await chart_items.delete_item(
         session, await chart_items.get_config(session, user, item_id, write=True)
     )
     return ok({"id": item_id, "deleted": True})
 
 
-@router.post("/annotations", status_code=status.HTTP_201_CREATED, summary="Add an annotation")
-async def create_annotation(
-    body: AnnotationIn, user: WriteUser, session: DbSession
-) -> dict[str, Any]:
+@router.post(
+    "/annotations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an annotation",
+    response_model=Envelope[AnnotationOut],
+)
+async def create_annotation(body: AnnotationIn, user: WriteUser, session: DbSession) -> Any:
     return ok(chart_items.annotation_out(await chart_items.create_annotation(session, user, body)))
 
 
-@router.get("/annotations", summary="Your annotations")
+@router.get("/annotations", summary="Your annotations", response_model=Page[AnnotationOut])
 async def list_annotations(
     user: CurrentUser,
     session: DbSession,
     params: Pagination,
     dataset_id: Annotated[str | None, Query(max_length=32)] = None,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
-) -> dict[str, Any]:
+) -> Any:
     rows, total = await chart_items.list_annotations(session, user, params, dataset_id, symbol)
     return page([chart_items.annotation_out(r) for r in rows], total, params)
 
 
-@router.get("/annotations/{item_id}", summary="An annotation")
-async def get_annotation(item_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.get(
+    "/annotations/{item_id}", summary="An annotation", response_model=Envelope[AnnotationOut]
+)
+async def get_annotation(item_id: str, user: CurrentUser, session: DbSession) -> Any:
     return ok(chart_items.annotation_out(await chart_items.get_annotation(session, user, item_id)))
 
 
-@router.put("/annotations/{item_id}", summary="Replace an annotation")
+@router.put(
+    "/annotations/{item_id}",
+    summary="Replace an annotation",
+    response_model=Envelope[AnnotationOut],
+)
 async def update_annotation(
     item_id: str, body: AnnotationIn, user: WriteUser, session: DbSession
-) -> dict[str, Any]:
+) -> Any:
     return ok(
         chart_items.annotation_out(
             await chart_items.update_annotation(session, user, item_id, body)
@@ -180,8 +235,10 @@ async def update_annotation(
     )
 
 
-@router.delete("/annotations/{item_id}", summary="Delete an annotation")
-async def delete_annotation(item_id: str, user: WriteUser, session: DbSession) -> dict[str, Any]:
+@router.delete(
+    "/annotations/{item_id}", summary="Delete an annotation", response_model=Envelope[Deleted]
+)
+async def delete_annotation(item_id: str, user: WriteUser, session: DbSession) -> Any:
     await chart_items.delete_item(
         session, await chart_items.get_annotation(session, user, item_id, write=True)
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quantlab.datasets import service
 from quantlab.datasets.exceptions import TemplateLimitReached, TemplateNotFound
 from quantlab.datasets.models import PreprocessTemplate
+from quantlab.datasets.pipeline_schema import step_schema
 from quantlab.datasets.schemas import RowFilter
 from quantlab.engine.data import preprocess
 from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.platform.db import paginate
-from quantlab.platform.envelope import PageParams
+from quantlab.platform.envelope import IsoDate, JsonInt, PageParams, VersionNumber
 from quantlab.platform.errors import Conflict, ValidationFailed
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -28,7 +28,8 @@ MAX_TEMPLATES = 20
 PREVIEW_MAX_ROWS = 500_000
 PREVIEW_DEFAULT_SYMBOLS = 50
 
-Pipeline = list[dict[str, Any]]
+Pipeline = list[Annotated[dict[str, Any], WithJsonSchema(step_schema())]]
+"""Steps stay plain dicts: the engine's parser is the one validator (422 naming the step)."""
 
 
 class PipelineRequest(BaseModel):
@@ -37,13 +38,13 @@ class PipelineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    version: int | None = Field(None, ge=1)
+    version: VersionNumber | None = None
     pipeline: Pipeline = Field(min_length=1, max_length=100)
     symbols: list[str] | None = Field(None, max_length=1000, description="preview only")
-    start: date | None = None
-    end: date | None = None
-    sample_rows: int = Field(20, ge=0, le=200)
-    bins: int = Field(30, ge=1, le=200)
+    start: IsoDate | None = None
+    end: IsoDate | None = None
+    sample_rows: JsonInt = Field(20, ge=0, le=200)
+    bins: JsonInt = Field(30, ge=1, le=200)
     note: str = Field("", max_length=500)
 
 

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile, status
 
 from quantlab.auth.dependencies import CurrentUser, WriteUser
 from quantlab.datasets import exports, imports, service
 from quantlab.datasets.schemas import (
     DatasetCreate,
+    DatasetDeleted,
     DatasetOut,
+    DatasetSummary,
     DatasetUpdate,
+    ImportOut,
+    InspectOut,
     RepairRequest,
     RowFilter,
+    RowsPage,
     VersionOut,
 )
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Envelope,
+    IsoDate,
+    JobAccepted,
+    Page,
+    Pagination,
+    file_responses,
+    ok,
+    page,
+)
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.ratelimit import client_address
 
@@ -37,19 +51,24 @@ def _symbols(raw: str | None) -> list[str] | None:
     return [s.strip() for s in raw.split(",") if s.strip()] or None
 
 
-def _dataset(d: Any) -> dict[str, Any]:
+def _dataset(d: Any) -> Any:
     return DatasetOut.model_validate(d).model_dump(mode="json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an empty dataset")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an empty dataset",
+    response_model=Envelope[DatasetOut],
+)
 async def create_dataset(
     body: DatasetCreate, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     dataset = await service.create_dataset(session, user, body, client=client_address(request))
     return ok(_dataset(dataset))
 
 
-@router.get("", summary="List datasets you can read")
+@router.get("", summary="List datasets you can read", response_model=Page[DatasetOut])
 async def list_datasets(
     user: CurrentUser,
     session: DbSession,
@@ -59,32 +78,40 @@ async def list_datasets(
     status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
     frequency: Annotated[str | None, Query(max_length=10)] = None,
     mine: bool = False,
-) -> dict[str, Any]:
+) -> Any:
     rows, total = await service.list_datasets(
         session, user, params, q=q, source=source, status=status_, frequency=frequency, mine=mine
     )
     return page([_dataset(d) for d in rows], total, params)
 
 
-@router.get("/{dataset_id}", summary="Get a dataset")
-async def get_dataset(dataset_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.get("/{dataset_id}", summary="Get a dataset", response_model=Envelope[DatasetOut])
+async def get_dataset(dataset_id: str, user: CurrentUser, session: DbSession) -> Any:
     return ok(_dataset(await service.get_dataset(session, user, dataset_id)))
 
 
-@router.patch("/{dataset_id}", summary="Rename, describe, tag or publish a dataset")
+@router.patch(
+    "/{dataset_id}",
+    summary="Rename, describe, tag or publish a dataset",
+    response_model=Envelope[DatasetOut],
+)
 async def update_dataset(
     dataset_id: str, body: DatasetUpdate, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     dataset = await service.update_dataset(
         session, user, dataset_id, body, client=client_address(request)
     )
     return ok(_dataset(dataset))
 
 
-@router.delete("/{dataset_id}", summary="Soft delete (default) or hard delete (?hard=true)")
+@router.delete(
+    "/{dataset_id}",
+    summary="Soft delete (default) or hard delete (?hard=true)",
+    response_model=Envelope[DatasetDeleted],
+)
 async def delete_dataset(
     dataset_id: str, user: WriteUser, session: DbSession, request: Request, hard: bool = False
-) -> dict[str, Any]:
+) -> Any:
     await service.delete_dataset(
         session,
         user,
@@ -96,22 +123,32 @@ async def delete_dataset(
     return ok({"id": dataset_id, "deleted": "hard" if hard else "soft"})
 
 
-@router.get("/{dataset_id}/versions", summary="Versions with lineage and metadata")
-async def list_versions(dataset_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.get(
+    "/{dataset_id}/versions",
+    summary="Versions with lineage and metadata",
+    response_model=Envelope[list[VersionOut]],
+)
+async def list_versions(dataset_id: str, user: CurrentUser, session: DbSession) -> Any:
     rows = await service.list_versions(session, user, dataset_id)
     return ok([VersionOut.model_validate(v).model_dump(mode="json") for v in rows])
 
 
-@router.get("/{dataset_id}/versions/{version}", summary="One version's metadata")
+@router.get(
+    "/{dataset_id}/versions/{version}",
+    summary="One version's metadata",
+    response_model=Envelope[VersionOut],
+)
 async def get_version(
     dataset_id: str, version: Annotated[int, Path(ge=1)], user: CurrentUser, session: DbSession
-) -> dict[str, Any]:
+) -> Any:
     dataset = await service.get_dataset(session, user, dataset_id)
     row = await service.get_version(session, dataset, version)
     return ok(VersionOut.model_validate(row).model_dump(mode="json"))
 
 
-@router.get("/{dataset_id}/preview", summary="Paged rows of the stored data")
+@router.get(
+    "/{dataset_id}/preview", summary="Paged rows of the stored data", response_model=RowsPage
+)
 async def preview(
     dataset_id: str,
     user: CurrentUser,
@@ -119,11 +156,11 @@ async def preview(
     request: Request,
     version: Annotated[int | None, Query(ge=1)] = None,
     symbols: SymbolsQuery = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> Any:
     from quantlab.platform.envelope import PageParams
 
     params = PageParams.model_construct(page=page_no, size=size)
@@ -136,14 +173,18 @@ async def preview(
     return result
 
 
-@router.get("/{dataset_id}/summary", summary="Per-field statistics and per-symbol coverage")
+@router.get(
+    "/{dataset_id}/summary",
+    summary="Per-field statistics and per-symbol coverage",
+    response_model=Envelope[DatasetSummary],
+)
 async def summary(
     dataset_id: str,
     user: CurrentUser,
     session: DbSession,
     request: Request,
     version: Annotated[int | None, Query(ge=1)] = None,
-) -> dict[str, Any]:
+) -> Any:
     return ok(
         await service.summary(
             session, user, dataset_id, version, request.app.state.settings.data_dir
@@ -155,10 +196,11 @@ async def summary(
     "/{dataset_id}/repair",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Apply one-click repairs as a job producing a new version",
+    response_model=Envelope[JobAccepted],
 )
 async def repair(
     dataset_id: str, body: RepairRequest, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     dataset = await service.get_dataset(session, user, dataset_id, write=True)
     version = await service.get_version(session, dataset, body.version)
     job = await job_service.enqueue(
@@ -175,6 +217,12 @@ async def repair(
 @router.get(
     "/{dataset_id}/export",
     summary="Download a version as CSV (zip), Parquet or a Qlib folder (zip)",
+    response_class=Response,
+    responses=file_responses(
+        "csv and qlib: a zip archive; parquet: one Parquet file",
+        "application/zip",
+        "application/vnd.apache.parquet",
+    ),
 )
 async def export(
     dataset_id: str,
@@ -192,12 +240,16 @@ async def export(
 # --- imports ----------------------------------------------------------------------------
 
 
-@imports_router.post("/inspect", summary="Inspect a file: encoding, first rows, types, mapping")
+@imports_router.post(
+    "/inspect",
+    summary="Inspect a file: encoding, first rows, types, mapping",
+    response_model=Envelope[InspectOut],
+)
 async def inspect(
     user: WriteUser,
     request: Request,
     file: Annotated[UploadFile, File(description="one data file")],
-) -> dict[str, Any]:
+) -> Any:
     settings = request.app.state.settings
     return ok(
         await imports.inspect_upload(
@@ -211,7 +263,10 @@ async def inspect(
 
 
 @imports_router.post(
-    "", status_code=status.HTTP_202_ACCEPTED, summary="Import files (or zips of them) as a job"
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Import files (or zips of them) as a job",
+    response_model=Envelope[ImportOut],
 )
 async def create_import(
     user: WriteUser,
@@ -228,7 +283,7 @@ async def create_import(
     qlib_path: Annotated[
         str | None, Form(max_length=1000, description="admins: server-side Qlib folder")
     ] = None,
-) -> dict[str, Any]:
+) -> Any:
     settings = request.app.state.settings
     record = await imports.create_import(
         session,
@@ -253,7 +308,7 @@ async def create_import(
     return ok(_import(record))
 
 
-def _import(record: Any) -> dict[str, Any]:
+def _import(record: Any) -> Any:
     return {
         "id": record.id,
         "dataset_id": record.dataset_id,
@@ -269,12 +324,16 @@ def _import(record: Any) -> dict[str, Any]:
     }
 
 
-@imports_router.get("", summary="Your imports")
-async def list_imports(user: CurrentUser, session: DbSession, params: Pagination) -> dict[str, Any]:
+@imports_router.get("", summary="Your imports", response_model=Page[ImportOut])
+async def list_imports(user: CurrentUser, session: DbSession, params: Pagination) -> Any:
     rows, total = await imports.list_imports(session, user, params)
     return page([_import(r) for r in rows], total, params)
 
 
-@imports_router.get("/{import_id}", summary="An import's status and validation report")
-async def get_import(import_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@imports_router.get(
+    "/{import_id}",
+    summary="An import's status and validation report",
+    response_model=Envelope[ImportOut],
+)
+async def get_import(import_id: str, user: CurrentUser, session: DbSession) -> Any:
     return ok(_import(await imports.get_import(session, user, import_id)))

@@ -32,6 +32,7 @@ from quantlab.engine.data.storage import DATA_FILE, VersionMeta, load_panel
 from quantlab.platform import audit
 from quantlab.platform.db import paginate, utcnow
 from quantlab.platform.envelope import PageParams
+from quantlab.platform.jsonsafe import json_safe
 from quantlab.platform.ownership import Principal, get_owned, visible
 
 DATASETS_DIR = "datasets"
@@ -327,13 +328,9 @@ def read_rows(path: Path, flt: RowFilter, known: Sequence[str]) -> pd.DataFrame:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else float(value)
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    return json_safe(value)
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

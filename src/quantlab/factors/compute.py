@@ -20,6 +20,7 @@ from quantlab.datasets import service as dataset_service
 from quantlab.datasets.models import DatasetVersion
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import UNBOUNDED
+from quantlab.platform.jsonsafe import json_safe
 from quantlab.platform.ownership import Principal
 
 
@@ -82,8 +83,8 @@ async def load_window(
 def _json_floats(values: np.ndarray) -> list[float | None]:
     if values.dtype == np.float32:
         # shortest text that round-trips in float32, so 10.3 stays 10.3
-        return [None if np.isnan(v) else float(str(v)) for v in values]
-    return [None if np.isnan(v) else float(v) for v in values.astype(np.float64)]
+        return json_safe([float(str(v)) for v in values])
+    return json_safe(values.astype(np.float64))
 
 
 def long_rows(

@@ -10,14 +10,33 @@ from quantlab.auth.dependencies import AccountUser, CurrentUser, WriteUser
 from quantlab.factors import evaluations, indicators, seed, service, validation
 from quantlab.factors.schemas import (
     CloneBody,
+    ComputeOut,
     ComputeRequest,
     EvaluateRequest,
+    EvaluationDetail,
+    EvaluationOut,
+    EvaluationStarted,
+    ExpressionInfo,
     FactorCreate,
+    FactorOut,
     FactorUpdate,
     FactorValidate,
+    FeatureSetDetail,
+    FeatureSetOut,
+    IndicatorDetail,
+    IndicatorOut,
+    RecentFactorOut,
 )
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Deleted,
+    Envelope,
+    Page,
+    Pagination,
+    ok,
+    page,
+)
 from quantlab.platform.ratelimit import client_address
 
 indicators_router = APIRouter(
@@ -32,47 +51,63 @@ Source = Literal["native", "talib", "financial"]
 # --- indicators -------------------------------------------------------------------------
 
 
-@indicators_router.get("", summary="Search the indicator catalog")
+@indicators_router.get(
+    "", summary="Search the indicator catalog", response_model=Page[IndicatorOut]
+)
 async def list_indicators(
     params: Pagination,
     search: Annotated[str | None, Query(max_length=100, description="name or text")] = None,
     category: Category | None = None,
     source: Source | None = None,
-) -> dict[str, Any]:
+) -> Any:
     items, total = indicators.list_indicators(params, search, category, source)
     return page(items, total, params)
 
 
-@indicators_router.post("/compute", summary="Compute an indicator or expression on a dataset")
+@indicators_router.post(
+    "/compute",
+    summary="Compute an indicator or expression on a dataset",
+    response_model=Envelope[ComputeOut],
+)
 async def compute(
     body: ComputeRequest, user: CurrentUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     data_dir = request.app.state.settings.data_dir
     return ok(await indicators.compute(session, user, body, data_dir))
 
 
-@indicators_router.get("/{name}", summary="One indicator's spec (and availability on a dataset)")
+@indicators_router.get(
+    "/{name}",
+    summary="One indicator's spec (and availability on a dataset)",
+    response_model=Envelope[IndicatorDetail],
+    response_model_exclude_unset=True,  # ``availability`` only when a dataset was named
+)
 async def get_indicator(
     name: str,
     user: CurrentUser,
     session: DbSession,
     dataset_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
+) -> Any:
     return ok(await indicators.describe_indicator(session, user, name, dataset_id))
 
 
 # --- factor library ---------------------------------------------------------------------
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a factor (validated)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a factor (validated)",
+    response_model=Envelope[FactorOut],
+)
 async def create_factor(
     body: FactorCreate, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     factor = await service.create_factor(session, user, body, client_address(request))
     return ok(service.factor_view(factor))
 
 
-@router.get("", summary="List factors you can read")
+@router.get("", summary="List factors you can read", response_model=Page[FactorOut])
 async def list_factors(
     user: CurrentUser,
     session: DbSession,
@@ -82,7 +117,7 @@ async def list_factors(
     kind: Literal["expression", "python"] | None = None,
     scope: Literal["all", "mine", "public"] = "all",
     favourites: bool = False,
-) -> dict[str, Any]:
+) -> Any:
     rows, total = await service.list_factors(
         session, user, params, q=q, tag=tag, kind=kind, scope=scope, favourites=favourites
     )
@@ -90,19 +125,25 @@ async def list_factors(
     return page([service.factor_view(f, liked) for f in rows], total, params)
 
 
-@router.post("/validate", summary="Check an expression without saving it")
-async def validate_expression(
-    body: FactorValidate, user: CurrentUser, session: DbSession
-) -> dict[str, Any]:
+@router.post(
+    "/validate",
+    summary="Check an expression without saving it",
+    response_model=Envelope[ExpressionInfo],
+)
+async def validate_expression(body: FactorValidate, user: CurrentUser, session: DbSession) -> Any:
     return ok(await validation.describe_expression(session, user, body.expression, body.dataset_id))
 
 
-@router.get("/recent", summary="Factors you used most recently")
+@router.get(
+    "/recent",
+    summary="Factors you used most recently",
+    response_model=Envelope[list[RecentFactorOut]],
+)
 async def recent(
     user: CurrentUser,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
+) -> Any:
     pairs = await service.recently_used(session, user, limit)
     liked = await service.favourite_ids(session, user, [f.id for f, _ in pairs])
     items = [
@@ -112,13 +153,21 @@ async def recent(
     return ok(items)
 
 
-@router.get("/feature-sets", summary="Named feature sets (Alpha158, Alpha360)")
-async def feature_sets() -> dict[str, Any]:
+@router.get(
+    "/feature-sets",
+    summary="Named feature sets (Alpha158, Alpha360)",
+    response_model=Envelope[list[FeatureSetOut]],
+)
+async def feature_sets() -> Any:
     return ok(seed.feature_sets())
 
 
-@router.get("/feature-sets/{name}", summary="The features of a named set")
-async def feature_set(name: str) -> dict[str, Any]:
+@router.get(
+    "/feature-sets/{name}",
+    summary="The features of a named set",
+    response_model=Envelope[FeatureSetDetail],
+)
+async def feature_set(name: str) -> Any:
     items = seed.feature_set(name)
     return ok({"name": name, "features": [{"name": n, "expression": t} for n, t in items]})
 
@@ -127,18 +176,19 @@ async def feature_set(name: str) -> dict[str, Any]:
     "/evaluate",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Evaluate a factor, expression or feature set (a job)",
+    response_model=Envelope[EvaluationStarted],
 )
 async def evaluate(
     body: EvaluateRequest, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     evaluation, job = await evaluations.start_evaluation(
         session, user, body, client_address(request)
     )
     request.app.state.jobs.wake()
-    return ok({"evaluation_id": evaluation.id, "job_id": job.id, "status": evaluation.status})
+    return ok({"id": evaluation.id, "job_id": job.id, "status": evaluation.status})
 
 
-@router.get("/evaluations", summary="Your factor evaluations")
+@router.get("/evaluations", summary="Your factor evaluations", response_model=Page[EvaluationOut])
 async def list_evaluations(
     user: CurrentUser,
     session: DbSession,
@@ -148,54 +198,63 @@ async def list_evaluations(
         Literal["pending", "running", "completed", "failed", "cancelled"] | None,
         Query(alias="status"),
     ] = None,
-) -> dict[str, Any]:
+) -> Any:
     items, total = await evaluations.list_evaluations(
         session, user, params, factor_id=factor_id, status=status_
     )
     return page(items, total, params)
 
 
-@router.get("/evaluations/{evaluation_id}", summary="An evaluation with progress and results")
+@router.get(
+    "/evaluations/{evaluation_id}",
+    summary="An evaluation with progress and results",
+    response_model=Envelope[EvaluationDetail],
+)
 async def get_evaluation(
     evaluation_id: str, user: CurrentUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     data_dir = request.app.state.settings.data_dir
     return ok(await evaluations.get_evaluation(session, user, evaluation_id, data_dir))
 
 
-@router.get("/{factor_id}", summary="Get a factor")
-async def get_factor(factor_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.get("/{factor_id}", summary="Get a factor", response_model=Envelope[FactorOut])
+async def get_factor(factor_id: str, user: CurrentUser, session: DbSession) -> Any:
     factor = await service.get_factor(session, user, factor_id)
     liked = await service.favourite_ids(session, user, [factor.id])
     return ok(service.factor_view(factor, liked))
 
 
-@router.patch("/{factor_id}", summary="Change a factor (re-validated)")
+@router.patch(
+    "/{factor_id}", summary="Change a factor (re-validated)", response_model=Envelope[FactorOut]
+)
 async def update_factor(
     factor_id: str, body: FactorUpdate, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     factor = await service.update_factor(session, user, factor_id, body, client_address(request))
     return ok(service.factor_view(factor))
 
 
-@router.delete("/{factor_id}", summary="Delete a factor")
+@router.delete("/{factor_id}", summary="Delete a factor", response_model=Envelope[Deleted])
 async def delete_factor(
     factor_id: str, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     await service.delete_factor(session, user, factor_id, client_address(request))
     return ok({"id": factor_id, "deleted": True})
 
 
-@router.post("/{factor_id}/publish", summary="Make a factor public")
-async def publish(
-    factor_id: str, user: WriteUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+@router.post(
+    "/{factor_id}/publish", summary="Make a factor public", response_model=Envelope[FactorOut]
+)
+async def publish(factor_id: str, user: WriteUser, session: DbSession, request: Request) -> Any:
     factor = await service.publish_factor(session, user, factor_id, client_address(request))
     return ok(service.factor_view(factor))
 
 
 @router.post(
-    "/{factor_id}/clone", status_code=status.HTTP_201_CREATED, summary="Copy a factor to yours"
+    "/{factor_id}/clone",
+    status_code=status.HTTP_201_CREATED,
+    summary="Copy a factor to yours",
+    response_model=Envelope[FactorOut],
 )
 async def clone(
     factor_id: str,
@@ -203,23 +262,29 @@ async def clone(
     session: DbSession,
     request: Request,
     body: CloneBody | None = None,
-) -> dict[str, Any]:
+) -> Any:
     name = body.name if body else None
     factor = await service.clone_factor(session, user, factor_id, name, client_address(request))
     return ok(service.factor_view(factor))
 
 
-@router.put("/{factor_id}/favourite", summary="Mark a factor as favourite")
-async def favourite(
-    factor_id: str, user: AccountUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+@router.put(
+    "/{factor_id}/favourite",
+    summary="Mark a factor as favourite",
+    response_model=Envelope[FactorOut],
+)
+async def favourite(factor_id: str, user: AccountUser, session: DbSession, request: Request) -> Any:
     factor = await service.set_favourite(session, user, factor_id, True, client_address(request))
     return ok(service.factor_view(factor, {factor.id}))
 
 
-@router.delete("/{factor_id}/favourite", summary="Remove a factor from favourites")
+@router.delete(
+    "/{factor_id}/favourite",
+    summary="Remove a factor from favourites",
+    response_model=Envelope[FactorOut],
+)
 async def unfavourite(
     factor_id: str, user: AccountUser, session: DbSession, request: Request
-) -> dict[str, Any]:
+) -> Any:
     factor = await service.set_favourite(session, user, factor_id, False, client_address(request))
     return ok(service.factor_view(factor))

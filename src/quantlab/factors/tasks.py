@@ -23,6 +23,7 @@ from quantlab.factors.models import FactorEvaluation
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs.context import JobCancelled, JobContext, write_atomic
 from quantlab.platform.jobs.registry import register_job_type
+from quantlab.platform.jsonsafe import json_safe
 
 CHUNK = 16  # features evaluated together (shared sub-expressions) before analysing them
 
@@ -39,22 +40,10 @@ class _Owner:
     is_admin: bool
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def feature_row(name: str, text: str | None, analysis: FactorAnalysis) -> dict[str, Any]:
     """One feature's summary: IC and Rank IC statistics per horizon, spreads, turnover."""
     first = analysis.ic_summary[0]
-    return _clean(
+    return json_safe(
         {
             "name": name,
             "expression": text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from quantlab.onboarding.content import guide_ids
 
@@ -50,10 +50,14 @@ class PreferencesPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Mode = Field(None, description="beginner or expert (any case)")  # type: ignore[assignment, arg-type]
     language: Language = None  # type: ignore[assignment, arg-type]
-    show_tooltips: bool = None  # type: ignore[assignment, arg-type]
+    show_tooltips: StrictBool = None  # type: ignore[assignment, arg-type]
     theme: Theme = None  # type: ignore[assignment, arg-type]
     candle_colors: CandleColors = None  # type: ignore[assignment, arg-type]
-    completed_guides: list[str] = Field(None, max_length=50)  # type: ignore[assignment, arg-type]
+    completed_guides: list[str] = Field(  # type: ignore[assignment]
+        None,  # type: ignore[arg-type]
+        max_length=50,
+        json_schema_extra=lambda s: s.update(items={"enum": sorted(guide_ids())}),  # type: ignore[dict-item]
+    )
 
     _lower = field_validator("mode", mode="before")(lambda cls, v: _lower_mode(v))
 

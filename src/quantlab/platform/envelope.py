@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 T = TypeVar("T")
 
@@ -21,11 +23,34 @@ class PageMeta(BaseModel):
 
 
 class Envelope(BaseModel, Generic[T]):
-    """A successful response."""
+    """A successful response: ``response_model=Envelope[ThingOut]``."""
 
     status: Literal["success"] = "success"
     data: T
-    meta: PageMeta | None = None
+    meta: PageMeta | None = Field(None, description="lists only; prefer Page[T] for lists")
+
+
+class Page(BaseModel, Generic[T]):
+    """A successful page of a list: ``response_model=Page[ThingOut]``."""
+
+    status: Literal["success"] = "success"
+    data: list[T]
+    meta: PageMeta
+
+
+class Deleted(BaseModel):
+    """What a ``DELETE`` that answers with a body says."""
+
+    id: str
+    deleted: bool = True
+
+
+class JobAccepted(BaseModel):
+    """A request that queued a job producing a new version of a dataset."""
+
+    job_id: str
+    dataset_id: str
+    from_version: int
 
 
 class ErrorBody(BaseModel):
@@ -66,6 +91,39 @@ async def _page_params(  # async: a plain def would cost a worker-thread hand-of
 Pagination = Annotated[PageParams, Depends(_page_params)]
 
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads numbers as Unix times; the document promises ISO 8601 text only
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected ISO 8601 text, e.g. 2026-01-31 or 2026-01-31T08:00:00Z")
+    return value
+
+
+def json_number(value: Any) -> Any:
+    """Refuse text and booleans where JSON Schema says number/integer (``BeforeValidator``)."""
+    # lax int would read "5" and true; strict int would refuse 5.0, which JSON Schema allows
+    if isinstance(value, str | bool):
+        raise ValueError("expected a JSON number")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(json_number)]
+"""An integer in a JSON body: ``5`` and ``5.0`` are read, ``"5"`` and ``true`` are a 422."""
+# (constraints go before the validator, or pydantic writes "ge" instead of "minimum" when
+# the type sits in a union such as ``VersionNumber | None``)
+VersionNumber = Annotated[int, Field(ge=1), BeforeValidator(json_number)]
+"""A dataset version number (1, 2, ...) in a JSON body."""
+Priority = Annotated[int, Field(ge=0, le=3), BeforeValidator(json_number)]
+"""A job priority: 0 lowest … 3 highest."""
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
+"""A date given as ISO 8601 text (query parameters and bodies); numbers are a 422."""
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A date-time given as ISO 8601 text; numbers (read as Unix times otherwise) are a 422."""
+
+
 def ok(data: Any) -> dict[str, Any]:
     """Wrap a payload in the success envelope."""
     return {"status": "success", "data": data}
@@ -94,3 +152,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         429: "Rate limited",
     }.items()
 }
+
+
+def file_responses(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route whose 200 is a download in one of ``media_types``.
+
+    Use with ``response_class=Response`` so the document does not also claim JSON.
+    """
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {"description": description, "content": {m: binary for m in media_types}},
+    }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantlab.platform.errors import (
@@ -92,13 +93,51 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_json(ValidationFailed(f"invalid input: {summary}", details=fields), request)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def _method_table(app: Any) -> list[tuple[re.Pattern[str], int, set[str]]]:
+    """(path regex, literal segments, methods) of every documented path, built once per app."""
+    table: list[tuple[re.Pattern[str], int, set[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for path, item in app.openapi()["paths"].items():
+            literal = sum(1 for part in path.split("/") if part and "{" not in part)
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = {m.upper() for m in item if m in _HTTP_METHODS}
+            table.append((re.compile(f"^{pattern}$"), literal, methods))
+        app.state.allow_table = table
+    return table
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` value for the request's path, as the OpenAPI document describes it.
+
+    Starlette reports only the first matching route's methods, but one path is often served
+    by several routes (``GET``, ``PATCH`` and ``DELETE`` of ``/api/datasets/{id}``). A named
+    path (``/api/tasks/stats``) is its own resource, not an id of ``/api/tasks/{job_id}``.
+    """
+    path = request.scope.get("path", request.url.path)
+    matches = [(lit, m) for regex, lit, m in _method_table(request.app) if regex.match(path)]
+    best = max((lit for lit, _ in matches), default=0)
+    methods = {"OPTIONS"}.union(*(m for lit, m in matches if lit == best))
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        if request.method == "OPTIONS":  # answered for every route, without a body
+            return Response(status_code=204, headers={"Allow": allow})
+        err405 = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        err405.headers = {"Allow": allow}
+        return error_json(err405, request)
     cls = _STATUS_ERRORS.get(exc.status_code)
     if exc.status_code == 404 and exc.detail == "Not Found":
         err: QuantlabError = NotFound(f"no route for {request.method} {request.url.path}")
-    elif exc.status_code == 405:
-        err = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
     elif cls is not None:
         err = cls(str(exc.detail))
     else:

@@ -6,18 +6,44 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from quantlab import __version__
-from quantlab.platform.envelope import ok
+from quantlab.platform.envelope import Envelope, ErrorEnvelope, ok
 
 ReadinessCheck = Callable[[Request], Awaitable[dict[str, Any]]]
 
 router = APIRouter(tags=["health"])
+
+
+class HealthOut(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class CheckOut(BaseModel):
+    """One backend's readiness (checks may add facts, e.g. the database ``backend``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class ReadyOut(BaseModel):
+    """Every configured backend answered."""
+
+    status: Literal["ready"]
+    checks: dict[str, CheckOut]
+
 
 CHECK_TIMEOUT_S = 3.0
 
@@ -45,8 +71,10 @@ def readiness_checks(request: Request) -> dict[str, ReadinessCheck]:
     return checks
 
 
-@router.get("/api/health", summary="Liveness: the process is up")
-async def health() -> dict[str, Any]:
+@router.get(
+    "/api/health", summary="Liveness: the process is up", response_model=Envelope[HealthOut]
+)
+async def health() -> Any:
     """Always 200 while the process serves requests."""
     return ok({"status": "ok", "version": __version__})
 
@@ -65,7 +93,10 @@ async def _run(name: str, check: ReadinessCheck, request: Request) -> dict[str, 
 @router.get(
     "/api/ready",
     summary="Readiness: database, Redis and job runner answer",
-    responses={503: {"description": "A backend failed; the body lists each check"}},
+    response_model=Envelope[ReadyOut],
+    responses={
+        503: {"model": ErrorEnvelope, "description": "A backend failed; details list each check"}
+    },
 )
 async def ready(request: Request) -> JSONResponse:
     """200 when every configured backend answers, else 503 with each check's result."""

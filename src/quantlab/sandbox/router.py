@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,6 +12,8 @@ from quantlab.platform.envelope import (
     ERROR_RESPONSES,
     Envelope,
     ErrorEnvelope,
+    IsoDateTime,
+    Page,
     Pagination,
     ok,
     page,
@@ -90,15 +91,15 @@ async def limits(user: CurrentUser, request: Request) -> Any:
     return ok(service.limits(request.app.state.settings, _runtime(request)))
 
 
-@router.get("/executions", summary="Execution history", response_model=Envelope[list[ExecutionOut]])
+@router.get("/executions", summary="Execution history", response_model=Page[ExecutionOut])
 async def list_executions(
     user: CurrentUser,
     session: DbSession,
     request: Request,
     pagination: Pagination,
     outcome: Outcome | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
 ) -> Any:
     """Own runs (admins: everyone's), newest first; filter by outcome and time range."""
     await request.app.state.sandbox_recorder.flush()

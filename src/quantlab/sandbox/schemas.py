@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from quantlab.platform.envelope import JsonInt
 from quantlab.sandbox.executor.config import (
     CODE_MAX_CHARS,
     MEMORY_DEFAULT_MB,
@@ -31,11 +32,13 @@ class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=CODE_MAX_CHARS)
-    timeout: float = Field(default=TIMEOUT_DEFAULT_S, ge=TIMEOUT_MIN_S, le=TIMEOUT_MAX_S)
-    max_memory_mb: int = Field(default=MEMORY_DEFAULT_MB, ge=MEMORY_MIN_MB, le=MEMORY_MAX_MB)
+    timeout: float = Field(
+        default=TIMEOUT_DEFAULT_S, ge=TIMEOUT_MIN_S, le=TIMEOUT_MAX_S, strict=True
+    )
+    max_memory_mb: JsonInt = Field(default=MEMORY_DEFAULT_MB, ge=MEMORY_MIN_MB, le=MEMORY_MAX_MB)
     globals: dict[str, Any] | None = None
     locals: dict[str, Any] | None = None
-    capture_locals: bool = False
+    capture_locals: StrictBool = False
 
     @field_validator("code")
     @classmethod

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from quantlab.auth.dependencies import CurrentUser, WriteUser
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Envelope,
+    IsoDateTime,
+    Page,
+    Pagination,
+    file_responses,
+    ok,
+    page,
+)
 from quantlab.platform.jobs.registry import load_job_types
 from quantlab.platform.jobs.service import job_view
 from quantlab.platform.jobs.status import JobStatus
@@ -21,6 +32,7 @@ from quantlab.tasks.schemas import (
     JobCreate,
     JobLogOut,
     JobOut,
+    JobResult,
     JobStats,
     JobTypeOut,
     ScheduleCreate,
@@ -50,15 +62,15 @@ async def create_job(body: JobCreate, user: WriteUser, session: DbSession, reque
     return _job(job)
 
 
-@router.get("", summary="List jobs", response_model=Envelope[list[JobOut]])
+@router.get("", summary="List jobs", response_model=Page[JobOut])
 async def list_jobs(
     user: CurrentUser,
     session: DbSession,
     pagination: Pagination,
     type: Annotated[str | None, Query(max_length=100)] = None,
     status: JobStatus | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
 ) -> Any:
     """The caller's jobs, newest first, filtered by type, status and creation time."""
     rows, total = await service.list_jobs(
@@ -108,7 +120,7 @@ async def create_schedule(
     return ok(await schedules.create(session, user, body, _client(request)))
 
 
-@router.get("/schedules", summary="List schedules", response_model=Envelope[list[ScheduleOut]])
+@router.get("/schedules", summary="List schedules", response_model=Page[ScheduleOut])
 async def list_schedules(user: CurrentUser, session: DbSession, pagination: Pagination) -> Any:
     """The caller's schedules."""
     rows, total = await schedules.list_(session, user, pagination)
@@ -195,20 +207,33 @@ async def delete_job(
     return Response(status_code=204)
 
 
-@router.get("/{job_id}/result", summary="A job's result")
+async def _enveloped_file(path: Path) -> AsyncIterator[bytes]:
+    """``{"status": "success", "data": <file>}`` streamed without holding the file."""
+    yield b'{"status":"success","data":'
+    handle = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+            yield chunk
+    finally:
+        await asyncio.to_thread(handle.close)
+    yield b"}"
+
+
+@router.get("/{job_id}/result", summary="A job's result", response_model=Envelope[JobResult])
 async def job_result(job_id: str, user: CurrentUser, session: DbSession, request: Request) -> Any:
-    """The result, also when it was too large to keep on the job row."""
+    """The result, also when it was too large to keep on the job row (then streamed)."""
     job = await service.get_job(session, user, job_id)
     if job.result_ref:
-        return FileResponse(
-            request.app.state.settings.data_dir / job.result_ref, media_type="application/json"
-        )
+        path = request.app.state.settings.data_dir / job.result_ref
+        if not await asyncio.to_thread(path.is_file):
+            raise JobResultMissing(f"the result file of job {job_id} is missing")
+        return StreamingResponse(_enveloped_file(path), media_type="application/json")
     if job.status != JobStatus.COMPLETED:
         raise JobResultMissing(f"job {job_id} is {job.status}")
     return ok(job.result)
 
 
-@router.get("/{job_id}/logs", summary="A job's logs", response_model=Envelope[list[JobLogOut]])
+@router.get("/{job_id}/logs", summary="A job's logs", response_model=Page[JobLogOut])
 async def job_logs(
     job_id: str,
     user: CurrentUser,
@@ -225,7 +250,8 @@ async def job_logs(
 @router.get(
     "/{job_id}/logs/download",
     summary="Download a job's logs as text",
-    response_class=PlainTextResponse,
+    response_class=Response,  # the 200 is text; errors stay the JSON error envelope
+    responses=file_responses("every kept line as <time> <LEVEL> <message>", "text/plain"),
 )
 async def download_logs(job_id: str, user: CurrentUser, session: DbSession) -> PlainTextResponse:
     """Every kept line as ``<time> <LEVEL> <message>``."""

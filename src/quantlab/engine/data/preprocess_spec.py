@@ -406,9 +406,11 @@ def _date_text(r: _Reader, key: str) -> str | None:
     import pandas as pd
 
     try:
-        pd.Timestamp(value)
+        stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise r.fail(key, f"must be an ISO date like '2020-01-31', not {value!r}") from exc
+    if stamp is pd.NaT:  # "" and "NaT" parse to "no date" instead of failing
+        raise r.fail(key, f"must be an ISO date like '2020-01-31', not {value!r}")
     return str(value)
 
 
@@ -444,7 +446,7 @@ def parse_step(raw: Any, index: int = 0) -> Step:
     if not isinstance(raw, Mapping):
         raise PreprocessError(f"{label}: must be an object with an 'op' key, not {raw!r}")
     op = raw.get("op")
-    if op not in _PARSERS:
+    if not isinstance(op, str) or op not in _PARSERS:
         raise PreprocessError(f"{label}: 'op' is {op!r}; choose one of {', '.join(_PARSERS)}")
     unknown = set(raw) - _KEYS[op]
     if unknown:
