@@ -68,8 +68,6 @@ async def _check_request(
     version = await dataset_service.get_version(session, dataset, req.dataset_version)
     fields = list(version.fields)
     needed = ["close"] + (["open"] if req.execution.price == PriceMode.NEXT_OPEN else [])
-    if req.execution.price is None and req.preset != "rules_off":
-        needed.append("open")  # the presets fill at the next open
     missing = [f for f in dict.fromkeys(needed) if f not in fields]
     if missing:
         raise MissingPriceFields(

@@ -83,7 +83,7 @@ class Costs(_Strict):
     commission_rate: float = Field(0.0003, ge=0, le=0.05, description="fraction per order")
     commission_min: float = Field(5.0, ge=0, le=10_000, description="currency per order")
     stamp_tax: list[tuple[date, Annotated[float, Field(ge=0, le=0.05)]]] = Field(
-        default_factory=lambda: [(date.fromisoformat(d), r) for d, r in CN_STAMP_TAX],
+        [(date.fromisoformat(d), r) for d, r in CN_STAMP_TAX],
         description="[[from_date, rate], ...] on sells",
         max_length=50,
     )
@@ -121,12 +121,6 @@ class Execution(_Strict):
     take_profit: StopMode = StopMode.NONE
     take_profit_value: float = Field(0.0, ge=0, le=100)
     atr_window: int = Field(14, ge=1, le=500)
-
-    @model_validator(mode="after")
-    def _no_trailing_take_profit(self) -> Execution:
-        if self.take_profit == StopMode.TRAILING:
-            raise ValueError("a trailing level is a stop-loss only, not a take-profit")
-        return self
 
 
 class Sizing(_Strict):
@@ -325,6 +319,16 @@ class RunSpec(_Strict):
     )
     strategy: StrategySpec
     robustness: Robustness | None = Field(None, description="opt-in checks; see Robustness")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """A spec of an older version is migrated first (see :func:`migrate`)."""
+        if isinstance(data, dict) and data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+            version = data.get("schema_version")
+            if isinstance(version, int) and 1 <= version < SCHEMA_VERSION:
+                return migrate(data)
+        return data
 
     @field_validator("parameters")
     @classmethod
