@@ -21,6 +21,7 @@ from quantlab.datasets.models import DataImport, Dataset
 from quantlab.datasets.schemas import DatasetCreate
 from quantlab.engine.data.inspect import inspect_file
 from quantlab.engine.data.readers import ImportOptions
+from quantlab.engine.data.validate import REPAIRS
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
@@ -93,8 +94,6 @@ def parse_options(raw: str | None) -> dict[str, Any]:
     per_file = data.pop("files", None)
     repairs = data.pop("repairs", None)
     if repairs is not None:
-        from quantlab.datasets.tasks import REPAIRS
-
         if not isinstance(repairs, list) or any(r not in REPAIRS for r in repairs):
             raise ImportRejected(f"options.repairs must be a list drawn from {sorted(REPAIRS)}")
     try:

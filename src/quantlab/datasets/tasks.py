@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,11 @@ from quantlab.engine.data.frame import panel_to_frame
 from quantlab.engine.data.qlib_bin import read_qlib
 from quantlab.engine.data.readers import ImportOptions, read_file
 from quantlab.engine.data.storage import write_version
-from quantlab.engine.data.validate import (
-    drop_duplicates,
-    drop_invalid_rows,
-    mark_gaps_suspended,
-    validate_frame,
-)
+from quantlab.engine.data.validate import REPAIRS, validate_frame
 from quantlab.platform.jobs.context import JobContext
 from quantlab.platform.jobs.registry import register_job_type
 
 MAX_ZIP_BYTES = 4 << 30
-REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    "drop_duplicates": drop_duplicates,
-    "drop_invalid_rows": drop_invalid_rows,
-    "mark_gaps_suspended": mark_gaps_suspended,
-}
 
 
 class ImportParams(BaseModel):
