@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "quantlab.factors.models",
     "quantlab.sandbox.models",
     "quantlab.backtests.models",
+    "quantlab.strategies.models",
 ]
 
 # Every module that registers job types (imported by ``load_job_types`` in every process).
@@ -26,4 +27,5 @@ JOB_TYPE_MODULES = [
     "quantlab.datasets.tasks",
     "quantlab.factors.tasks",
     "quantlab.backtests.tasks",
+    "quantlab.strategies.tasks",
 ]

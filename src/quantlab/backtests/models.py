@@ -35,6 +35,9 @@ class Backtest(IdMixin, TimestampMixin, Base):
     # robustness children: the run they vary and how (see quantlab.backtests.robustness)
     parent_id: Mapped[str | None] = mapped_column(String(32), index=True)
     variant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # a run of a saved strategy: which one and which of its versions
+    strategy_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    strategy_version: Mapped[int | None] = mapped_column(Integer)
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     days_run: Mapped[int | None] = mapped_column(Integer)
     n_days: Mapped[int | None] = mapped_column(Integer)

@@ -77,6 +77,8 @@ class BacktestOut(BaseModel):
     summary: dict[str, Any] | None
     error: str | None
     rerun_of: str | None
+    strategy_id: str | None = None
+    strategy_version: int | None = None
     created_at: Any
     updated_at: Any
 

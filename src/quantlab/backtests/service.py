@@ -108,6 +108,7 @@ async def create_backtest(
     client: str | None = None,
     *,
     rerun_of: str | None = None,
+    strategy: tuple[str, int] | None = None,
 ) -> tuple[Backtest, Job]:
     """Validate (404/422 now rather than in the job), record the run and enqueue
     ``backtests.run``. The caller wakes the job runner."""
@@ -124,6 +125,8 @@ async def create_backtest(
         seed=pinned.seed,
         rerun_of=rerun_of,
         incomplete=False,
+        strategy_id=strategy[0] if strategy else None,
+        strategy_version=strategy[1] if strategy else None,
     )
     session.add(row)
     await session.flush()
@@ -249,6 +252,7 @@ async def list_backtests(
     dataset_id: str | None = None,
     strategy_kind: str | None = None,
     q: str | None = None,
+    strategy_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the caller's own backtests, newest first (robustness children are listed
     under their parent instead)."""
@@ -259,6 +263,8 @@ async def list_backtests(
         stmt = stmt.where(Backtest.dataset_id == dataset_id)
     if strategy_kind:
         stmt = stmt.where(Backtest.strategy_kind == strategy_kind)
+    if strategy_id:
+        stmt = stmt.where(Backtest.strategy_id == strategy_id)
     if q:
         stmt = stmt.where(Backtest.name.contains(q, autoescape=True))
     rows, total = await paginate(session, stmt, params, Backtest.created_at.desc(), Backtest.id)
