@@ -150,8 +150,10 @@ async def request_example(
 
 async def refresh_examples(
     session: AsyncSession, user: Principal, dataset_id: str, template_id: str | None = None
-) -> list[StrategyExample]:
-    """Examples of one or every visible template on a dataset the caller can read."""
+) -> tuple[int, int]:
+    """(Re)compute the examples of one or every system template on a dataset the caller can
+    read; returns how many templates were considered and how many jobs were enqueued
+    (current examples are reused)."""
     dataset = await dataset_service.get_dataset(session, user, dataset_id)
     if template_id is not None:
         templates = [await get_strategy(session, user, template_id)]
@@ -165,9 +167,11 @@ async def refresh_examples(
                 )
             )
         )
-    rows = [(await request_example(session, t, dataset, user.id))[0] for t in templates]
+    queued = 0
+    for template in templates:
+        queued += (await request_example(session, template, dataset, user.id))[1]
     await session.commit()
-    return rows
+    return len(templates), queued
 
 
 async def examples_of(

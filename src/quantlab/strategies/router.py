@@ -16,7 +16,8 @@ from quantlab.backtests.schemas import BacktestOut
 from quantlab.platform.db import DbSession
 from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
 from quantlab.platform.ratelimit import client_address
-from quantlab.strategies import gallery, service, social, views
+from quantlab.strategies import gallery, service, social, validation, views
+from quantlab.strategies import runs as strategy_runs
 from quantlab.strategies.schemas import (
     Category,
     CopyBody,
@@ -144,9 +145,9 @@ async def compute_example(
 async def refresh_examples(
     body: ExampleRequest, user: WriteUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    rows = await gallery.refresh_examples(session, user, body.dataset_id)
+    templates, queued = await gallery.refresh_examples(session, user, body.dataset_id)
     request.app.state.jobs.wake()
-    return ok({"templates": len(rows), "queued": sum(1 for r in rows if r.job_id)})
+    return ok({"templates": templates, "queued": queued})
 
 
 @templates_router.post(
@@ -195,7 +196,7 @@ async def create(
     response_model=Envelope[ValidationReport],
 )
 async def validate(body: StrategyCreate, user: CurrentUser) -> dict[str, Any]:
-    return ok(service.validate(body.body, body.param_schema, body.constraints))
+    return ok(validation.validate(body.body, body.param_schema, body.constraints))
 
 
 @router.get("", summary="Strategies you can read", response_model=Envelope[list[StrategyOut]])
@@ -371,10 +372,10 @@ async def restore(
     summary="Backtest the strategy (or one of its versions) on a dataset",
     response_model=Envelope[RunStarted],
 )
-async def run(
+async def start_run(
     strategy_id: str, body: RunBody, user: WriteUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    backtest, job, row, version = await service.run_strategy(
+    backtest, job, row, version = await strategy_runs.run_strategy(
         session, user, strategy_id, body, _data_dir(request), client_address(request)
     )
     request.app.state.jobs.wake()
@@ -395,10 +396,10 @@ async def run(
     summary="Your runs of the strategy with key metrics and versions",
     response_model=Envelope[list[BacktestOut]],
 )
-async def runs(
+async def list_runs(
     strategy_id: str, user: CurrentUser, session: DbSession, params: Pagination
 ) -> dict[str, Any]:
-    items, total = await service.list_runs(session, user, strategy_id, params)
+    items, total = await strategy_runs.list_runs(session, user, strategy_id, params)
     return page(items, total, params)
 
 

@@ -1,5 +1,6 @@
 """Rules and transactions of saved strategies: create (from scratch or a template), read,
-update with versions, copy, soft-delete, publish, diff and restore versions, and run.
+update with versions, copy, soft-delete, publish, diff and restore versions (checks in
+:mod:`~quantlab.strategies.validation`, runs in :mod:`~quantlab.strategies.runs`).
 
 Templates and strategies share one table (:class:`~quantlab.strategies.models.Strategy`);
 reads and writes go through the ownership helper, so another user's private strategy is a
@@ -10,122 +11,31 @@ creates a version; the last :data:`KEEP_VERSIONS` are kept.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quantlab.backtests import service as backtest_service
-from quantlab.engine import library
-from quantlab.engine.library import Constraint, ParameterProblem, ParamSpec
-from quantlab.engine.spec import RunSpec
+from quantlab.engine.library import Constraint, ParamSpec
 from quantlab.platform import audit
 from quantlab.platform.db import paginate, utcnow
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.ownership import Principal, can_write, get_owned, readable_by
 from quantlab.strategies import views
 from quantlab.strategies.exceptions import (
-    InvalidParameters,
-    InvalidStrategy,
     StrategyNameTaken,
     StrategyNotFound,
     StrategyReadOnly,
     StrategyVersionNotFound,
 )
 from quantlab.strategies.models import Strategy, StrategyVersion
-from quantlab.strategies.schemas import (
-    FromTemplate,
-    RunBody,
-    StrategyCreate,
-    StrategyUpdate,
-)
+from quantlab.strategies.schemas import FromTemplate, StrategyCreate, StrategyUpdate
+from quantlab.strategies.validation import resolve_body, strip_run_fields
 
 #: Versions kept per strategy. The original kept 5, too few once "apply best" of an
 #: optimisation study and builder saves each add a version: 20 covers a tuning session
 #: with room to step back, while a version is a few KB of JSON.
 KEEP_VERSIONS = 20
-#: Fields of a run spec that belong to a run, not to a strategy: ignored in a body.
-RUN_FIELDS = ("dataset_id", "dataset_version", "start", "end", "initial_capital", "name")
-_PLACEHOLDER_DATASET = "-"
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def strip_run_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The body without the per-run fields (dataset, dates, capital, run name)."""
-    return {k: v for k, v in body.items() if k not in RUN_FIELDS}
-
-
-def current_values(body: dict[str, Any], schema: list[ParamSpec]) -> dict[str, Any]:
-    """The parameter values a body holds, read from ``parameters`` and the targets."""
-    out: dict[str, Any] = {}
-    exprs = body.get("parameters") or {}
-    for p in schema:
-        if p.target is None:
-            if p.name in exprs:
-                out[p.name] = exprs[p.name]
-            continue
-        node: Any = body
-        for part in p.target[1:].split("/"):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            out[p.name] = node
-    return out
-
-
-def _spec(body: dict[str, Any]) -> RunSpec:
-    try:
-        return RunSpec.model_validate({**body, "dataset_id": _PLACEHOLDER_DATASET})
-    except ValidationError as err:
-        problems = [
-            {
-                "path": ".".join(str(p) for p in e["loc"]) or "body",
-                "message": e["msg"],
-                "suggestion": "see GET /api/backtests/schema for the allowed values",
-            }
-            for e in err.errors(include_url=False, include_context=False)
-        ][:50]
-        raise InvalidStrategy(
-            f"the strategy is not a valid run spec: {problems[0]['message']}",
-            details={"problems": problems},
-        ) from None
-
-
-def resolve_body(
-    body: dict[str, Any],
-    schema: list[ParamSpec],
-    constraints: list[Constraint],
-    overrides: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], RunSpec]:
-    """The body with checked parameter values written in, and its spec; every problem of
-    the parameters and of the spec's structure is a 422 with paths and fixes."""
-    try:
-        library.check_schema(schema, constraints)
-        values = library.resolve(
-            schema, constraints, {**current_values(body, schema), **(overrides or {})}
-        )
-    except ParameterProblem as err:
-        raise InvalidParameters(str(err), details={"problems": err.problems}) from None
-    resolved = library.apply(strip_run_fields(body), schema, values) if schema else dict(body)
-    spec = _spec(resolved)
-    problems = library.check(spec)
-    if problems:
-        raise InvalidStrategy(problems[0]["message"], details={"problems": problems})
-    return resolved, spec
-
-
-def validate(
-    body: dict[str, Any], schema: list[ParamSpec], constraints: list[Constraint]
-) -> dict[str, Any]:
-    """A validation report (``valid``, ``problems``, plain-language description)."""
-    try:
-        _, spec = resolve_body(strip_run_fields(body), schema, constraints)
-    except (InvalidStrategy, InvalidParameters) as err:
-        return {"valid": False, "problems": (err.details or {}).get("problems", [])}
-    return {"valid": True, "problems": [], "description": library.describe(spec)}
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -531,68 +441,3 @@ async def diff(
         "to_version": b,
         "changes": views.diff_versions(va, vb),
     }
-
-
-# --- runs -------------------------------------------------------------------------------------
-
-
-async def run_strategy(
-    session: AsyncSession,
-    user: Principal,
-    strategy_id: str,
-    data: RunBody,
-    data_dir: Path,
-    client: str | None,
-) -> tuple[Any, Any, Strategy, int]:
-    """Start a backtest of the strategy (or one of its versions) through the backtests
-    domain; the run records the strategy and version it came from."""
-    row = await get_strategy(session, user, strategy_id)
-    source: Strategy | StrategyVersion = row
-    version = row.version
-    if data.version is not None and data.version != row.version:
-        source = await get_version(session, row, data.version)
-        version = data.version
-    schema, constraints = schema_of(source)
-    body, _ = resolve_body(source.body, schema, constraints, data.parameters or None)
-    run_fields = {
-        "dataset_id": data.dataset_id,
-        "dataset_version": data.dataset_version,
-        "start": data.start,
-        "end": data.end,
-        "initial_capital": data.initial_capital,
-        "universe": data.universe,
-        "benchmark": data.benchmark,
-        "preset": data.preset,
-    }
-    spec_data = {**body, **{k: v for k, v in run_fields.items() if v is not None}}
-    spec_data["name"] = data.name or f"{row.name} v{version}"
-    try:
-        spec = RunSpec.model_validate(spec_data)
-    except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        raise InvalidStrategy(
-            f"the run is not valid: {first['msg']}",
-            details={
-                "problems": [
-                    {
-                        "path": ".".join(map(str, first["loc"])),
-                        "message": first["msg"],
-                        "suggestion": "fix the run",
-                    }
-                ]
-            },
-        ) from None
-    backtest, job = await backtest_service.create_backtest(
-        session, user, spec, data_dir, client, strategy=(row.id, version)
-    )
-    row.usage_count = (row.usage_count or 0) + 1
-    await session.commit()
-    return backtest, job, row, version
-
-
-async def list_runs(
-    session: AsyncSession, user: Principal, strategy_id: str, params: PageParams
-) -> tuple[list[dict[str, Any]], int]:
-    """The caller's runs of a strategy with their key metrics and versions, newest first."""
-    row = await get_strategy(session, user, strategy_id)
-    return await backtest_service.list_backtests(session, user, params, strategy_id=row.id)

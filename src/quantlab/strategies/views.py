@@ -118,7 +118,7 @@ async def strategy_views(
 
 def parameter_values(row: Strategy | StrategyVersion) -> dict[str, float]:
     """The current value of every schema parameter."""
-    from quantlab.strategies.service import current_values
+    from quantlab.strategies.validation import current_values
 
     schema = [ParamSpec.model_validate(p) for p in row.param_schema or []]
     return {k: float(v) for k, v in current_values(row.body, schema).items()}

@@ -18,9 +18,15 @@ TEXT = Text.model_validate({"zh-CN": "窗口", "en": "window"})
 FAST = ParamSpec(name="fast", default=10, min=2, max=60, step=1, description=TEXT)
 SLOW = ParamSpec(name="slow", default=30, min=5, max=250, step=1, description=TEXT)
 STOP = ParamSpec(
-    name="stop", type="float", default=0.08, min=0.01, max=0.5, step=0.01,
-    target="/execution/stop_loss_value", description=TEXT,
-)  # fmt: skip
+    name="stop",
+    type="float",
+    default=0.08,
+    min=0.01,
+    max=0.5,
+    step=0.01,
+    target="/execution/stop_loss_value",
+    description=TEXT,
+)
 LT = [Constraint(left="fast", op="<", right="slow")]
 
 

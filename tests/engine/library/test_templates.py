@@ -16,8 +16,16 @@ from quantlab.engine.library import CATEGORIES, TEMPLATES, check, describe
 from quantlab.engine.library.examples import compute_example, template_spec
 from quantlab.engine.spec import RunSpec
 
-CN = ["000001.SZ", "000002.SZ", "300059.SZ", "600036.SH", "600519.SH", "601318.SH",
-      "000063.SZ", "600000.SH"]  # fmt: skip
+CN = [
+    "000001.SZ",
+    "000002.SZ",
+    "300059.SZ",
+    "600036.SH",
+    "600519.SH",
+    "601318.SH",
+    "000063.SZ",
+    "600000.SH",
+]
 US = ["AAPL", "MSFT", "XOM", "JPM", "DHR", "AAL", "KO", "PG"]
 
 
@@ -52,12 +60,19 @@ def test_each_template_runs_on_the_demo_market(key: str, demo_panel: Panel) -> N
         assert problems and all(f in problems[0]["message"] for f in template.requires_fields)
         return
     example = compute_example(spec, demo_panel, years=1, benchmark="DEMO.IDX")
-    result = engine.run(spec, demo_panel, start=example["start"], end=example["end"],
-                        benchmark="DEMO.IDX", diagnostics=False)  # fmt: skip
+    result = engine.run(
+        spec,
+        demo_panel,
+        start=example["start"],
+        end=example["end"],
+        benchmark="DEMO.IDX",
+        diagnostics=False,
+    )
     # the example is exactly a direct engine run of the same spec
     assert example["metrics"]["total_return"] == pytest.approx(result.metrics["total_return"])
-    assert example["curve"][-1][1] == pytest.approx(result.equity[-1] / spec.initial_capital,
-                                                    abs=1e-6)  # fmt: skip
+    assert example["curve"][-1][1] == pytest.approx(
+        result.equity[-1] / spec.initial_capital, abs=1e-6
+    )
     assert len(example["curve"]) <= 121 and example["curve"][-1][0] == example["end"]
     assert np.isfinite(result.equity).all()
 
@@ -68,8 +83,8 @@ def test_templates_on_real_a_shares_and_us_stocks(realdata) -> None:
         [pd.read_csv(realdata / "cn/qbot_tushare_qfq_2010_2020" / f"{c}.csv") for c in CN]
     )
     cn["vol"] *= 100  # lots -> shares
-    cn_panel = _wide(cn, "trade_date", "ts_code",
-                     {**{k: k for k in ("open", "high", "low", "close")}, "volume": "vol"})  # fmt: skip
+    prices = {k: k for k in ("open", "high", "low", "close")}
+    cn_panel = _wide(cn, "trade_date", "ts_code", {**prices, "volume": "vol"})
     us = pd.concat([pd.read_csv(realdata / "us/sp500_5yr" / f"{c}_data.csv") for c in US])
     us_panel = _wide(us, "date", "Name", {k: k for k in ("open", "high", "low", "close", "volume")})
     for panel, preset in ((cn_panel, "cn_a_share"), (us_panel, "us_equity")):
