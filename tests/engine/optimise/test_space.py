@@ -3,6 +3,7 @@ and absurd or empty spaces refused before any work."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -33,7 +34,7 @@ def test_steps_choices_and_log_scales() -> None:
     assert f == pytest.approx([0.1, 0.2, 0.3])
     log = Dimension("lr", type="float", low=0.001, high=1.0, log=True).values()
     assert len(log) == 20 and log[0] == pytest.approx(0.001) and log[-1] == pytest.approx(1.0)
-    ratios = [b / a for a, b in zip(log, log[1:], strict=False)]
+    ratios = [b / a for a, b in itertools.pairwise(log)]
     assert max(ratios) == pytest.approx(min(ratios))  # geometric spacing
 
 

@@ -136,6 +136,15 @@ class Bound:
         v = _num(metrics.get(self.metric))
         return not math.isnan(v) and _OPS[self.op](v, self.value)
 
+    def violation(self, metrics: Mapping[str, Any]) -> float:
+        """How far the bound is broken (0 when it holds, 1 when the metric is missing)."""
+        v = _num(metrics.get(self.metric))
+        if math.isnan(v):
+            return 1.0
+        if self.holds(metrics):
+            return 0.0
+        return max(abs(v - self.value), 1e-12)
+
     def text(self) -> str:
         """``max_drawdown >= -0.2``."""
         return f"{self.metric} {self.op} {self.value:g}"

@@ -109,7 +109,9 @@ class _Tracker:
         self.goal, self.on_trial, self.out = goal, on_trial, Outcome()
 
     def oriented(self, t: Trial) -> list[float]:
-        return [v if o.maximize else -v for v, o in zip(t.values, self.goal.objectives, strict=True)]
+        return [
+            v if o.maximize else -v for v, o in zip(t.values, self.goal.objectives, strict=True)
+        ]
 
     def add(self, t: Trial) -> bool:
         out = self.out
@@ -209,18 +211,16 @@ def tpe_search(
 ) -> Outcome:  # fmt: skip
     """Bayesian search with Optuna's TPE sampler (multi-objective when the goal has several
     objectives), seeded and reproducible: ``batch`` trials are asked, run together through
-    ``run_batch`` and told, so the same seed and batch give the same trials. Constraints go
-    to the sampler as ``constraints_func`` (a broken bound counts as violated). With a
+    ``run_batch`` and told, so the same seed and batch give the same trials. Each bound's violation
+    goes to the sampler through ``Trial.set_constraint`` (> 0 when broken). With a
     ``storage`` (an Optuna storage URL or object) and ``study_name``, the study is stored
     and a second call resumes it. ``Outcome.optuna_seconds`` is the time spent in Optuna
     itself (ask, tell, sampling)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, constraints_func=_violation if goal.bounds else None
-    )
-    directions = [o.direction for o in goal.objectives]
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    directions: list[Any] = [o.direction for o in goal.objectives]
     study = optuna.create_study(
         directions=directions, sampler=sampler, storage=storage, study_name=study_name,
         load_if_exists=storage is not None,
@@ -240,7 +240,7 @@ def tpe_search(
         feasible = [space.feasible(p, fixed) for p in points]
         run_points = [p for p, ok in zip(points, feasible, strict=True) if ok]
         results = iter(evaluate(spec, run_points, panel, goal, first_number=done, **kw))
-        for trial, point, ok in zip(asked, points, feasible, strict=True):
+        for trial, ok in zip(asked, feasible, strict=True):
             t0 = time.perf_counter()
             if not ok:  # a linked constraint broken: pruned, never run
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -251,7 +251,8 @@ def tpe_search(
             t = Trial(trial.number, t.params, t.values, t.feasible, t.metrics, t.seconds,
                       t.returns)  # fmt: skip
             t0 = time.perf_counter()
-            trial.set_user_attr("violation", 0.0 if t.feasible else 1.0)
+            for i, bound in enumerate(goal.bounds):
+                trial.set_constraint(f"c{i}", bound.violation(t.metrics))
             vals = [v if math.isfinite(v) else _worst(o.maximize)
                     for v, o in zip(t.values, goal.objectives, strict=True)]  # fmt: skip
             study.tell(trial, vals if len(vals) > 1 else vals[0])
@@ -262,10 +263,6 @@ def tpe_search(
                 return tracker.out
     tracker.out.optuna_seconds = spent
     return tracker.out
-
-
-def _violation(trial: Any) -> list[float]:
-    return [float(trial.user_attrs.get("violation", 0.0))]
 
 
 def _worst(maximize: bool) -> float:

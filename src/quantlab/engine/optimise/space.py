@@ -69,12 +69,14 @@ class Dimension:
         assert self.low is not None and self.high is not None
         step = self.step if self.step is not None else (1.0 if self.type == "int" else None)
         if self.log and self.step is None:
-            return min(LOG_LEVELS, int(self.high - self.low) + 1) if self.type == "int" else (
-                1 if self.low == self.high else LOG_LEVELS
+            return (
+                min(LOG_LEVELS, int(self.high - self.low) + 1)
+                if self.type == "int"
+                else (1 if self.low == self.high else LOG_LEVELS)
             )
         if step is None:
             raise SpaceError(f"parameter {self.name}: a float range needs a step for a grid")
-        return int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+        return math.floor((self.high - self.low) / step + 1e-9) + 1
 
     def values(self) -> list[int | float]:
         """The grid values, ascending."""
@@ -106,7 +108,7 @@ class Dimension:
         return float(rng.uniform(self.low, self.high))
 
     def _cast(self, v: float) -> int | float:
-        return int(round(v)) if self.type == "int" else round(float(v), 12)
+        return round(v) if self.type == "int" else round(float(v), 12)
 
 
 @dataclass(frozen=True)
