@@ -100,7 +100,11 @@ def tpe(n: int, t_len: int, trials: int, batch: int) -> None:
         out = tpe_search(spec, space, panel, goal, n_trials=trials, seed=0, batch=batch,
                          params=template.parameters)  # fmt: skip
     t = time.perf_counter() - t0
-    line(f"quantlab tpe_search, {out.n_trials} run (others pruned by constraints)", t, f"peak +{mem.mib:.0f} MiB")
+    line(
+        f"quantlab tpe_search, {out.n_trials} run (others pruned by constraints)",
+        t,
+        f"peak +{mem.mib:.0f} MiB",
+    )
     rate = trials / t
     print(f"  {rate:.1f} trials/s (floor 40/s: {'PASS' if rate >= 40 else 'FAIL'}); "
           f"Optuna's own time {out.optuna_seconds:.2f} s = "

@@ -7,9 +7,11 @@ Public API::
     search / grid_search / random_search / tpe_search   # the driver over engine.run_batch
     Trial, Outcome, pareto_front
     walk_forward, windows                               # walk-forward optimisation
+    heatmap, sensitivity, overfitting_report            # what a study's result shows
     probability_of_backtest_overfitting, deflated_sharpe_ratio, ...  # overfit statistics
 """
 
+from quantlab.engine.optimise.analysis import heatmap, overfitting_report, sensitivity
 from quantlab.engine.optimise.objectives import Bound, Goal, Objective, ObjectiveError
 from quantlab.engine.optimise.overfit import (
     deflated_sharpe_from_returns,
@@ -48,11 +50,14 @@ __all__ = [
     "evaluate",
     "expected_max_sharpe",
     "grid_search",
+    "heatmap",
+    "overfitting_report",
     "pareto_front",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
     "random_search",
     "search",
+    "sensitivity",
     "space_from_params",
     "to_variant",
     "tpe_search",
