@@ -37,9 +37,9 @@ def panel():  # type: ignore[no-untyped-def]
     return _panel_from_frame()
 
 
-def _spec() -> RunSpec:
+def _spec(**extra: int) -> RunSpec:
     body = dual_ma("d")
-    body["parameters"] = {"fast": 5, "slow": 20}
+    body["parameters"] = {"fast": 5, "slow": 20, **extra}
     body["strategy"] = {**body["strategy"], **{k: TEMPLATE.body["strategy"][k]
                                                for k in ("entry", "exit")}}  # fmt: skip
     return RunSpec.model_validate(body)
@@ -160,3 +160,28 @@ def test_walk_forward_windows_by_hand_and_a_stitched_run(panel) -> None:  # type
                      end=w0.window.test_end, diagnostics=False)  # fmt: skip
     np.testing.assert_allclose(w0.returns, np.nan_to_num(oos.returns), atol=0)
     assert set(wf.stability) == {"fast", "slow"} and "sharpe_ratio" in wf.metrics
+
+
+def test_a_large_grid_is_streamed_not_built_and_feeds_the_overfitting_report(panel) -> None:  # type: ignore[no-untyped-def]
+    from quantlab.engine.optimise import Dimension, Trial, overfitting_report
+
+    # 2 × 700 × 700 = 980,000 combinations: under the limit, never materialised; the
+    # callback cancels after 3 trials, so only the first chunk runs
+    space = Space((Dimension("fast", low=3, high=4), Dimension("slow", low=10, high=709),
+                   Dimension("unused", low=1, high=700)))  # fmt: skip
+    assert space.grid_size() == 980_000
+    seen = []
+
+    def stop(t: Trial) -> bool:
+        seen.append(t)
+        return len(seen) >= 3
+
+    spec = _spec(unused=1)  # a parameter no expression reads
+    out = grid_search(spec, space, panel, Goal.parse(["sharpe"]), chunk_size=3,
+                      keep_returns=True, on_trial=stop)  # fmt: skip
+    assert out.stopped and out.n_trials == 3
+    assert [t.params for t in seen] == [{"fast": 3, "slow": 10, "unused": u} for u in (1, 2, 3)]
+    m = np.column_stack([t.returns for t in seen if t.returns is not None])
+    assert m.shape[1] == 3
+    report = overfitting_report(m, 0, n_splits=4)
+    assert report["n_trials"] == 3 and 0.0 <= report["pbo"] <= 1.0
