@@ -17,6 +17,7 @@ from quantlab.engine.optimise import (
     Goal,
     ObjectiveError,
     Space,
+    Trial,
     grid_search,
     pareto_front,
     random_search,
@@ -163,7 +164,7 @@ def test_walk_forward_windows_by_hand_and_a_stitched_run(panel) -> None:  # type
 
 
 def test_a_large_grid_is_streamed_not_built_and_feeds_the_overfitting_report(panel) -> None:  # type: ignore[no-untyped-def]
-    from quantlab.engine.optimise import Dimension, Trial, overfitting_report
+    from quantlab.engine.optimise import Dimension, overfitting_report
 
     # 2 × 700 × 700 = 980,000 combinations: under the limit, never materialised; the
     # callback cancels after 3 trials, so only the first chunk runs
@@ -185,3 +186,21 @@ def test_a_large_grid_is_streamed_not_built_and_feeds_the_overfitting_report(pan
     assert m.shape[1] == 3
     report = overfitting_report(m, 0, n_splits=4)
     assert report["n_trials"] == 3 and 0.0 <= report["pbo"] <= 1.0
+
+
+def test_a_stored_tpe_study_resumes_where_it_stopped(panel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    goal, space = Goal.parse(["sharpe"]), _space()
+    first: list[Trial] = []
+    tpe_search(_spec(), space, panel, goal, n_trials=3, seed=2, storage=storage,
+               study_name="s", on_trial=first.append)  # fmt: skip
+    rest: list[Trial] = []
+    tpe_search(_spec(), space, panel, goal, n_trials=6, seed=2, storage=storage,
+               study_name="s", on_trial=rest.append)  # fmt: skip
+    stored = optuna.load_study(study_name="s", storage=storage)
+    assert len(stored.trials) == 6
+    assert [t.number for t in first] == [0, 1, 2] and [t.number for t in rest] == [3, 4, 5]
+    values = {t.number: t.values for t in first + rest}
+    assert {t.number: list(t.values) for t in stored.trials} == values
