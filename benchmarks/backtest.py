@@ -3,8 +3,12 @@
     .venv/bin/python benchmarks/backtest.py            # full size: 500 symbols × 2,520 days
     .venv/bin/python benchmarks/backtest.py --quick    # 100 symbols, smoke run
 
-W1  dual MA 10/30, each symbol its own portfolio, rules off (vectorbt's model).
-W2  grid fast 5..50 step 5 × slow 20..200 step 20 (fast < slow), 90 pairs × every symbol.
+W1  dual MA 10/30, each symbol its own portfolio, rules off (vectorbt's model); also the
+    user's path: ``quantlab.engine.run`` with the strategy as factor-language expressions
+    (``Cross(Mean($close,10), Mean($close,30))``), metrics and diagnostics included.
+W2  grid fast 5..50 step 5 × slow 20..200 step 20 (fast < slow), 90 pairs × every symbol;
+    also ``quantlab.engine.run_batch`` over the same 90 pairs (expressions with {fast}/{slow}
+    parameters, shared expression cache, metrics per pair).
 W3  one shared-cash portfolio, top-50 by a score, monthly rebalancing, all A-share rules on.
 
 Every timing is the best of a few repeats after a warm-up call (Numba compilation excluded on
@@ -23,6 +27,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from quantlab import engine
 from quantlab.engine.backtest.config import BacktestConfig, rules_off
 from quantlab.engine.backtest.crossover import (
     CrossoverGrid,
@@ -107,13 +112,52 @@ def vbt_dual_ma(vbt: Any, close: pd.DataFrame, fast: Any, slow: Any) -> np.ndarr
     return pf.final_value().values
 
 
+def expr_spec(entry: str, exit_: str, **parameters: float) -> engine.RunSpec:
+    """W1 as a run spec: per-symbol cash, rules off, the benchmark's fee, all-in entries."""
+    return engine.RunSpec.model_validate(
+        {
+            "dataset_id": "synthetic",
+            "initial_capital": 10_000,
+            "preset": "rules_off",
+            "costs": {"commission_rate": FEES},
+            "execution": {"portfolio": "per_column"},
+            "parameters": parameters,
+            "strategy": {"kind": "signals", "entry": entry, "exit": exit_,
+                         "sizing": {"mode": "fixed_fraction", "fraction": 1.0}},
+        }
+    )  # fmt: skip
+
+
+W1_ENTRY = "Cross(Mean($close,10), Mean($close,30))"
+W1_EXIT = "CrossDown(Mean($close,10), Mean($close,30))"
+
+
+def w1_engine_run(panel: Panel, fused_final: np.ndarray | None) -> float:
+    spec = expr_spec(W1_ENTRY, W1_EXIT)
+    small = panel.select(instruments=list(panel.instruments[:3]))
+    engine.run(spec, small)  # compile
+    t, res = best_of(lambda: engine.run(spec, panel), 5)
+    found = f"(sharpe {res.metrics['sharpe_ratio']:.3f}, {len(res.diagnostics)} findings)"
+    line("quantlab engine.run, expressions, metrics+diagnostics", t, found)
+    t_m, _ = best_of(lambda: engine.run(spec, panel, diagnostics=False), 5)
+    line("quantlab engine.run, expressions, metrics only", t_m)
+    if fused_final is not None:
+        final = res.simulation.equity[-1] / 100.0  # 10,000 per symbol vs the kernel's 100
+        same = np.allclose(final, fused_final, rtol=1e-6)
+        print(f"  engine.run final values equal to the fused kernel's: {same}")
+    print(f"  target ≤ 50 ms: {'PASS' if t <= 0.05 else 'FAIL'}   floor ≤ 0.15 s: "
+          f"{'PASS' if t <= 0.15 else 'FAIL'}")  # fmt: skip
+    return t
+
+
 def w1(panel: Panel, vbt: Any, bt: Any, bt_symbols: int) -> None:
     close = panel["close"]
     df = pd.DataFrame(close)
     print(f"W1  dual MA 10/30, {close.shape[1]} symbols × {close.shape[0]} days, per-symbol cash")
-    ma_crossover(close[:100, :2], 10, 30, fees=FEES)  # compile
+    ma_crossover(close[:100, :2], 10, 30, init_cash=100.0, fees=FEES)  # compile
     ours_t, ours = best_of(lambda: ma_crossover(close, 10, 30, init_cash=100.0, fees=FEES), 5)
     line("quantlab fused kernel (with equity curves)", ours_t)
+    w1_engine_run(panel, ours.final_value)
     fast_sig = pd.DataFrame(close).rolling(10).mean().values
     slow_sig = pd.DataFrame(close).rolling(30).mean().values
     above = fast_sig > slow_sig
@@ -174,16 +218,17 @@ def w2(panel: Panel, vbt: Any, vbt_symbols: int, vbt_chunk: int) -> None:
     fasts, slows = window_pairs(FAST, SLOW)
     n_pairs = len(fasts)
     print(f"W2  grid of {n_pairs} (fast, slow) pairs × {close.shape[1]} symbols")
-    ma_crossover_grid(close[:300, :2], [5], [20], fees=FEES)  # compile
+    ma_crossover_grid(close[:300, :2], [5], [20], init_cash=100.0, fees=FEES)  # compile
     for pairs in (FAST[:5], FAST):
 
         def run_grid(p: range = pairs) -> CrossoverGrid:
-            return ma_crossover_grid(close, p, SLOW, fees=FEES)
+            return ma_crossover_grid(close, p, SLOW, init_cash=100.0, fees=FEES)
 
         with PeakRSS() as mem:
             t, grid = best_of(run_grid, 2)
         line(f"quantlab fused grid, {len(grid.fast)} pairs", t, f"peak +{mem.mib:.0f} MiB")
     ours_t = t
+    w2_run_batch(panel, fasts, slows, grid)
     if vbt is None:
         return
     df = pd.DataFrame(close[:, :vbt_symbols])
@@ -204,6 +249,29 @@ def w2(panel: Panel, vbt: Any, vbt_symbols: int, vbt_chunk: int) -> None:
     print(f"  final values equal to vectorbt's on the subset: {same}")
     ratio = est / ours_t
     print(f"  speed-up vs vectorbt: {ratio:.1f}x   floor ≥ 8x: {'PASS' if ratio >= 8 else 'FAIL'}")
+
+
+def w2_run_batch(panel: Panel, fasts: np.ndarray, slows: np.ndarray, grid: CrossoverGrid) -> None:
+    entry = "Cross(Mean($close,{fast}), Mean($close,{slow}))"
+    exit_ = "CrossDown(Mean($close,{fast}), Mean($close,{slow}))"
+    spec = expr_spec(entry, exit_, fast=10, slow=30)
+    variants = [{"fast": int(f), "slow": int(s)} for f, s in zip(fasts, slows, strict=True)]
+    small = panel.select(instruments=list(panel.instruments[:3]))
+    list(engine.run_batch(spec, variants[:2], small))  # compile
+    finals = []
+
+    def sweep() -> None:
+        finals.clear()
+        for res in engine.run_batch(spec, variants, panel):
+            finals.append(res.simulation.equity[-1] / 100.0)
+
+    with PeakRSS() as mem:
+        t, _ = best_of(sweep, 1)
+    line(f"quantlab engine.run_batch, {len(variants)} pairs, metrics each", t,
+         f"peak +{mem.mib:.0f} MiB")  # fmt: skip
+    same = np.allclose(np.array(finals), grid.final_value, rtol=1e-6)
+    print(f"  run_batch final values equal to the fused grid's: {same}")
+    print(f"  floor ≤ 2 s: {'PASS' if t <= 2.0 else 'FAIL'}")
 
 
 def w3(panel: Panel) -> None:

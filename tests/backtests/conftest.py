@@ -78,29 +78,18 @@ def dual_ma(dataset_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def direct_run(frame: pd.DataFrame, body: dict[str, Any]) -> Any:
-    """Run ``body`` straight on the engine from the long frame (no storage, no job): pivot,
-    evaluate the expressions on the whole history, keep the days from ``start``."""
-    from quantlab.backtests.compile import compile_strategy, engine_config
-    from quantlab.backtests.schemas import BacktestRequest
-    from quantlab.engine.backtest.simulator import Simulator
+    """Run ``body`` straight through ``quantlab.engine.run`` on the long frame pivoted to a
+    panel (no storage, no job); returns the simulation."""
+    from quantlab import engine
     from quantlab.engine.data import Panel
 
-    req = BacktestRequest.model_validate(body)
+    spec = engine.RunSpec.model_validate(body)
     wide = frame.pivot(index="date", columns="symbol")
     cal = wide.index.to_numpy().astype("datetime64[D]")
     names = list(wide["close"].columns)
     fields = {f: wide[f].to_numpy(dtype=np.float64) for f in frame.columns[2:]}
     panel = Panel.from_arrays(cal, names, fields)
-    lo = int(np.searchsorted(cal, np.datetime64(req.start or cal[0], "D")))
-    traded = list(req.universe) if req.universe != "all" else names
-    cols = np.array([names.index(s) for s in traded])
-    if req.end is not None:  # no look-ahead, so cutting the history first changes nothing
-        panel = panel.select(end=np.datetime64(req.end, "D"))
-    compiled = compile_strategy(req, panel, lo, cols)
-    sim_panel = panel.select(instruments=traded, start=cal[lo])
-    close = panel["close"]
-    bench = None if not req.benchmark else close[lo:, names.index(req.benchmark)]
-    return Simulator(sim_panel, compiled.strategy, engine_config(req), bench).run()
+    return engine.run(spec, panel, start=spec.start, end=spec.end).simulation
 
 
 async def wait_done(

@@ -50,11 +50,11 @@ async def test_validation_errors(app: Any, client: Any, make_user: Any) -> None:
     assert code == 422 and "start is after end" in err["details"]["problems"]
 
     # capital range, unknown fields, schema version and spec rules are schema errors
-    for capital in (9_999, 10_000_001):
+    for capital in (9_999, 1_000_000_001):
         code, err = await post(dual_ma(dataset_id, initial_capital=capital))
         assert code == 422 and err["code"] == "VALIDATION_ERROR"
         assert any(d["field"] == "initial_capital" for d in err["details"])
-    code, err = await post(dual_ma(dataset_id, schema_version=2))
+    code, err = await post(dual_ma(dataset_id, schema_version=99))
     assert code == 422
     code, err = await post(dual_ma(dataset_id, leverage=2))
     assert code == 422 and any(d["field"] == "leverage" for d in err["details"])
@@ -94,3 +94,45 @@ def _no_open() -> Any:
     from tests.backtests.conftest import market_frame
 
     return market_frame().drop(columns=["open"])
+
+
+async def test_served_schema_and_engine_defaults_agree_field_by_field(
+    client: Any, make_user: Any
+) -> None:
+    """``/api/backtests/schema`` is generated from the engine's spec: every default of
+    costs, rules, execution and sizing is the engine configuration's, every preset value
+    is the engine preset's, and the capital default and bounds are the engine's."""
+    from quantlab.engine.backtest.config import PRESETS, BacktestConfig, CostConfig
+    from quantlab.engine.backtest.crossover import ma_crossover
+
+    alice = await make_user()
+    resp = await client.get("/api/backtests/schema", headers=alice.headers)
+    assert resp.status_code == 200
+    schema = resp.json()["data"]
+    defs = schema["$defs"]
+    engine = BacktestConfig().to_dict()
+    sections = {"costs": "Costs", "rules": "Rules", "execution": "Execution", "sizing": "Sizing"}
+    compared = 0
+    for section, model in sections.items():
+        props = defs[model]["properties"]
+        own = {k for k in engine[section] if k not in ("init_cash", "max_holdings")}
+        assert set(props) == own, section  # no field on one side only
+        for name, prop in props.items():
+            assert prop["default"] == engine[section][name], (section, name)
+            compared += 1
+            if section != "sizing":
+                for preset, make in PRESETS.items():
+                    assert prop["x-presets"][preset] == make().to_dict()[section][name]
+    assert compared == 7 + 11 + 7 + 6
+    capital = schema["properties"]["initial_capital"]
+    assert capital["default"] == engine["execution"]["init_cash"] == 1_000_000.0
+    assert capital["maximum"] == 1_000_000_000
+    assert defs["SignalsStrategy"]["properties"]["max_holdings"]["default"] == 0
+    assert defs["ScoresStrategy"]["properties"]["rebalance"]["default"] == "daily"
+    assert schema["x-schema-version"] == schema["properties"]["schema_version"]["default"] == 2
+    # the crossover helper's capital default is the same one
+    import inspect
+
+    assert inspect.signature(ma_crossover).parameters["init_cash"].default == 1_000_000.0
+    assert CostConfig().stamp_tax == tuple(tuple(p) for p in defs["Costs"]["properties"][
+        "stamp_tax"]["default"])  # fmt: skip

@@ -21,6 +21,7 @@ from quantlab.onboarding import router as onboarding_router
 from quantlab.platform import health, meta
 from quantlab.platform.ratelimit import RateLimit
 from quantlab.sandbox import router as sandbox_router
+from quantlab.strategies import router as strategies_router
 from quantlab.tasks import router as tasks_router
 from quantlab.tasks import ws as tasks_ws
 
@@ -67,3 +68,5 @@ def include_routers(app: FastAPI) -> None:
     public(app, backtests_router.ws_router)  # authenticates like /ws/tasks
     protected(app, backtests_router.router)
     protected(app, ml_router.router)
+    protected(app, strategies_router.templates_router)
+    protected(app, strategies_router.router)

@@ -19,6 +19,7 @@ def startup_hooks() -> list[StartupHook]:
     from quantlab.platform.ratelimit import ratelimit_startup
     from quantlab.platform.runtime import freeze_startup_objects
     from quantlab.sandbox.startup import sandbox_startup
+    from quantlab.strategies.gallery import strategies_startup
     from quantlab.tasks.startup import jobs_startup
 
     return [
@@ -26,6 +27,7 @@ def startup_hooks() -> list[StartupHook]:
         ratelimit_startup,
         auth_startup,
         demo_startup,
+        strategies_startup,
         jobs_startup,
         sandbox_startup,
         freeze_startup_objects,  # last: everything alive now is long-lived

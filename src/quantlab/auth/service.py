@@ -4,6 +4,7 @@ own transaction and invalidates the cached access snapshot after the commit."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -281,3 +282,17 @@ def user_public(user: User) -> dict[str, Any]:
         "updated_at": user.updated_at,
         "last_login_at": user.last_login_at,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who owns a domain row, as ownership checks see it (jobs act on their owner's behalf)."""
+
+    id: str
+    is_admin: bool
+
+
+async def owner_of(session: AsyncSession, user_id: str) -> Owner:
+    """The :class:`Owner` for ``user_id`` (not an admin when the account is gone)."""
+    user = await session.get(User, user_id)
+    return Owner(user_id, bool(user is not None and user.role == "admin"))

@@ -14,7 +14,9 @@ from quantlab.platform.db import Base, IdMixin, TimestampMixin
 class Backtest(IdMixin, TimestampMixin, Base):
     """A backtest run. ``request`` is the validated :class:`BacktestRequest` with the dataset
     version pinned; with ``engine_version`` and ``seed`` it reproduces the run exactly.
-    Full arrays live as files under ``result_dir`` (relative to the data dir)."""
+    Full arrays live as files under ``result_dir`` (relative to the data dir). The run's
+    status is its job's (``jobs.status``; no copy here, so the two never disagree);
+    ``finished_at`` is set once the run's outcome (results or error) is recorded."""
 
     __tablename__ = "backtests"
 
@@ -22,7 +24,6 @@ class Backtest(IdMixin, TimestampMixin, Base):
         String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(120), default="")
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     dataset_id: Mapped[str] = mapped_column(String(32), index=True)
     dataset_version: Mapped[int] = mapped_column(Integer)
     strategy_kind: Mapped[str] = mapped_column(String(20))
@@ -34,6 +35,9 @@ class Backtest(IdMixin, TimestampMixin, Base):
     # robustness children: the run they vary and how (see quantlab.backtests.robustness)
     parent_id: Mapped[str | None] = mapped_column(String(32), index=True)
     variant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # a run of a saved strategy: which one and which of its versions
+    strategy_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    strategy_version: Mapped[int | None] = mapped_column(Integer)
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     days_run: Mapped[int | None] = mapped_column(Integer)
     n_days: Mapped[int | None] = mapped_column(Integer)

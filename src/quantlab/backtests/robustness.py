@@ -1,11 +1,13 @@
-"""Robustness checks as child runs: ±10 % parameter sensitivity and walk-forward windows.
+"""Robustness checks: ±10 % parameter sensitivity and walk-forward windows.
 
-A completed backtest whose request opts in (``robustness``) enqueues one ``backtests.run``
-job per variant, owned by the same user, with a child row pointing back at it
-(``parent_id``, ``variant``). No job waits on another: the child that ends last (or any
-child ending after the others, which gives the same answer) reads every child's results
-and rewrites the parent's ``robustness.json`` and its sensitivity / walk-forward findings
-in ``diagnostics.json``. Scores are annualised Sharpe ratios of daily returns.
+A completed backtest whose request opts in (``robustness``) runs its variants through the
+engine. A small run (:func:`small_enough`) runs them in its own job, in process (they are
+engine runs of milliseconds on data already loaded). A large one enqueues one
+``backtests.run`` job per variant, owned by the same user, with a child row pointing back
+at it (``parent_id``, ``variant``); no job waits on another: the child that ends last (or
+any child ending after the others, which gives the same answer) reads every child's results.
+Either way the parent's ``robustness.json`` and its sensitivity / walk-forward findings in
+``diagnostics.json`` are written. Scores are annualised Sharpe ratios of daily returns.
 """
 
 from __future__ import annotations
@@ -22,21 +24,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.backtests import results
 from quantlab.backtests.models import Backtest
-from quantlab.backtests.schemas import BacktestRequest, ScoresStrategy, WalkForward
-from quantlab.engine import expr
+from quantlab.engine import expr, runner
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
+from quantlab.engine.data import Panel
 from quantlab.engine.expr.ast import Call, Node, format_number, walk
 from quantlab.engine.expr.operators import OPERATORS
+from quantlab.engine.spec import RunSpec, ScoresStrategy, WalkForward, expressions
 from quantlab.platform import audit
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import write_atomic
+from quantlab.platform.jobs.models import Job
+from quantlab.platform.jsonsafe import json_safe
+
+BacktestRequest = RunSpec
 
 MAX_PARAMETERS = 8
 STEP = 0.10
 WINDOW_PARAMS = frozenset({"window", "span", "offset", "lag"})
 FINDING_TITLES = ("Parameter sensitivity", "Walk-forward efficiency")
 FINISHED = ("completed", "failed", "cancelled")
+IN_PROCESS_CELLS = 20_000_000  # days × symbols × variants run inside the parent's job
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,8 @@ def _replace_window(node: Node, old: float, new: float) -> Node:
 
 def sensitivity_children(req: BacktestRequest) -> list[Child]:
     """Two children per numeric parameter (up and down), at most :data:`MAX_PARAMETERS`."""
-    from quantlab.backtests.compile import expressions
-
     base = req.model_copy(update={"robustness": None})
-    texts = expressions(base)
+    texts = expressions(base, resolved=True)
     strategy = base.strategy.model_dump(mode="json")
     execution = base.execution.model_dump(mode="json")
     out: list[Child] = []
@@ -166,18 +172,13 @@ async def enqueue_children(
     session: AsyncSession, parent: Backtest, calendar: np.ndarray
 ) -> list[str]:
     """Add the child rows and their pending jobs for ``parent`` (the caller commits)."""
-    req = BacktestRequest.model_validate(parent.request)
-    if req.robustness is None:
-        return []
-    children = sensitivity_children(req) if req.robustness.sensitivity else []
-    if req.robustness.walk_forward is not None:
-        children += walk_forward_children(req, calendar, req.robustness.walk_forward)
+    req = RunSpec.from_stored(parent.request)
+    children = _children(req, calendar)
     job_ids = []
     for child in children:
         row = Backtest(
             owner_id=parent.owner_id,
             name=f"{parent.name} · {_label(child.variant)}"[:120],
-            status="pending",
             dataset_id=parent.dataset_id,
             dataset_version=parent.dataset_version,
             strategy_kind=parent.strategy_kind,
@@ -225,38 +226,72 @@ def _sharpe(returns: np.ndarray) -> float:
     return float(m.sharpe_ratio(returns))
 
 
-async def collect(session: AsyncSession, data_dir: Path, parent_id: str) -> bool:
-    """Once every child has ended, store the robustness findings on the parent (idempotent).
+def _children(req: RunSpec, calendar: np.ndarray) -> list[Child]:
+    if req.robustness is None:
+        return []
+    children = sensitivity_children(req) if req.robustness.sensitivity else []
+    if req.robustness.walk_forward is not None:
+        children += walk_forward_children(req, calendar, req.robustness.walk_forward)
+    return children
 
-    Returns True when the findings were written."""
-    parent = await session.get(Backtest, parent_id)
-    children = await children_of(session, parent_id)
-    if parent is None or not parent.result_dir or not children:
+
+def small_enough(req: RunSpec, calendar: np.ndarray, instruments: np.ndarray) -> bool:
+    """True when every variant together stays under :data:`IN_PROCESS_CELLS` (and none
+    is a code strategy, whose runs go through the sandbox)."""
+    if req.strategy.kind == "code":
         return False
-    if any(c.status not in FINISHED for c in children):
-        return False
-    path = data_dir / parent.result_dir
-    base = results.read_json(path, "metrics").get("sharpe_ratio")
-    runs: list[tuple[dict[str, float], float]] = [({}, math.nan if base is None else base)]
+    variants = len(_children(req, calendar))
+    return len(calendar) * len(instruments) * max(variants, 1) <= IN_PROCESS_CELLS
+
+
+def _window_pair(
+    variant: dict[str, Any], dates: np.ndarray, returns: np.ndarray
+) -> tuple[float, float]:
+    split = dates.astype(str) >= variant["split"]
+    return _sharpe(returns[~split]), _sharpe(returns[split])
+
+
+def run_in_process(
+    path: Path, req: RunSpec, panel: Panel, calendar: np.ndarray, parent: runner.RunResult
+) -> int:
+    """Run every variant of ``req`` on ``panel`` here and write the findings; returns the
+    number of variants."""
+    children = _children(req, calendar)
+    cache = expr.ExprCache(128 * 2**20)
+    if panel.meta.get("version_key") is None:
+        panel = Panel(panel.calendar, panel.instruments, panel.fields, panel.first, panel.last,
+                      {**panel.meta, "version_key": f"robustness-{id(panel)}"})  # fmt: skip
+    runs: list[tuple[dict[str, float], float]] = [({}, _metric(parent.metrics))]
     windows: list[tuple[float, float]] = []
     detail = []
     for child in children:
-        variant = dict(child.variant or {})
-        item: dict[str, Any] = {"id": child.id, "job_id": child.job_id, "status": child.status}
-        ok = child.status == "completed" and child.result_dir
-        if variant.get("kind") == "sensitivity" and ok:
-            score = results.read_json(data_dir / str(child.result_dir), "metrics")["sharpe_ratio"]
-            score = math.nan if score is None else float(score)
+        variant = dict(child.variant)
+        out = runner.run(child.request, panel, cache=cache, diagnostics=False)
+        item: dict[str, Any] = {"status": "completed", "in_process": True}
+        if variant["kind"] == "sensitivity":
+            score = _metric(out.metrics)
             runs.append(({variant["parameter"]: float(variant["value"])}, score))
             item["sharpe_ratio"] = score
-        elif variant.get("kind") == "walk_forward" and ok:
-            frame = results.read_frame(data_dir / str(child.result_dir), "series")
-            split = frame["date"] >= variant["split"]
-            returns = frame["returns"].to_numpy(dtype=np.float64)
-            pair = (_sharpe(returns[~split.to_numpy()]), _sharpe(returns[split.to_numpy()]))
+        else:
+            pair = _window_pair(variant, out.dates, out.returns)
             windows.append(pair)
             item["in_sample_sharpe"], item["out_of_sample_sharpe"] = pair
         detail.append({**variant, **item})
+    _write_findings(path, runs, windows, detail)
+    return len(children)
+
+
+def _metric(metrics: dict[str, Any]) -> float:
+    value = metrics.get("sharpe_ratio")
+    return math.nan if value is None else float(value)
+
+
+def _write_findings(
+    path: Path,
+    runs: list[tuple[dict[str, float], float]],
+    windows: list[tuple[float, float]],
+    detail: list[dict[str, Any]],
+) -> None:
     findings = [
         f
         for f in results.read_json(path, "diagnostics")
@@ -270,8 +305,52 @@ async def collect(session: AsyncSession, data_dir: Path, parent_id: str) -> bool
         found = diag.walk_forward(windows).to_dict()
         found["evidence"]["windows_detail"] = [d for d in detail if d["kind"] == "walk_forward"]
         findings.append(found)
-    findings = m.json_safe(findings)
+    findings = json_safe(findings)
     write_atomic(path / "diagnostics.json", json.dumps(findings, allow_nan=False).encode())
-    summary = m.json_safe({"base_sharpe": runs[0][1], "children": detail})
+    summary = json_safe({"base_sharpe": runs[0][1], "children": detail})
     write_atomic(path / "robustness.json", json.dumps(summary, allow_nan=False).encode())
+
+
+async def job_statuses(session: AsyncSession, rows: list[Backtest]) -> dict[str, str]:
+    """Each row's status, read from its job."""
+    ids = [r.job_id for r in rows if r.job_id]
+    if not ids:
+        return {}
+    found = dict((await session.execute(select(Job.id, Job.status).where(Job.id.in_(ids)))).all())
+    return {r.id: str(found.get(r.job_id or "", "pending")) for r in rows}
+
+
+async def collect(session: AsyncSession, data_dir: Path, parent_id: str) -> bool:
+    """Once every child has ended (its outcome recorded: ``finished_at``), store the
+    robustness findings on the parent (idempotent). Returns True when they were written."""
+    parent = await session.get(Backtest, parent_id)
+    children = await children_of(session, parent_id)
+    if parent is None or not parent.result_dir or not children:
+        return False
+    if any(c.finished_at is None for c in children):
+        return False
+    statuses = await job_statuses(session, children)
+    path = data_dir / parent.result_dir
+    base = results.read_json(path, "metrics").get("sharpe_ratio")
+    runs: list[tuple[dict[str, float], float]] = [({}, math.nan if base is None else base)]
+    windows: list[tuple[float, float]] = []
+    detail = []
+    for child in children:
+        variant = dict(child.variant or {})
+        ok = bool(child.result_dir) and not child.incomplete and child.error is None
+        status = "completed" if ok else statuses.get(child.id, "failed")
+        item: dict[str, Any] = {"id": child.id, "job_id": child.job_id, "status": status}
+        if variant.get("kind") == "sensitivity" and ok:
+            score = results.read_json(data_dir / str(child.result_dir), "metrics")["sharpe_ratio"]
+            score = math.nan if score is None else float(score)
+            runs.append(({variant["parameter"]: float(variant["value"])}, score))
+            item["sharpe_ratio"] = score
+        elif variant.get("kind") == "walk_forward" and ok:
+            frame = results.read_frame(data_dir / str(child.result_dir), "series")
+            returns = frame["returns"].to_numpy(dtype=np.float64)
+            pair = _window_pair(variant, frame["date"].to_numpy(), returns)
+            windows.append(pair)
+            item["in_sample_sharpe"], item["out_of_sample_sharpe"] = pair
+        detail.append({**variant, **item})
+    _write_findings(path, runs, windows, detail)
     return True

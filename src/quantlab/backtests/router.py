@@ -7,16 +7,32 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, WebSocket, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import PlainTextResponse
 
 from quantlab.auth.dependencies import CurrentUser, WriteUser
-from quantlab.backtests import service
-from quantlab.backtests.schemas import BacktestRequest, CompareRequest, request_schema
+from quantlab.backtests import service, views
+from quantlab.backtests.schemas import (
+    BacktestDetail,
+    BacktestOut,
+    BacktestRequest,
+    BacktestStarted,
+    CatalogItem,
+    CompareRequest,
+    CompareView,
+    DrawdownView,
+    EquityView,
+    FindingOut,
+    LogLine,
+    MonthlyView,
+    PositionsView,
+    RejectedPage,
+    TradeOut,
+    request_schema,
+)
 from quantlab.engine.backtest.diagnostics import list_diagnostics
 from quantlab.engine.backtest.metrics import list_metrics
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Pagination, ok, page
+from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
 from quantlab.platform.ratelimit import client_address
 from quantlab.tasks import ws as tasks_ws
 
@@ -34,23 +50,32 @@ def _data_dir(request: Request) -> Any:
 
 
 def _started(row: Any, job: Any) -> dict[str, Any]:
-    return {"id": row.id, "job_id": job.id, "status": row.status, "ws": f"/ws/backtests/{row.id}"}
+    return {"id": row.id, "job_id": job.id, "status": job.status, "name": row.name,
+            "ws": f"/ws/backtests/{row.id}"}  # fmt: skip
 
 
 # --- catalogs -----------------------------------------------------------------------------
 
 
-@router.get("/schema", summary="JSON Schema of a backtest request (versioned)")
+@router.get(
+    "/schema",
+    summary="JSON Schema of a backtest request (the run spec, versioned)",
+    response_model=Envelope[dict[str, Any]],
+)
 async def schema() -> dict[str, Any]:
     return ok(request_schema())
 
 
-@router.get("/metrics", summary="The metric registry")
+@router.get("/metrics", summary="The metric registry", response_model=Envelope[list[CatalogItem]])
 async def metrics_catalog() -> dict[str, Any]:
     return ok(list_metrics())
 
 
-@router.get("/diagnostics/catalog", summary="The diagnostic registry")
+@router.get(
+    "/diagnostics/catalog",
+    summary="The diagnostic registry",
+    response_model=Envelope[list[CatalogItem]],
+)
 async def diagnostics_catalog() -> dict[str, Any]:
     return ok(list_diagnostics())
 
@@ -58,7 +83,12 @@ async def diagnostics_catalog() -> dict[str, Any]:
 # --- runs ---------------------------------------------------------------------------------
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Start a backtest")
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start a backtest",
+    response_model=Envelope[BacktestStarted],
+)
 async def create(
     body: BacktestRequest, user: WriteUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
@@ -70,7 +100,7 @@ async def create(
     return ok(_started(row, job))
 
 
-@router.get("", summary="Your backtests")
+@router.get("", summary="Your backtests", response_model=Envelope[list[BacktestOut]])
 async def list_backtests(
     user: CurrentUser,
     session: DbSession,
@@ -87,14 +117,22 @@ async def list_backtests(
     return page(items, total, params)
 
 
-@router.post("/compare", summary="Compare runs: NAV overlay and metrics side by side")
+@router.post(
+    "/compare",
+    summary="Compare runs: NAV overlay and metrics side by side",
+    response_model=Envelope[CompareView],
+)
 async def compare(
     body: CompareRequest, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    return ok(await service.compare(session, user, body.ids, _data_dir(request)))
+    return ok(await views.compare(session, user, body.ids, _data_dir(request)))
 
 
-@router.get("/{backtest_id}", summary="A backtest: config, status, progress and metrics")
+@router.get(
+    "/{backtest_id}",
+    summary="A backtest: config, status, progress and metrics",
+    response_model=Envelope[BacktestDetail],
+)
 async def get_backtest(
     backtest_id: Id, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
@@ -115,6 +153,7 @@ async def delete(
     "/{backtest_id}/rerun",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run again with the stored dataset version, spec, config and seed",
+    response_model=Envelope[BacktestStarted],
 )
 async def rerun(
     backtest_id: Id, user: WriteUser, session: DbSession, request: Request
@@ -129,28 +168,44 @@ async def rerun(
 # --- results ------------------------------------------------------------------------------
 
 
-@router.get("/{backtest_id}/equity", summary="Daily equity and NAV with the benchmark")
+@router.get(
+    "/{backtest_id}/equity",
+    summary="Daily equity and NAV with the benchmark",
+    response_model=Envelope[EquityView],
+)
 async def equity(
     backtest_id: Id, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    return ok(await service.equity(session, user, backtest_id, _data_dir(request)))
+    return ok(await views.equity(session, user, backtest_id, _data_dir(request)))
 
 
-@router.get("/{backtest_id}/drawdown", summary="Daily drawdown and the maximum's dates")
+@router.get(
+    "/{backtest_id}/drawdown",
+    summary="Daily drawdown and the maximum's dates",
+    response_model=Envelope[DrawdownView],
+)
 async def drawdown(
     backtest_id: Id, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    return ok(await service.drawdown(session, user, backtest_id, _data_dir(request)))
+    return ok(await views.drawdown(session, user, backtest_id, _data_dir(request)))
 
 
-@router.get("/{backtest_id}/monthly-returns", summary="Year × month return table")
+@router.get(
+    "/{backtest_id}/monthly-returns",
+    summary="Year × month return table",
+    response_model=Envelope[MonthlyView],
+)
 async def monthly_returns(
     backtest_id: Id, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    return ok(await service.monthly_returns(session, user, backtest_id, _data_dir(request)))
+    return ok(await views.monthly_returns(session, user, backtest_id, _data_dir(request)))
 
 
-@router.get("/{backtest_id}/trades", summary="Fills: filter by symbol/side, sort by P&L or date")
+@router.get(
+    "/{backtest_id}/trades",
+    summary="Fills: filter by symbol/side, sort by P&L or date",
+    response_model=Envelope[list[TradeOut]],
+)
 async def trades(
     backtest_id: Id,
     user: CurrentUser,
@@ -161,14 +216,18 @@ async def trades(
     side: Literal["buy", "sell", "BUY", "SELL"] | None = None,
     sort: Literal["date", "-date", "pnl", "-pnl"] = "date",
 ) -> dict[str, Any]:
-    items, total = await service.trades(
+    items, total = await views.trades(
         session, user, backtest_id, _data_dir(request), params, symbol=symbol, side=side,
         sort=sort,
     )  # fmt: skip
     return page(items, total, params)
 
 
-@router.get("/{backtest_id}/positions", summary="Holdings on a day, by symbol or industry")
+@router.get(
+    "/{backtest_id}/positions",
+    summary="Holdings on a day, by symbol or industry",
+    response_model=Envelope[PositionsView],
+)
 async def positions(
     backtest_id: Id,
     user: CurrentUser,
@@ -178,13 +237,17 @@ async def positions(
     group_by: Literal["symbol", "industry"] = "symbol",
 ) -> dict[str, Any]:
     return ok(
-        await service.positions(
+        await views.positions(
             session, user, backtest_id, _data_dir(request), day=day, group_by=group_by
         )
     )
 
 
-@router.get("/{backtest_id}/orders/rejected", summary="Refused orders with their reasons")
+@router.get(
+    "/{backtest_id}/orders/rejected",
+    summary="Refused orders with their reasons",
+    response_model=RejectedPage,
+)
 async def rejected(
     backtest_id: Id,
     user: CurrentUser,
@@ -194,7 +257,7 @@ async def rejected(
     reason: Annotated[str | None, Query(max_length=40)] = None,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    items, total, counts = await service.rejected_orders(
+    items, total, counts = await views.rejected_orders(
         session, user, backtest_id, _data_dir(request), params, reason=reason, symbol=symbol
     )
     body = page(items, total, params)
@@ -202,7 +265,12 @@ async def rejected(
     return body
 
 
-@router.get("/{backtest_id}/logs", summary="The run's log: filter, search, or TXT export")
+@router.get(
+    "/{backtest_id}/logs",
+    summary="The run's log: filter, search, or TXT export (format=txt: text/plain)",
+    response_model=Envelope[list[LogLine]],
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def logs(
     backtest_id: Id,
     user: CurrentUser,
@@ -213,20 +281,24 @@ async def logs(
     format: Literal["json", "txt"] = "json",
 ) -> Any:
     if format == "txt":
-        rows, _ = await service.logs(session, user, backtest_id, None, level, q)
+        rows, _ = await views.logs(session, user, backtest_id, None, level, q)
         text = "".join(f"{r.ts.isoformat()} {r.level} {r.message}\n" for r in rows)
         headers = {"Content-Disposition": f'attachment; filename="backtest-{backtest_id}.log"'}
         return PlainTextResponse(text, headers=headers)
-    rows, total = await service.logs(session, user, backtest_id, params, level, q)
+    rows, total = await views.logs(session, user, backtest_id, params, level, q)
     items = [{"ts": r.ts, "level": r.level, "message": r.message} for r in rows]
-    return page(jsonable_encoder(items), total, params)
+    return page(items, total, params)
 
 
-@router.get("/{backtest_id}/diagnostics", summary="Diagnostic findings with suggestions")
+@router.get(
+    "/{backtest_id}/diagnostics",
+    summary="Diagnostic findings with suggestions",
+    response_model=Envelope[list[FindingOut]],
+)
 async def diagnostics(
     backtest_id: Id, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
-    return ok(await service.diagnostics(session, user, backtest_id, _data_dir(request)))
+    return ok(await views.diagnostics(session, user, backtest_id, _data_dir(request)))
 
 
 @router.get(
@@ -237,9 +309,7 @@ async def diagnostics(
 async def export(
     backtest_id: Id, fmt: ExportFormat, user: CurrentUser, session: DbSession, request: Request
 ) -> Response:
-    data, media, filename = await service.export(
-        session, user, backtest_id, _data_dir(request), fmt
-    )
+    data, media, filename = await views.export(session, user, backtest_id, _data_dir(request), fmt)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(data, media_type=media, headers=headers)
 
@@ -252,5 +322,5 @@ async def backtest_events(ws: WebSocket, backtest_id: str) -> None:
     """``/ws/tasks/{job_id}`` for the backtest's job (same authentication and messages);
     an unknown backtest closes with 4404 like an unknown job."""
     async with ws.app.state.db.sessionmaker() as session:
-        job_id = await service.job_id_of(session, backtest_id)
+        job_id = await views.job_id_of(session, backtest_id)
     await tasks_ws.job_events(ws, job_id or backtest_id)

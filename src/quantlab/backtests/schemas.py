@@ -1,224 +1,53 @@
-"""The backtest request: one versioned JSON schema for a run's configuration and strategy.
-
-Saved strategies, templates and the visual builder store exactly a :class:`BacktestRequest`
-(or its ``strategy`` member); ``GET /api/backtests/schema`` serves it as JSON Schema. Bump
-:data:`SCHEMA_VERSION` on any change that is not a pure addition of an optional field.
-
-Expressions use the factor language (``Mean($close, 10)``); a value on day ``t`` is a
-decision taken at ``t``'s close and filled at ``t + 1``'s open unless ``execution.price``
-says otherwise. Reading the future (``Ref($close, -1)``) is refused.
-"""
+"""Backtest API shapes. The request is the engine's run spec
+(:class:`quantlab.engine.spec.RunSpec`, served as JSON Schema by ``GET /api/backtests/schema``);
+this module adds the response models of the backtest routes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from quantlab.engine.backtest.enums import PriceMode, Rebalance, SizingMode, SlippageMode, StopMode
+from quantlab.engine.spec import (
+    SCHEMA_VERSION,
+    CodeStrategy,
+    Costs,
+    Execution,
+    Robustness,
+    Rules,
+    RunSpec,
+    ScoresStrategy,
+    SignalsStrategy,
+    Sizing,
+    WalkForward,
+    WeightsStrategy,
+    spec_schema,
+)
+from quantlab.platform.envelope import PageMeta
 
-SCHEMA_VERSION = 1
-SCHEMA_ID = f"https://quantlab.dev/schemas/backtest-request/v{SCHEMA_VERSION}.json"
+BacktestRequest = RunSpec  # what POST /api/backtests takes: the run spec itself
+request_schema = spec_schema
 
-Expression = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=4000,
-        description="factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30))",
-    ),
+__all__ = [
+    "SCHEMA_VERSION",
+    "BacktestRequest",
+    "CodeStrategy",
+    "Costs",
+    "Execution",
+    "Robustness",
+    "Rules",
+    "ScoresStrategy",
+    "SignalsStrategy",
+    "Sizing",
+    "WalkForward",
+    "WeightsStrategy",
+    "request_schema",
 ]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Sizing(_Strict):
-    """How signal entries are sized (signals and code strategies)."""
-
-    mode: SizingMode = Field(SizingMode.EQUAL, description="equal, fixed_fraction, ...")
-    fraction: float = Field(0.1, gt=0, le=1, description="fixed_fraction: share of equity")
-    amount: float = Field(100_000.0, gt=0, le=1e9, description="fixed_amount: currency")
-    vol_target: float = Field(0.15, gt=0, le=5, description="vol_target: annualised")
-    vol_window: int = Field(20, ge=2, le=500, description="vol_target: days of returns")
-    per_stock_cap: float = Field(0.0, ge=0, le=1, description="max share per position; 0 off")
-
-
-class SignalsStrategy(_Strict):
-    """Enter where ``entry`` is true (non-zero), exit where ``exit`` is true."""
-
-    kind: Literal["signals"]
-    entry: Expression
-    exit: Expression
-    sizing: Sizing = Field(default_factory=Sizing)
-    max_holdings: int = Field(0, ge=0, le=10_000, description="0 = unlimited")
-
-
-class ScoresStrategy(_Strict):
-    """Rank ``score`` daily; hold the ``top_k`` best, swapping at most ``n_drop`` per
-    rebalance (Qlib's TopkDropout)."""
-
-    kind: Literal["scores"]
-    score: Expression
-    top_k: int = Field(50, ge=1, le=5_000)
-    n_drop: int = Field(5, ge=0, le=5_000)
-    rebalance: Rebalance = Rebalance.MONTHLY
-    hold_thresh: int = Field(1, ge=1, le=1_000, description="minimum days held before a sell")
-    risk_degree: float = Field(0.95, gt=0, le=1, description="share of equity invested")
-
-    @model_validator(mode="after")
-    def _drop_within_k(self) -> ScoresStrategy:
-        if self.n_drop > self.top_k:
-            raise ValueError("n_drop cannot exceed top_k")
-        return self
-
-
-class WeightsStrategy(_Strict):
-    """Target weights: an expression per day and instrument, or fixed weights per symbol.
-
-    ``normalize="sum"`` keeps positive values and scales each day's row to sum to 1;
-    ``"none"`` uses the values as fractions of equity (NaN = 0).
-    """
-
-    kind: Literal["weights"]
-    weight: Expression | None = None
-    static: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(
-        None, description="symbol -> fixed target weight", max_length=5_000
-    )
-    normalize: Literal["sum", "none"] = "sum"
-    rebalance: Rebalance = Rebalance.MONTHLY
-
-    @model_validator(mode="after")
-    def _one_source(self) -> WeightsStrategy:
-        if (self.weight is None) == (self.static is None):
-            raise ValueError("give exactly one of 'weight' (an expression) or 'static'")
-        return self
-
-
-class CodeStrategy(_Strict):
-    """Python run in the sandbox (``np`` is bound). Every dataset field is bound as a
-    ``(days, symbols)`` float64 array (``close``, ``open``…; NaN = missing) over the traded
-    symbols and every loaded day up to ``end``, history before ``start`` included so
-    indicators can warm up; ``dates`` holds those days as int days since 1970-01-01.
-    Set ``entries`` and ``exits`` (boolean arrays: decisions at each day's close), or
-    ``weights`` (target fractions of equity, NaN = 0), or ``scores`` (ranked with
-    ``top_k``/``n_drop``), each of the inputs' shape; rows before ``start`` are ignored.
-    A wrong name, shape or dtype fails the run with a message that gives both shapes."""
-
-    kind: Literal["code"]
-    code: str = Field(min_length=1, max_length=100_000)
-    sizing: Sizing = Field(default_factory=Sizing)
-    max_holdings: int = Field(0, ge=0, le=10_000)
-    top_k: int = Field(50, ge=1, le=5_000)
-    n_drop: int = Field(5, ge=0, le=5_000)
-    rebalance: Rebalance = Rebalance.MONTHLY
-
-
-StrategySpec = Annotated[
-    SignalsStrategy | ScoresStrategy | WeightsStrategy | CodeStrategy,
-    Field(discriminator="kind"),
-]
-
-
-class Costs(_Strict):
-    """Overrides of the preset's costs; omitted fields keep the preset's value."""
-
-    commission_rate: float | None = Field(None, ge=0, le=0.05, description="fraction per order")
-    commission_min: float | None = Field(None, ge=0, le=10_000, description="currency per order")
-    stamp_tax: list[tuple[date, Annotated[float, Field(ge=0, le=0.05)]]] | None = Field(
-        None, description="[[from_date, rate], ...] on sells", max_length=50
-    )
-    slippage: SlippageMode | None = None
-    slippage_value: float | None = Field(None, ge=0, le=100)
-    tick_size: float | None = Field(None, gt=0, le=100)
-    slippage_impact: float | None = Field(None, ge=0, le=100)
-
-
-class Rules(_Strict):
-    """Overrides of the preset's market rules."""
-
-    t_plus_1: bool | None = None
-    price_limits: bool | None = None
-    limit_main: float | None = Field(None, gt=0, le=1)
-    limit_growth: float | None = Field(None, gt=0, le=1)
-    limit_st: float | None = Field(None, gt=0, le=1)
-    suspension: bool | None = None
-    lot_size: float | None = Field(None, ge=0, le=1_000_000)
-    min_volume_lots: float | None = Field(None, ge=0)
-    volume_cap: float | None = Field(None, ge=0, le=1)
-    exclude_st: bool | None = None
-    exclude_new: bool | None = None
-
-
-class Execution(_Strict):
-    """Fill price and protective exits."""
-
-    price: PriceMode | None = None
-    stop_loss: StopMode | None = None
-    stop_loss_value: float | None = Field(None, ge=0, le=100)
-    take_profit: StopMode | None = None
-    take_profit_value: float | None = Field(None, ge=0, le=100)
-    atr_window: int | None = Field(None, ge=1, le=500)
-
-
-class WalkForward(_Strict):
-    """Rolling windows over the simulated days, each an in-sample span followed by an
-    out-of-sample one; windows step by the out-of-sample length and together end on the
-    last day. Each window is one child run; its Sharpe on either side of the split feeds
-    the walk-forward efficiency (mean out-of-sample over mean in-sample Sharpe)."""
-
-    windows: int = Field(4, ge=2, le=12)
-    in_sample: float = Field(0.7, ge=0.5, le=0.9, description="share of a window in sample")
-
-
-class Robustness(_Strict):
-    """Opt-in overfitting checks, run after this backtest completes as child
-    ``backtests.run`` jobs of the same owner (listed in ``/api/tasks`` and under
-    ``robustness`` in ``GET /api/backtests/{id}``). When the last child ends, its findings
-    join ``/diagnostics``.
-
-    ``sensitivity`` moves each numeric parameter by ±10 % (integers by at least one step):
-    window-like operator parameters (``Mean($close, 10)``; equal values move together),
-    ``top_k`` and ``n_drop`` of a scores strategy, and stop-loss / take-profit levels; at
-    most 8 parameters (16 children). Constants such as the ``1`` in ``$a / $b - 1`` stay."""
-
-    sensitivity: bool = False
-    walk_forward: WalkForward | None = None
-
-
-class BacktestRequest(_Strict):
-    """A backtest run: data, dates, capital, market model and strategy."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"$id": SCHEMA_ID, "x-schema-version": SCHEMA_VERSION},
-    )
-
-    schema_version: Literal[1] = Field(1, description="version of this schema")
-    name: str = Field("", max_length=120)
-    dataset_id: str = Field(min_length=1, max_length=32)
-    dataset_version: int | None = Field(None, ge=1, description="default: latest (pinned)")
-    universe: Literal["all"] | Annotated[list[str], Field(min_length=1, max_length=5_000)] = "all"
-    start: date | None = Field(None, description="first simulated day; default: data start")
-    end: date | None = Field(None, description="last simulated day; default: data end")
-    initial_capital: float = Field(100_000.0, ge=10_000, le=10_000_000)
-    preset: Literal["cn_a_share", "us_equity", "rules_off"] = "cn_a_share"
-    costs: Costs = Field(default_factory=Costs)
-    rules: Rules = Field(default_factory=Rules)
-    execution: Execution = Field(default_factory=Execution)
-    benchmark: str | None = Field(None, max_length=40, description="a symbol of the dataset")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the bootstrap diagnostics")
-    strategy: StrategySpec
-    robustness: Robustness | None = Field(None, description="opt-in child runs; see Robustness")
-
-
-def request_schema() -> dict[str, Any]:
-    """The JSON Schema of :class:`BacktestRequest` (what ``/api/backtests/schema`` serves)."""
-    schema = BacktestRequest.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
 
 
 class CompareRequest(_Strict):
@@ -248,5 +77,214 @@ class BacktestOut(BaseModel):
     summary: dict[str, Any] | None
     error: str | None
     rerun_of: str | None
+    strategy_id: str | None = None
+    strategy_version: int | None = None
     created_at: Any
     updated_at: Any
+
+
+# --- responses ------------------------------------------------------------------------------
+
+Number = float | None
+
+
+class BacktestStarted(BaseModel):
+    """A run accepted: its id, its job, and where its live events stream."""
+
+    id: str
+    job_id: str
+    status: str
+    name: str
+    ws: str
+
+
+class JobProgress(BaseModel):
+    """The run's job as the backtest shows it."""
+
+    id: str
+    status: str
+    progress: float
+    stage: str | None
+    current: str | None
+    eta_seconds: float | None
+    running_metrics: dict[str, Any] | None
+    error: str | None
+
+
+class Reproducibility(BaseModel):
+    """What reproduces the run exactly."""
+
+    dataset_id: str
+    dataset_version: int
+    engine_version: str
+    seed: int
+    schema_version: int | None
+
+
+class RobustnessChild(BaseModel):
+    """One robustness variant (a child run, or an in-process run without an id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    job_id: str | None = None
+    status: str
+    variant: dict[str, Any] | None = None
+
+
+class RobustnessView(BaseModel):
+    """The requested checks and each variant's state; ``complete`` once findings are in."""
+
+    requested: dict[str, Any]
+    complete: bool
+    children: list[RobustnessChild]
+
+
+class BacktestDetail(BacktestOut):
+    """One backtest: the stored (resolved) spec, job progress, reproducibility, metrics."""
+
+    request: dict[str, Any]
+    reproducibility: Reproducibility
+    job: JobProgress | None
+    metrics: dict[str, Any] | None
+    parent_id: str | None
+    variant: dict[str, Any] | None
+    robustness: RobustnessView | None
+
+
+class EquityPoint(BaseModel):
+    date: str
+    equity: Number
+    cash: Number
+    benchmark: Number
+    nav: Number
+    benchmark_nav: Number
+
+
+class EquityView(BaseModel):
+    """Daily equity, cash and benchmark, also as NAV (1.0 = the initial capital)."""
+
+    initial_capital: float
+    benchmark_symbol: str | None
+    incomplete: bool
+    points: list[EquityPoint]
+
+
+class DrawdownPoint(BaseModel):
+    date: str
+    drawdown: Number
+
+
+class DrawdownView(BaseModel):
+    """The daily drawdown series and the maximum drawdown's dates."""
+
+    max_drawdown: Number
+    details: dict[str, Any] | None
+    points: list[DrawdownPoint]
+
+
+class MonthlyView(BaseModel):
+    """Year → 12 monthly returns (null where no day), and each year's compounded return."""
+
+    table: dict[str, list[Number]]
+    yearly: dict[str, Number]
+
+
+class TradeOut(BaseModel):
+    seq: int
+    date: str
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    price: Number
+    quantity: Number
+    commission: Number
+    tax: Number
+    slippage: Number
+    pnl: Number
+    holding_days: int
+
+
+class RejectedOut(BaseModel):
+    date: str
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: Number
+    reason: str
+
+
+class RejectedMeta(PageMeta):
+    by_reason: dict[str, int]
+
+
+class RejectedPage(BaseModel):
+    """A page of refused orders with each reason's count over the whole run."""
+
+    status: Literal["success"] = "success"
+    data: list[RejectedOut]
+    meta: RejectedMeta
+
+
+class PositionItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    symbol: str | None = None
+    industry: str | None = None
+    quantity: float | None = None
+    value: float
+    weight: float | None
+    count: int | None = None
+
+
+class PositionsView(BaseModel):
+    """Holdings at one close, by symbol or by industry."""
+
+    date: str | None
+    group_by: str
+    equity: float | None = None
+    cash: float | None = None
+    industry_known: bool | None = None
+    items: list[PositionItem]
+
+
+class FindingOut(BaseModel):
+    """A diagnostic finding: severity, numeric evidence, suggestion."""
+
+    diagnostic: str
+    severity: str
+    title: str
+    evidence: dict[str, Any]
+    suggestion: str
+
+
+class CompareRun(BaseModel):
+    id: str
+    name: str
+    incomplete: bool
+    dates: list[str]
+    nav: list[Number]
+
+
+class CompareRow(BaseModel):
+    metric: str
+    values: dict[str, Any]
+
+
+class CompareView(BaseModel):
+    """NAV overlays and scalar metrics side by side."""
+
+    runs: list[CompareRun]
+    metrics: list[CompareRow]
+
+
+class LogLine(BaseModel):
+    ts: datetime
+    level: str
+    message: str
+
+
+class CatalogItem(BaseModel):
+    """An entry of the metric or diagnostic registry."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str

@@ -1,30 +1,32 @@
-"""The ``backtests.run`` job: load the panel with the strategy's look-back, compile the spec
-to arrays, simulate in chunks (progress, trade log, running metrics, checkpoints between
-chunks), then analyse and store the results. A cancelled run keeps what it simulated,
-marked incomplete; a paused one resumes from its checkpoint on any worker, and cancelling
-it while paused runs it once more from the checkpoint just to store those partial results."""
+"""The ``backtests.run`` job: load the panel (with the history before ``start``), then one
+:func:`quantlab.engine.runner` run with this job's progress, trade log, running metrics and
+checkpoints between chunks, then store the results. A cancelled run keeps what it
+simulated, marked incomplete; a paused one resumes from its checkpoint on any worker, and
+cancelling it while paused runs it once more from the checkpoint just to store those
+partial results. Robustness variants of a small run are run here, in process.
+
+The run's status is its job's; this module records results, errors and ``finished_at``
+on the backtest row."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quantlab.auth.models import User
-from quantlab.backtests import compile as spec_compile
+from quantlab.auth import service as auth_service
 from quantlab.backtests import results, robustness
 from quantlab.backtests.models import Backtest
-from quantlab.backtests.schemas import BacktestRequest
 from quantlab.datasets import service as dataset_service
+from quantlab.engine import runner
+from quantlab.engine.backtest.analysis import trade_line
 from quantlab.engine.backtest.simulate_nb import TR_DAY, TR_PRICE, TR_QTY, TR_SIDE, TR_SYMBOL
-from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
+from quantlab.engine.spec import RunSpec
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs.context import (
     CHECKPOINT_INTERVAL_S,
@@ -35,8 +37,7 @@ from quantlab.platform.jobs.context import (
 from quantlab.platform.jobs.registry import register_job_type
 
 JOB_TYPE = "backtests.run"
-CHUNK_DAYS = 60  # trading days simulated between progress reports and pause/cancel checks
-INDUSTRY_FIELD = "industry"
+CHUNK_DAYS = runner.CHUNK_DAYS
 
 
 class RunParams(BaseModel):
@@ -45,43 +46,16 @@ class RunParams(BaseModel):
     backtest_id: str = Field(min_length=1, max_length=32)
 
 
-@dataclass(frozen=True, slots=True)
-class _Owner:
-    id: str
-    is_admin: bool
-
-
-@dataclass
-class Prepared:
-    """The inputs of a run, ready for the simulator."""
-
-    request: BacktestRequest
-    panel: Panel  # the simulated days and traded instruments
-    simulator: Simulator
-    industries: dict[str, str]
-
-
 async def _start(
     session: AsyncSession, backtest_id: str
-) -> tuple[dict[str, Any], _Owner, str | None]:
+) -> tuple[dict[str, Any], auth_service.Owner, str | None]:
     row = await session.get(Backtest, backtest_id)
     if row is None:
         raise LookupError(f"backtest {backtest_id} is gone")
-    owner = await session.get(User, row.owner_id)
-    row.status = "running"
+    owner = await auth_service.owner_of(session, row.owner_id)
     row.started_at = row.started_at or utcnow()
     await session.commit()
-    is_admin = bool(owner and owner.role == "admin")
-    return dict(row.request), _Owner(row.owner_id, is_admin), row.parent_id
-
-
-async def _enqueue_children(session: AsyncSession, backtest_id: str, calendar: Any) -> int:
-    row = await session.get(Backtest, backtest_id)
-    if row is None:
-        return 0
-    job_ids = await robustness.enqueue_children(session, row, calendar)
-    await session.commit()
-    return len(job_ids)
+    return dict(row.request), owner, row.parent_id
 
 
 async def _update(session: AsyncSession, backtest_id: str, **values: Any) -> None:
@@ -93,72 +67,22 @@ async def _update(session: AsyncSession, backtest_id: str, **values: Any) -> Non
     await session.commit()
 
 
-def _day(value: date | None) -> np.datetime64 | None:
-    return None if value is None else np.datetime64(value, "D")
-
-
-def _industries(panel: Panel) -> dict[str, str]:
-    """Each instrument's last known industry code, when the dataset has that field."""
-    codes = panel.fields.get(INDUSTRY_FIELD)
-    if codes is None:
-        return {}
-    out: dict[str, str] = {}
-    for j, symbol in enumerate(panel.instruments):
-        valid = codes[:, j][~np.isnan(codes[:, j])]
-        if valid.size:
-            value = float(valid[-1])
-            out[str(symbol)] = str(int(value)) if value.is_integer() else str(value)
-    return out
-
-
-def prepare(ctx: JobContext, req: BacktestRequest, owner: _Owner) -> Prepared:
-    """Load the pinned dataset version with the look-back margin and compile the spec."""
-    symbols = None if req.universe == "all" else list(req.universe)
+def load_panel(ctx: JobContext, spec: RunSpec, owner: auth_service.Owner) -> Panel:
+    """The pinned dataset version up to ``end``: the universe and benchmark columns, every
+    day from the data's start (the engine keeps the warm-up it needs)."""
     load_symbols = None
-    if symbols is not None:
-        load_symbols = list(dict.fromkeys([*symbols, *([req.benchmark] if req.benchmark else [])]))
+    if spec.universe != "all":
+        extra = [spec.benchmark] if spec.benchmark else []
+        load_symbols = list(dict.fromkeys([*spec.universe, *extra]))
 
     async def load(session: AsyncSession) -> Panel:
         panel, _ = await dataset_service.load_dataset_panel(
-            session,
-            owner,
-            req.dataset_id,
-            ctx.data_dir,
-            version=req.dataset_version,
-            symbols=load_symbols,
-            end=req.end,
-        )
+            session, owner, spec.dataset_id, ctx.data_dir, version=spec.dataset_version,
+            symbols=load_symbols, end=spec.end,
+        )  # fmt: skip
         return panel
 
-    full = ctx.run_db(load)
-    start = _day(req.start)
-    first = 0 if start is None else int(np.searchsorted(full.calendar, start))
-    back = spec_compile.lookback(req)
-    lo_row = 0 if back is None else max(0, first - back)
-    panel = full.select(start=full.calendar[lo_row]) if lo_row else full
-    lo = first - lo_row
-    names = [str(s) for s in panel.instruments]
-    traded = names if symbols is None else symbols
-    if symbols is None and req.benchmark and req.benchmark in names:
-        traded = [s for s in names if s != req.benchmark]
-    pos = {s: i for i, s in enumerate(names)}
-    cols = np.array([pos[s] for s in traded], dtype=np.int64)
-    ctx.report(0.05, stage="compiling", message="evaluating the strategy")
-    compiled = spec_compile.compile_strategy(req, panel, lo, cols)
-    sim_panel = panel.select(instruments=traded, start=panel.calendar[lo])
-    benchmark = None
-    if req.benchmark:
-        benchmark = np.asarray(panel["close"][lo:, pos[req.benchmark]], dtype=np.float64)
-        benchmark = _ffill(benchmark)
-    config = spec_compile.engine_config(req)
-    sim = Simulator(sim_panel, compiled.strategy, config, benchmark)
-    return Prepared(req, sim_panel, sim, _industries(sim_panel))
-
-
-def _ffill(a: np.ndarray) -> np.ndarray:
-    idx = np.where(np.isnan(a), 0, np.arange(len(a)))
-    np.maximum.accumulate(idx, out=idx)
-    return a[idx]
+    return ctx.run_db(load)
 
 
 def _running_metrics(state: SimState, init_cash: float, date_text: str) -> dict[str, Any]:
@@ -175,91 +99,71 @@ def _running_metrics(state: SimState, init_cash: float, date_text: str) -> dict[
     }
 
 
-def simulate(ctx: JobContext, prep: Prepared, backtest_id: str) -> SimState:
-    """Walk the calendar in chunks from the checkpoint (if any); pause/cancel between chunks."""
-    sim, panel = prep.simulator, prep.panel
-    init_cash = prep.request.initial_capital
+class _JobHooks:
+    """The engine's progress and checkpoint callbacks, speaking to the job."""
+
+    def __init__(self, ctx: JobContext, init_cash: float) -> None:
+        self.ctx = ctx
+        self.init_cash = init_cash
+        self.log_budget = ctx.settings.job_log_limit
+        self.last_saved = time.monotonic()
+
+    def progress(self, p: runner.RunProgress) -> bool:
+        ctx = self.ctx
+        if p.stage != "simulating" or p.state is None:
+            return False
+        st, trades = p.state, p.trades
+        if trades is not None and len(trades) and self.log_budget > 0:
+            assert p.calendar is not None and p.instruments is not None
+            lo = int(st.counts[0]) - len(trades)
+            hi = lo + min(len(trades), self.log_budget)
+            ti, tf = st.trades_i, st.trades_f
+            lines = [
+                trade_line(
+                    p.calendar[ti[k, TR_DAY]],
+                    int(ti[k, TR_SIDE]),
+                    str(p.instruments[ti[k, TR_SYMBOL]]),
+                    float(tf[k, TR_QTY]),
+                    float(tf[k, TR_PRICE]),
+                )
+                for k in range(lo, hi)
+            ]
+            ctx.log_many("INFO", lines)
+        if trades is not None:
+            self.log_budget -= len(trades)
+        ctx.report(
+            0.05 + 0.85 * p.fraction,
+            stage="simulating",
+            current=p.date,
+            message=f"simulated to {p.date}",
+        )
+        ctx.metrics(_running_metrics(st, self.init_cash, str(p.date)))
+        try:
+            ctx.check()
+        except JobPaused:
+            ctx.save_checkpoint(st.to_bytes())
+            raise
+        except JobCancelled:
+            return True
+        if time.monotonic() - self.last_saved >= CHECKPOINT_INTERVAL_S:
+            ctx.save_checkpoint(st.to_bytes())
+            self.last_saved = time.monotonic()
+        return False
+
+
+def _resume_state(ctx: JobContext, prep: runner.Prepared) -> SimState:
     blob = ctx.load_checkpoint()
-    state = SimState.from_bytes(blob) if isinstance(blob, bytes) else sim.initial_state()
+    if not isinstance(blob, bytes):
+        return prep.simulator.initial_state()
+    state = SimState.from_bytes(blob)
     if state.t:
-        ctx.log("INFO", f"resumed at {panel.calendar[state.t - 1]} (day {state.t})")
+        day = prep.simulator.panel.calendar[state.t - 1]
+        ctx.log("INFO", f"resumed at {day} (day {state.t})")
         try:  # a paused run that was cancelled comes back only to keep what it simulated
             ctx.check()
         except JobCancelled:
             state.cancelled = not state.done
-            return state
-    log_budget = ctx.settings.job_log_limit
-    last_saved = time.monotonic()
-    while not state.done:
-        before = int(state.counts[0])
-        sim.run_chunk(state, CHUNK_DAYS)
-        after = int(state.counts[0])
-        for k in range(before, min(after, before + max(log_budget, 0))):
-            ti, tf = state.trades_i[k], state.trades_f[k]
-            line = results.trade_line(
-                panel.calendar[ti[TR_DAY]],
-                int(ti[TR_SIDE]),
-                str(panel.instruments[ti[TR_SYMBOL]]),
-                float(tf[TR_QTY]),
-                float(tf[TR_PRICE]),
-            )
-            ctx.log("INFO", line)
-        log_budget -= max(0, after - before)
-        date_text = str(panel.calendar[state.t - 1])
-        ctx.report(
-            0.05 + 0.85 * state.t / state.n_days,
-            stage="simulating",
-            current=date_text,
-            message=f"simulated to {date_text}",
-        )
-        ctx.metrics(_running_metrics(state, init_cash, date_text))
-        try:
-            ctx.check()
-        except JobPaused:
-            ctx.save_checkpoint(state.to_bytes())
-            raise
-        except JobCancelled:
-            state.cancelled = not state.done
-            return state
-        if time.monotonic() - last_saved >= CHECKPOINT_INTERVAL_S:
-            ctx.save_checkpoint(state.to_bytes())
-            last_saved = time.monotonic()
     return state
-
-
-def finish(ctx: JobContext, prep: Prepared, state: SimState, backtest_id: str) -> dict[str, Any]:
-    """Analyse and store the results, then record the summary on the row."""
-    ctx.report(0.92, stage="analysing", message="metrics and diagnostics")
-    result = prep.simulator.result(state)
-    req = prep.request
-    analysis = results.analyse(
-        result,
-        req.initial_capital,
-        seed=req.seed,
-        n_parameters=spec_compile.n_parameters(req),
-        industries=prep.industries,
-    )
-    path = results.result_dir(ctx.data_dir, backtest_id)
-    results.save(path, result, analysis, prep.industries)
-    status = "cancelled" if result.incomplete else "completed"
-    values = {
-        "status": status,
-        "incomplete": result.incomplete,
-        "days_run": result.days_run,
-        "n_days": state.n_days,
-        "final_equity": analysis.summary["final_equity"],
-        "summary": analysis.summary,
-        "result_dir": str(path.relative_to(ctx.data_dir)),
-        "finished_at": utcnow(),
-        "error": None,
-    }
-    ctx.run_db(lambda s: _update(s, backtest_id, **values))
-    return {
-        "backtest_id": backtest_id,
-        "status": status,
-        "final_equity": analysis.summary["final_equity"],
-        "summary": analysis.summary,
-    }
 
 
 def run_backtest(ctx: JobContext, params: RunParams) -> dict[str, Any]:
@@ -269,37 +173,118 @@ def run_backtest(ctx: JobContext, params: RunParams) -> dict[str, Any]:
     try:
         return _run(ctx, backtest_id, raw, owner)
     finally:
-        if parent_id is not None:  # a robustness child: the last one to end reports
+        if parent_id is not None:  # a robustness child job: the last one to end reports
             ctx.run_db(lambda s: robustness.collect(s, ctx.data_dir, parent_id))
 
 
-def _run(ctx: JobContext, backtest_id: str, raw: dict[str, Any], owner: _Owner) -> dict[str, Any]:
+def _run(
+    ctx: JobContext, backtest_id: str, raw: dict[str, Any], owner: auth_service.Owner
+) -> dict[str, Any]:
     try:
-        req = BacktestRequest.model_validate(raw)
+        spec = RunSpec.from_stored(raw)
         ctx.report(0.01, stage="loading", message="loading the dataset")
-        prep = prepare(ctx, req, owner)
-        state = simulate(ctx, prep, backtest_id)
-        summary = finish(ctx, prep, state, backtest_id)
+        panel = load_panel(ctx, spec, owner)
+        ctx.report(0.05, stage="compiling", message="evaluating the strategy")
+        prep = runner.prepare(spec, panel, code_runner=_sandbox_runner())
+        hooks = _JobHooks(ctx, spec.initial_capital)
+        state = runner.simulate(
+            prep, state=_resume_state(ctx, prep), progress=hooks.progress, chunk_days=CHUNK_DAYS
+        )
+        if state.cancelled:
+            fraction = 0.05 + 0.85 * state.t / max(state.n_days, 1)
+            note = f"cancelled after {state.t} of {state.n_days} days; keeping them"
+            ctx.report(fraction, stage="cancelled", message=note)
+        else:
+            ctx.report(0.92, stage="analysing", message="metrics and diagnostics")
+        result = runner.finish(prep, state)
+        if not state.cancelled:
+            _honour_pause(ctx, state)
+        summary = _store(ctx, backtest_id, result)
+        if spec.robustness is not None and not state.cancelled:
+            summary["robustness"] = _robustness(ctx, backtest_id, spec, panel, result)
     except JobPaused:
-        ctx.run_db(lambda s: _update(s, backtest_id, status="paused"))
         raise
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, JobCancelled) else "failed"
         message = f"{type(exc).__name__}: {exc}"[:2000]
-        ctx.run_db(
-            lambda s: _update(s, backtest_id, status=status, error=message, finished_at=utcnow())
-        )
+        ctx.run_db(lambda s: _update(s, backtest_id, error=message, finished_at=utcnow()))
         raise
     if state.cancelled:
         ctx.log("WARNING", f"cancelled after {state.t} of {state.n_days} days; results kept")
         raise JobCancelled
-    if req.robustness is not None:
-        calendar = prep.panel.calendar[: state.t]
-        count = ctx.run_db(lambda s: _enqueue_children(s, backtest_id, calendar))
-        ctx.log("INFO", f"robustness: {count} child runs enqueued")
-        summary["robustness_children"] = count
     ctx.report(1.0, stage="done")
     return summary
+
+
+def _honour_pause(ctx: JobContext, state: SimState) -> None:
+    """A pause asked for while analysing is honoured: the finished state is checkpointed
+    and the resumed run analyses it again (analysis is pure, so nothing is lost)."""
+    try:
+        ctx.check()
+    except JobPaused:
+        ctx.save_checkpoint(state.to_bytes())
+        raise
+    except JobCancelled:
+        pass  # the run is complete: its results are stored and the job ends cancelled
+
+
+def _sandbox_runner() -> Any:
+    def run_code(code: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        from quantlab.sandbox.executor import run_array_code
+
+        out: dict[str, Any] = run_array_code(code, inputs)
+        return out
+
+    return run_code
+
+
+def _store(ctx: JobContext, backtest_id: str, result: runner.RunResult) -> dict[str, Any]:
+    path = results.result_dir(ctx.data_dir, backtest_id)
+    results.save(path, result)
+    for warning in result.warnings:
+        ctx.log("WARNING", warning)
+    values = {
+        "incomplete": result.incomplete,
+        "days_run": result.simulation.days_run,
+        "n_days": result.state.n_days,
+        "final_equity": result.summary["final_equity"],
+        "summary": result.summary,
+        "result_dir": str(path.relative_to(ctx.data_dir)),
+        "finished_at": utcnow(),
+        "error": None,
+    }
+    ctx.run_db(lambda s: _update(s, backtest_id, **values))
+    return {
+        "backtest_id": backtest_id,
+        "status": "cancelled" if result.incomplete else "completed",
+        "final_equity": result.summary["final_equity"],
+        "summary": result.summary,
+        "warnings": result.warnings,
+    }
+
+
+def _robustness(
+    ctx: JobContext, backtest_id: str, spec: RunSpec, panel: Panel, result: runner.RunResult
+) -> dict[str, Any]:
+    """Variants in process when the run is small, else as child jobs."""
+    calendar = result.dates
+    if robustness.small_enough(spec, calendar, result.simulation.instruments):
+        ctx.report(0.95, stage="robustness", message="parameter and walk-forward variants")
+        path = results.result_dir(ctx.data_dir, backtest_id)
+        count = robustness.run_in_process(path, spec, panel, calendar, result)
+        ctx.log("INFO", f"robustness: {count} variants run in process")
+        return {"in_process": count}
+
+    async def enqueue(session: AsyncSession) -> int:
+        row = await session.get(Backtest, backtest_id)
+        if row is None:
+            return 0
+        job_ids = await robustness.enqueue_children(session, row, calendar)
+        await session.commit()
+        return len(job_ids)
+
+    count = ctx.run_db(enqueue)
+    ctx.log("INFO", f"robustness: {count} child runs enqueued")
+    return {"children": count}
 
 
 register_job_type(

@@ -22,6 +22,7 @@ from quantlab.datasets.schemas import DatasetCreate
 from quantlab.engine.data.inspect import TooManyColumns, inspect_file
 from quantlab.engine.data.merge import MODES
 from quantlab.engine.data.readers import ImportOptions
+from quantlab.engine.data.validate import REPAIRS
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
@@ -100,8 +101,6 @@ def parse_options(raw: str | None) -> dict[str, Any]:
             f"options.mode must be one of {list(MODES)} (default replace), not {mode!r}"
         )
     if repairs is not None:
-        from quantlab.datasets.tasks import REPAIRS
-
         if not isinstance(repairs, list) or any(r not in REPAIRS for r in repairs):
             raise ImportRejected(f"options.repairs must be a list drawn from {sorted(REPAIRS)}")
     try:

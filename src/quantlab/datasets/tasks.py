@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,7 @@ from quantlab.engine.data.preprocess_spec import PreprocessError, parse_pipeline
 from quantlab.engine.data.qlib_bin import read_qlib
 from quantlab.engine.data.readers import ImportOptions, read_file
 from quantlab.engine.data.storage import write_version
-from quantlab.engine.data.validate import (
-    drop_duplicates,
-    drop_invalid_rows,
-    mark_gaps_suspended,
-    validate_frame,
-)
+from quantlab.engine.data.validate import REPAIRS, validate_frame
 from quantlab.platform.jobs.context import JobContext, job_dir
 from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.jobs.registry import OwnedRef, register_job_type
@@ -40,11 +34,6 @@ from quantlab.platform.jobs.registry import OwnedRef, register_job_type
 # options of the whole batch, not of reading one file
 BATCH_OPTIONS = ("files", "repairs", "mode")
 WRITING_MARKER = "writing-version"  # in the job's folder: the version folder being written
-REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    "drop_duplicates": drop_duplicates,
-    "drop_invalid_rows": drop_invalid_rows,
-    "mark_gaps_suspended": mark_gaps_suspended,
-}
 
 
 class ImportParams(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quantlab.auth.models import User
+from quantlab.auth import service as auth_service
 from quantlab.engine import expr
 from quantlab.engine.expr.ast import fields_of
 from quantlab.engine.factors.analysis import FactorAnalysis, analyse_factor
@@ -34,10 +33,6 @@ class EvaluateParams(BaseModel):
     evaluation_id: str = Field(min_length=1, max_length=32)
 
 
-@dataclass(frozen=True, slots=True)
-class _Owner:
-    id: str
-    is_admin: bool
 
 
 def feature_row(name: str, text: str | None, analysis: FactorAnalysis) -> dict[str, Any]:
@@ -81,11 +76,11 @@ async def _prepare(session: AsyncSession, evaluation_id: str) -> dict[str, Any]:
     evaluation = await session.get(FactorEvaluation, evaluation_id)
     if evaluation is None:
         raise LookupError(f"factor evaluation {evaluation_id} is gone")
-    owner = await session.get(User, evaluation.owner_id)
+    owner = await auth_service.owner_of(session, evaluation.owner_id)
     evaluation.status = "running"
     await session.commit()
     return {
-        "owner": _Owner(evaluation.owner_id, bool(owner and owner.role == "admin")),
+        "owner": owner,
         "dataset_id": evaluation.dataset_id,
         "version": evaluation.dataset_version,
         "feature_set": evaluation.feature_set,

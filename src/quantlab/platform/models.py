@@ -1,26 +1,16 @@
-"""Imports every table so ``Base.metadata`` is complete (used by Alembic and tests)."""
+"""Imports every table so ``Base.metadata`` is complete (used by Alembic and tests).
+
+The list of model modules belongs to the composition layer (``quantlab.api.composition``).
+"""
 
 from __future__ import annotations
 
 import importlib
 
 from quantlab.platform.db import Base
+from quantlab.platform.jobs.registry import COMPOSITION
 
-# Each domain's models module, in dependency order. Add new domains here.
-MODEL_MODULES = [
-    "quantlab.platform.audit",
-    "quantlab.auth.models",
-    "quantlab.onboarding.models",
-    "quantlab.platform.jobs.models",
-    "quantlab.tasks.models",
-    "quantlab.datasets.models",
-    "quantlab.factors.models",
-    "quantlab.sandbox.models",
-    "quantlab.backtests.models",
-    "quantlab.ml.models",
-]
-
-for _name in MODEL_MODULES:
+for _name in importlib.import_module(COMPOSITION).MODEL_MODULES:
     importlib.import_module(_name)
 
 metadata = Base.metadata

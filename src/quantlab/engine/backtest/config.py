@@ -1,8 +1,9 @@
-"""Backtest configuration: a dataclass tree whose defaults are the ``cn_a_share`` preset.
+"""Backtest configuration: the simulator's dataclass tree, defaults the ``cn_a_share`` preset.
 
-Every field is a JSON scalar, a string enum or a list of ``[date, rate]`` pairs, so
-``BacktestConfig.from_dict(cfg.to_dict()) == cfg`` and the web layer can publish the tree as
-a versioned JSON schema.
+Every default and every preset comes from :mod:`quantlab.engine.spec` (the run spec is the
+one source; :func:`from_spec` builds the configuration of a spec). Every field is a JSON
+scalar, a string enum or a list of ``[date, rate]`` pairs, so
+``BacktestConfig.from_dict(cfg.to_dict()) == cfg``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantlab.engine import spec as _spec
 from quantlab.engine.backtest.enums import (
     PortfolioMode,
     PriceMode,
@@ -21,66 +23,70 @@ from quantlab.engine.backtest.enums import (
 )
 
 CONFIG_VERSION = 1
-
-# China A-share stamp duty on sells: 0.1% until the cut on 2023-08-28, then 0.05%.
-CN_STAMP_TAX: tuple[tuple[str, float], ...] = (("1990-01-01", 0.001), ("2023-08-28", 0.0005))
+CN_STAMP_TAX = _spec.CN_STAMP_TAX
+_C, _R, _E, _S = (
+    _spec.COSTS_DEFAULTS,
+    _spec.RULES_DEFAULTS,
+    _spec.EXECUTION_DEFAULTS,
+    _spec.SIZING_DEFAULTS,
+)
 
 
 @dataclass(frozen=True)
 class CostConfig:
     """Trading costs. Rates are fractions of traded value (0.0003 = 0.03%)."""
 
-    commission_rate: float = 0.0003
-    commission_min: float = 5.0  # currency per order, on buys and sells
+    commission_rate: float = _C.commission_rate
+    commission_min: float = _C.commission_min  # currency per order, on buys and sells
     stamp_tax: tuple[tuple[str, float], ...] = CN_STAMP_TAX  # sells only; from each date on
-    slippage: SlippageMode = SlippageMode.NONE
-    slippage_value: float = 0.0  # ratio, ticks, or base ratio for VOLUME
-    tick_size: float = 0.01
-    slippage_impact: float = 0.0  # VOLUME mode: extra ratio per unit of quantity / volume
+    slippage: SlippageMode = _C.slippage
+    slippage_value: float = _C.slippage_value  # ratio, ticks, or base ratio for VOLUME
+    tick_size: float = _C.tick_size
+    slippage_impact: float = _C.slippage_impact  # VOLUME: extra ratio per quantity / volume
 
 
 @dataclass(frozen=True)
 class RuleConfig:
     """Market rules; each one can be switched off on its own."""
 
-    t_plus_1: bool = True
-    price_limits: bool = True
-    limit_main: float = 0.10
-    limit_growth: float = 0.20  # ChiNext 300xxx/301xxx and STAR 688xxx
-    limit_st: float = 0.05
-    suspension: bool = True  # no trades on zero-volume or missing days
-    lot_size: float = 100.0  # buys in whole lots; 0 allows fractional quantities
-    min_volume_lots: float = 0.0  # liquidity floor in lots of bar volume; 0 = off
-    volume_cap: float = 0.0  # max fraction of the bar's volume per order; 0 = off
-    exclude_st: bool = True  # applies when ST flags are given
-    exclude_new: bool = True  # applies when new-listing flags are given
+    t_plus_1: bool = _R.t_plus_1
+    price_limits: bool = _R.price_limits
+    limit_main: float = _R.limit_main
+    limit_growth: float = _R.limit_growth  # ChiNext 300xxx/301xxx and STAR 688xxx
+    limit_st: float = _R.limit_st
+    suspension: bool = _R.suspension  # no trades on zero-volume or missing days
+    lot_size: float = _R.lot_size  # buys in whole lots; 0 allows fractional quantities
+    min_volume_lots: float = _R.min_volume_lots  # liquidity floor in lots of bar volume; 0 off
+    volume_cap: float = _R.volume_cap  # max fraction of the bar's volume per order; 0 = off
+    exclude_st: bool = _R.exclude_st  # applies when ST flags are given
+    exclude_new: bool = _R.exclude_new  # applies when new-listing flags are given
 
 
 @dataclass(frozen=True)
 class ExecutionConfig:
     """Fill timing, portfolio model, protective exits."""
 
-    price: PriceMode = PriceMode.NEXT_OPEN
-    portfolio: PortfolioMode = PortfolioMode.SHARED
-    init_cash: float = 1_000_000.0  # per portfolio (per instrument in PER_COLUMN mode)
-    stop_loss: StopMode = StopMode.NONE
-    stop_loss_value: float = 0.0
-    take_profit: StopMode = StopMode.NONE
-    take_profit_value: float = 0.0
-    atr_window: int = 14
+    price: PriceMode = _E.price
+    portfolio: PortfolioMode = _E.portfolio
+    init_cash: float = _spec.DEFAULT_CAPITAL  # per portfolio (per instrument in PER_COLUMN)
+    stop_loss: StopMode = _E.stop_loss
+    stop_loss_value: float = _E.stop_loss_value
+    take_profit: StopMode = _E.take_profit
+    take_profit_value: float = _E.take_profit_value
+    atr_window: int = _E.atr_window
 
 
 @dataclass(frozen=True)
 class SizingConfig:
     """How signal entries are sized (weight and top-k strategies size themselves)."""
 
-    mode: SizingMode = SizingMode.EQUAL
-    fraction: float = 0.1
-    amount: float = 100_000.0
-    vol_target: float = 0.15  # annualised
-    vol_window: int = 20  # days of returns for realised volatility
-    max_holdings: int = 0  # 0 = unlimited
-    per_stock_cap: float = 0.0  # max fraction of equity per new position; 0 = off
+    mode: SizingMode = _S.mode
+    fraction: float = _S.fraction
+    amount: float = _S.amount
+    vol_target: float = _S.vol_target  # annualised
+    vol_window: int = _S.vol_window  # days of returns for realised volatility
+    max_holdings: int = 0  # 0 = unlimited (the spec keeps it on the strategy)
+    per_stock_cap: float = _S.per_stock_cap  # max fraction of equity per new position; 0 off
 
 
 @dataclass(frozen=True)
@@ -176,33 +182,40 @@ def _coerce(default: Any, value: Any) -> Any:
 StrEnumTypes = (PriceMode, PortfolioMode, SizingMode, SlippageMode, StopMode)
 
 
+def preset(name: str) -> BacktestConfig:
+    """The configuration of a preset of :data:`quantlab.engine.spec.PRESET_OVERRIDES`."""
+    return BacktestConfig.from_dict(_spec.preset_values(name))
+
+
 def cn_a_share() -> BacktestConfig:
     """China A-share preset (the defaults): T+1, limits, lots of 100, 0.03%/5 CNY, stamp tax."""
-    return BacktestConfig()
+    return preset("cn_a_share")
 
 
 def us_equity() -> BacktestConfig:
     """US equity preset: no T+1, no price limits, no stamp tax, lot 1, no minimum commission."""
-    return BacktestConfig(
-        costs=CostConfig(commission_rate=0.0, commission_min=0.0, stamp_tax=()),
-        rules=RuleConfig(t_plus_1=False, price_limits=False, lot_size=1.0, exclude_st=False),
-    )
+    return preset("us_equity")
 
 
 def rules_off() -> BacktestConfig:
     """Frictionless: no costs, no market rules, fractional quantities, fills at the close."""
-    return BacktestConfig(
-        costs=CostConfig(commission_rate=0.0, commission_min=0.0, stamp_tax=()),
-        rules=RuleConfig(
-            t_plus_1=False,
-            price_limits=False,
-            suspension=False,
-            lot_size=0.0,
-            exclude_st=False,
-            exclude_new=False,
-        ),
-        execution=ExecutionConfig(price=PriceMode.CLOSE),
-    )
+    return preset("rules_off")
 
 
 PRESETS = {"cn_a_share": cn_a_share, "us_equity": us_equity, "rules_off": rules_off}
+
+
+def from_spec(spec: _spec.RunSpec) -> BacktestConfig:
+    """The simulator configuration of a (resolved) run spec: its costs, rules, execution,
+    capital and, for signals and code strategies, sizing and ``max_holdings``."""
+    data: dict[str, Any] = {
+        "costs": spec.costs.model_dump(mode="json"),
+        "rules": spec.rules.model_dump(mode="json"),
+        "execution": {**spec.execution.model_dump(mode="json"),
+                      "init_cash": float(spec.initial_capital)},
+    }  # fmt: skip
+    strategy = spec.strategy
+    if isinstance(strategy, _spec.SignalsStrategy | _spec.CodeStrategy):
+        data["sizing"] = {**strategy.sizing.model_dump(mode="json"),
+                          "max_holdings": strategy.max_holdings}  # fmt: skip
+    return BacktestConfig.from_dict(data)

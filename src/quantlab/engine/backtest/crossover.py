@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quantlab.engine.backtest.crossover_nb import ma_cross_grid_nb, ma_cross_nb
+from quantlab.engine.spec import DEFAULT_CAPITAL
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def ma_crossover(
     close: np.ndarray,
     fast: int,
     slow: int,
-    init_cash: float = 100.0,
+    init_cash: float = DEFAULT_CAPITAL,
     fees: float = 0.0,
     slippage: float = 0.0,
     keep_equity: bool = True,
@@ -66,7 +67,7 @@ def ma_crossover_grid(
     close: np.ndarray,
     fast: Sequence[int],
     slow: Sequence[int],
-    init_cash: float = 100.0,
+    init_cash: float = DEFAULT_CAPITAL,
     fees: float = 0.0,
     slippage: float = 0.0,
 ) -> CrossoverGrid:

@@ -95,6 +95,11 @@ class Simulator:
     NEXT_VWAP fills (the close stands in where it is missing). See ``market`` for optional
     limit and flag fields. Results are bit-identical for identical inputs, however the run is
     split into chunks.
+
+    ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
+    market rules read them (the previous close of day 0's price limits, ATR and volatility
+    windows) but they are not simulated; the strategy's arrays and ``benchmark`` cover the
+    simulated rows only.
     """
 
     def __init__(
@@ -103,8 +108,13 @@ class Simulator:
         strategy: Strategy,
         config: BacktestConfig | None = None,
         benchmark: np.ndarray | None = None,
+        warmup: int = 0,
     ) -> None:
-        self.panel = panel
+        self.history = panel
+        self.warmup = int(warmup)
+        if not 0 <= self.warmup < max(len(panel.calendar), 1):
+            raise ValueError(f"warmup {warmup} leaves no day of the panel to simulate")
+        self.panel = panel.select(start=panel.calendar[self.warmup]) if self.warmup else panel
         self.strategy = strategy
         self.config = config or BacktestConfig()
         self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
@@ -114,6 +124,7 @@ class Simulator:
 
     def _prepare(self) -> None:
         cfg, panel, strat = self.config, self.panel, self.strategy
+        hist, w = self.history, self.warmup
         t_len, n = panel.shape
         close = _c(panel["close"])
         ex = cfg.execution
@@ -133,14 +144,15 @@ class Simulator:
         self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
-        up, down = price_limits(panel, cfg.rules)
+        up, down = (a[w:] for a in price_limits(hist, cfg.rules))
         tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
         stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
         atr = _UNUSED
         if stops_atr:
-            raw = atr_nb(_f(panel.fields.get("high", close)), _f(panel.fields.get("low", close)),
-                         _f(close), ex.atr_window)  # fmt: skip
-            atr = _c(_shift(raw, 1))  # known at the previous close: no look-ahead at entry
+            h_close = hist["close"]
+            raw = atr_nb(_f(hist.fields.get("high", h_close)), _f(hist.fields.get("low", h_close)),
+                         _f(h_close), ex.atr_window)  # fmt: skip
+            atr = _c(_shift(raw, 1)[w:])  # known at the previous close: no look-ahead at entry
         self.mkt = (
             self.volume,
             _c(up),
@@ -162,8 +174,8 @@ class Simulator:
             self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
             self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
             if cfg.sizing.mode == SizingMode.VOL_TARGET:
-                vol = realised_vol_nb(_f(close), cfg.sizing.vol_window, PERIODS_PER_YEAR)
-                self.vol = _c(_shift(vol, lag))
+                vol = realised_vol_nb(_f(hist["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
+                self.vol = _c(_shift(vol, lag)[w:])
         else:
             if isinstance(strat, TargetWeights):
                 ip[I_KIND] = KIND_WEIGHTS

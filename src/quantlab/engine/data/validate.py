@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -344,3 +344,11 @@ def mark_gaps_suspended(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(full.rename_axis(DATE).reset_index())
     out = pd.concat(parts, ignore_index=True) if parts else frame.assign(suspended=0.0)
     return out.sort_values([SYMBOL, DATE]).reset_index(drop=True)
+
+
+# The repairs an import may request by name (``options.repairs``).
+REPAIRS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "drop_duplicates": drop_duplicates,
+    "drop_invalid_rows": drop_invalid_rows,
+    "mark_gaps_suspended": mark_gaps_suspended,
+}

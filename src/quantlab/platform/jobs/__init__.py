@@ -2,7 +2,7 @@
 Celery runner, and the context API job functions use to report progress.
 
 Domains register job types in their ``tasks.py`` (listed in
-:data:`quantlab.platform.jobs.registry.JOB_TYPE_MODULES`) and enqueue jobs with
+:data:`quantlab.api.composition.JOB_TYPE_MODULES`) and enqueue jobs with
 :func:`quantlab.platform.jobs.service.enqueue`."""
 
 from quantlab.platform.jobs.context import JobCancelled, JobContext, JobPaused

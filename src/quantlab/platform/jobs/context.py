@@ -158,6 +158,18 @@ class JobContext:
                 "log", {"level": level, "message": message[:4000], "ts": utcnow().isoformat()}
             )
 
+    def log_many(self, level: str, messages: list[str]) -> int:
+        """Keep several log lines at once (one database round trip) and send each to live
+        clients in order; returns how many were kept (the per-job bound applies)."""
+        level = level.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {LOG_LEVELS}")
+        kept = self._store.log_many(self.job_id, level, messages)
+        ts = utcnow().isoformat()
+        for message in messages[:kept]:
+            self.emit("log", {"level": level, "message": message[:4000], "ts": ts})
+        return kept
+
     def metrics(self, values: dict[str, Any]) -> None:
         """Publish interim metrics (JSON values) and keep the latest on the job row."""
         self._store.update_running(self.job_id, metrics=values)

@@ -1,6 +1,7 @@
 """The job-type registry: each domain registers its job types with a parameter schema and a
-function. Registration is import-driven from :data:`JOB_TYPE_MODULES`, so API processes and
-every worker process (local pool or Celery) know the same types.
+function. Registration is import-driven from the composition layer's list of job-type
+modules (:data:`COMPOSITION`; the platform names no domain), so API processes and every
+worker process (local pool or Celery) know the same types.
 
 Every type is one of two kinds:
 
@@ -29,14 +30,8 @@ from quantlab.platform.errors import NotFound, QuantlabError, ValidationFailed
 if TYPE_CHECKING:
     from quantlab.platform.jobs.context import JobContext
 
-# Every module that registers job types, imported by :func:`load_job_types`. Add new domains here.
-JOB_TYPE_MODULES = [
-    "quantlab.platform.jobs.builtin",
-    "quantlab.datasets.tasks",
-    "quantlab.factors.tasks",
-    "quantlab.backtests.tasks",
-    "quantlab.ml.tasks",
-]
+# The module that lists the job-type modules (``JOB_TYPE_MODULES``) and model modules.
+COMPOSITION = "quantlab.api.composition"
 
 JobFunction = Callable[["JobContext", Any], Any]
 # on_final(session, job, data_dir) runs when a job reaches a final state by any route (its
@@ -148,8 +143,8 @@ def register_job_type(
 
 
 def load_job_types() -> dict[str, JobType]:
-    """Import every module in :data:`JOB_TYPE_MODULES` and return the registry."""
-    for module in JOB_TYPE_MODULES:
+    """Import every job-type module the composition lists and return the registry."""
+    for module in importlib.import_module(COMPOSITION).JOB_TYPE_MODULES:
         importlib.import_module(module)
     return JOB_TYPES
 

@@ -166,6 +166,29 @@ class WorkerStore:
             await session.commit()
             return True
 
+    async def _log_many(self, job_id: str, level: str, messages: list[str]) -> int:
+        limit = self.settings.job_log_limit
+        async with self.db.sessionmaker() as session:
+            count = await session.scalar(select(Job.log_count).where(Job.id == job_id))
+            keep = min(len(messages), limit - int(count or 0))
+            if count is None or keep <= 0:
+                return 0
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.log_count == count)
+                .values(log_count=Job.log_count + keep)
+                .execution_options(synchronize_session=False)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return 0
+            now = utcnow()
+            session.add_all(
+                [JobLog(job_id=job_id, level=level, message=m[:4000], ts=now)
+                 for m in messages[:keep]]
+            )  # fmt: skip
+            await session.commit()
+            return keep
+
     async def warm(self) -> None:
         """Open a pooled connection so the first job does not pay for it."""
         async with self.db.engine.connect() as conn:
@@ -222,6 +245,10 @@ class WorkerStore:
     def log(self, job_id: str, level: str, message: str) -> bool:
         """Keep one log line (False once the job's bound is reached)."""
         return self.call(self._log(job_id, level, message))
+
+    def log_many(self, job_id: str, level: str, messages: list[str]) -> int:
+        """Keep several log lines in one transaction; returns how many were kept (in order)."""
+        return self.call(self._log_many(job_id, level, messages)) if messages else 0
 
 
 def heartbeat_age_limit(settings: Settings) -> timedelta:

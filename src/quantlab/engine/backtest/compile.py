@@ -1,102 +1,123 @@
-"""From a :class:`BacktestRequest` to what the engine runs: a ``BacktestConfig`` and a
-strategy compiled to arrays. Validation (no data needed) and compilation (on a panel)
-share one reading of the spec, so what the API accepts is what the job runs."""
+"""From a :class:`~quantlab.engine.spec.RunSpec` to what the simulator runs: a strategy
+compiled to arrays. Validation (no data needed) and compilation (on a panel) share one
+reading of the spec, so what an API accepts is what a run computes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from quantlab.backtests.exceptions import (
-    InvalidBacktestConfig,
-    InvalidStrategyCode,
-    InvalidStrategyExpression,
-)
-from quantlab.backtests.schemas import (
-    BacktestRequest,
-    CodeStrategy,
-    ScoresStrategy,
-    SignalsStrategy,
-    WeightsStrategy,
-)
 from quantlab.engine import expr
-from quantlab.engine.backtest.config import PRESETS, BacktestConfig
+from quantlab.engine.backtest.config import BacktestConfig, from_spec
 from quantlab.engine.backtest.enums import StopMode
 from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, TopkDropout
 from quantlab.engine.data import Panel
 from quantlab.engine.expr.ast import Const, walk
+from quantlab.engine.spec import (
+    CodeStrategy,
+    RunSpec,
+    ScoresStrategy,
+    SignalsStrategy,
+    WeightsStrategy,
+    expressions,
+)
+
+CodeRunner = Callable[[str, dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
-def engine_config(req: BacktestRequest) -> BacktestConfig:
-    """The preset with the request's overrides, capital and sizing (422 when inconsistent)."""
-    data = PRESETS[req.preset]().to_dict()
-    data["costs"].update(req.costs.model_dump(exclude_none=True, mode="json"))
-    data["rules"].update(req.rules.model_dump(exclude_none=True, mode="json"))
-    data["execution"].update(req.execution.model_dump(exclude_none=True, mode="json"))
-    data["execution"]["init_cash"] = float(req.initial_capital)
-    data["execution"]["portfolio"] = "shared"
-    strategy = req.strategy
-    if isinstance(strategy, SignalsStrategy | CodeStrategy):
-        data["sizing"].update(strategy.sizing.model_dump(mode="json"))
-        data["sizing"]["max_holdings"] = strategy.max_holdings
-    if data["execution"].get("take_profit") == StopMode.TRAILING.value:
-        raise InvalidBacktestConfig("a trailing level is a stop-loss only, not a take-profit")
+class SpecError(ValueError):
+    """A spec the engine cannot run; ``details`` says where (a caller maps it to a 422)."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class SpecExpressionError(SpecError):
+    """An invalid expression in field ``path`` of the spec."""
+
+    def __init__(self, err: expr.ExprError, path: str, text: str) -> None:
+        details = {"field": path, "kind": err.kind, "message": err.message,
+                   "position": err.position, "expression": text}  # fmt: skip
+        super().__init__(f"{path}: invalid expression ({err.kind}): {err.message}", details)
+        self.error = err
+
+
+class SpecCodeError(SpecError):
+    """Strategy code that does not compile."""
+
+
+class SpecConfigError(SpecError):
+    """An inconsistent run configuration."""
+
+
+class StrategyOutputError(ValueError):
+    """What a code strategy returned cannot drive the simulator (names, shapes, dtypes)."""
+
+
+def engine_config(spec: RunSpec) -> BacktestConfig:
+    """The simulator configuration of ``spec`` (:class:`SpecConfigError` when inconsistent)."""
+    if spec.execution.take_profit == StopMode.TRAILING:
+        raise SpecConfigError("a trailing level is a stop-loss only, not a take-profit")
+    if isinstance(spec.strategy, ScoresStrategy) and spec.execution.portfolio != "shared":
+        raise SpecConfigError("top-k selection needs a shared-cash portfolio")
     try:
-        return BacktestConfig.from_dict(data)
+        return from_spec(spec)
     except ValueError as exc:
-        raise InvalidBacktestConfig(str(exc)) from None
+        raise SpecConfigError(str(exc)) from None
 
 
-def expressions(req: BacktestRequest) -> dict[str, str]:
-    """The spec's expressions by their field path (``strategy.entry`` …)."""
-    s = req.strategy
-    if isinstance(s, SignalsStrategy):
-        return {"strategy.entry": s.entry, "strategy.exit": s.exit}
-    if isinstance(s, ScoresStrategy):
-        return {"strategy.score": s.score}
-    if isinstance(s, WeightsStrategy) and s.weight is not None:
-        return {"strategy.weight": s.weight}
-    return {}
-
-
-def validate_spec(req: BacktestRequest, fields: list[str]) -> dict[str, expr.Node]:
+def validate_spec(spec: RunSpec, fields: list[str]) -> dict[str, expr.Node]:
     """Parse every expression against ``fields`` (look-ahead refused) and compile code."""
     nodes: dict[str, expr.Node] = {}
-    for path, text in expressions(req).items():
+    for path, text in expressions(spec, resolved=True).items():
         try:
             nodes[path] = expr.validate(text, fields)
         except expr.ExprError as err:
-            raise InvalidStrategyExpression.from_expr(err, path, text) from None
-    if isinstance(req.strategy, CodeStrategy):
+            raise SpecExpressionError(err, path, text) from None
+    if isinstance(spec.strategy, CodeStrategy):
         try:
-            compile(req.strategy.code, "<strategy>", "exec")
+            compile(spec.strategy.code, "<strategy>", "exec")
         except SyntaxError as err:
-            raise InvalidStrategyCode(
+            raise SpecCodeError(
                 f"strategy code: {err.msg}",
-                details={"line": err.lineno, "column": err.offset, "message": err.msg},
+                {"line": err.lineno, "column": err.offset, "message": err.msg},
             ) from None
-    engine_config(req)
+    engine_config(spec)
     return nodes
 
 
-def lookback(req: BacktestRequest) -> int | None:
-    """Trading days of history the strategy needs before ``start`` (None: all of it)."""
-    if isinstance(req.strategy, CodeStrategy):
+def lookback(spec: RunSpec) -> int | None:
+    """Trading days of history the strategy and the market rules need before ``start``
+    (None: all of it). The rules need at least the previous close (price limits) and the
+    ATR / volatility windows of stops and volatility sizing."""
+    if isinstance(spec.strategy, CodeStrategy):
         return None
-    days = [expr.lookback(text) for text in expressions(req).values()]
+    days = [expr.lookback(text) for text in expressions(spec, resolved=True).values()]
     most = max(days, default=0)
-    return None if most >= expr.UNBOUNDED else most
+    if most >= expr.UNBOUNDED:
+        return None
+    rules = 1
+    ex = spec.execution
+    if StopMode.ATR in (ex.stop_loss, ex.take_profit):
+        rules = max(rules, ex.atr_window + 1)
+    strategy = spec.strategy
+    if isinstance(strategy, SignalsStrategy) and strategy.sizing.mode == "vol_target":
+        rules = max(rules, strategy.sizing.vol_window + 1)
+    return max(most, rules)
 
 
-def n_parameters(req: BacktestRequest) -> int | None:
+def n_parameters(spec: RunSpec) -> int | None:
     """Numeric constants in the expressions plus the strategy's own knobs (for diagnostics)."""
-    s = req.strategy
+    s = spec.strategy
     if isinstance(s, CodeStrategy):
         return None
     count = 0
-    for text in expressions(req).values():
+    for text in expressions(spec, resolved=True).values():
         node = expr.parse(text)
         count += sum(1 for n in walk(node) if isinstance(n, Const))
         count += sum(len(getattr(n, "params", ())) for n in walk(node))
@@ -132,13 +153,24 @@ def _normalise(weights: np.ndarray, how: str) -> np.ndarray:
 
 
 def compile_strategy(
-    req: BacktestRequest, panel: Panel, lo: int, cols: np.ndarray, run_code: Any = None
+    spec: RunSpec,
+    panel: Panel,
+    lo: int,
+    cols: np.ndarray,
+    code_runner: CodeRunner | None = None,
+    cache: expr.ExprCache | None = None,
 ) -> Compiled:
     """Evaluate the spec on ``panel`` (look-back rows included) and keep rows ``[lo:]`` of the
-    traded columns ``cols``. ``run_code(code, inputs)`` runs code strategies (the sandbox)."""
-    s = req.strategy
-    texts = expressions(req)
-    values = expr.evaluate(list(texts.values()), panel, cache=None) if texts else {}
+    traded columns ``cols``. ``code_runner(code, inputs)`` runs code strategies."""
+    s = spec.strategy
+    texts = expressions(spec, resolved=True)
+    values: dict[str, np.ndarray] = {}
+    if texts:
+        try:
+            values = expr.evaluate(list(texts.values()), panel, cache=cache)
+        except expr.ExprError as err:
+            path = next(iter(texts))
+            raise SpecExpressionError(err, path, texts[path]) from None
     out = {path: _rows(values[text], lo, cols) for path, text in texts.items()}
     if isinstance(s, SignalsStrategy):
         entries, exits = _truthy(out["strategy.entry"]), _truthy(out["strategy.exit"])
@@ -156,11 +188,9 @@ def compile_strategy(
             raw = out["strategy.weight"]
         return Compiled(TargetWeights(_normalise(raw, s.normalize), s.rebalance), out)
     assert isinstance(s, CodeStrategy)
-    return _compile_code(s, panel, lo, cols, run_code)
-
-
-class StrategyOutputError(ValueError):
-    """What a code strategy returned cannot drive the simulator (names, shapes, dtypes)."""
+    if code_runner is None:
+        raise SpecError("a code strategy needs a code runner (the sandbox)")
+    return _compile_code(s, panel, lo, cols, code_runner)
 
 
 SIGNAL_OUTPUTS = ("entries", "exits")
@@ -179,12 +209,10 @@ def _checked(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, int]) -
 
 
 def _compile_code(
-    s: CodeStrategy, panel: Panel, lo: int, cols: np.ndarray, run_code: Any
+    s: CodeStrategy, panel: Panel, lo: int, cols: np.ndarray, run_code: CodeRunner
 ) -> Compiled:
-    """Run the code in the sandbox on the whole loaded history of the traded columns (so
-    indicators warm up before ``start``) and keep its outputs' rows ``[lo:]``."""
-    if run_code is None:
-        from quantlab.sandbox.executor import run_array_code as run_code
+    """Run the code on the whole loaded history of the traded columns (so indicators warm
+    up before ``start``) and keep its outputs' rows ``[lo:]``."""
     inputs: dict[str, np.ndarray] = {
         name: np.ascontiguousarray(arr[:, cols]) for name, arr in panel.fields.items()
     }

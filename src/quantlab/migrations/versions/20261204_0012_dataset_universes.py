@@ -1,7 +1,7 @@
 """datasets: dated universe membership per dataset (Qlib instruments files, CSV uploads)
 
-Revision ID: 0010_dataset_universes
-Revises: 0009_backtest_children
+Revision ID: 0012_dataset_universes
+Revises: 0011_strategies
 Create Date: 2026-12-04 21:20:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_dataset_universes"
-down_revision: str | None = "0009_backtest_children"
+revision: str = "0012_dataset_universes"
+down_revision: str | None = "0011_strategies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """model_runs: one row per model training run with what reproduces it and its summary
 
-Revision ID: 0010_model_runs
-Revises: 0009_backtest_children
+Revision ID: 0014_model_runs
+Revises: 0013_candle_colors
 Create Date: 2026-12-04 21:30:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_model_runs"
-down_revision: str | None = "0009_backtest_children"
+revision: str = "0014_model_runs"
+down_revision: str | None = "0013_candle_colors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

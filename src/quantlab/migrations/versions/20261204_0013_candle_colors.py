@@ -1,7 +1,7 @@
 """onboarding: candle colour preference (auto follows the market: red up on CN A-shares)
 
-Revision ID: 0011_candle_colors
-Revises: 0010_dataset_universes
+Revision ID: 0013_candle_colors
+Revises: 0012_dataset_universes
 Create Date: 2026-12-04 21:25:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_candle_colors"
-down_revision: str | None = "0010_dataset_universes"
+revision: str = "0013_candle_colors"
+down_revision: str | None = "0012_dataset_universes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,193 @@
+"""From a simulation to its analysis: daily series, every metric, diagnostic findings.
+
+Returns are daily simple returns of total equity, day 0 against the initial capital; the
+benchmark is rescaled to the initial capital, so its first valid day's return is 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantlab.engine.backtest import diagnostics as diag
+from quantlab.engine.backtest import metrics as m
+from quantlab.engine.backtest.enums import RejectReason
+from quantlab.engine.backtest.result import BacktestResult, Trades
+
+SUMMARY_KEYS = (
+    "total_return",
+    "annual_return",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown",
+    "win_rate",
+    "profit_factor",
+    "trade_count",
+    "turnover",
+    "excess_return",
+    "information_ratio",
+)
+
+
+def trade_line(date: Any, side: int, symbol: str, quantity: float, price: float) -> str:
+    """A trade log line: ``2023-01-05 BUY 600519 100 @ 1700.00``."""
+    qty = f"{quantity:.0f}" if float(quantity).is_integer() else f"{quantity:.4f}"
+    return f"{date} {'BUY' if side > 0 else 'SELL'} {symbol} {qty} @ {price:.2f}"
+
+
+def trades_frame(trades: Trades, calendar: np.ndarray, instruments: np.ndarray) -> pd.DataFrame:
+    """Fills as a table; ``side`` is BUY/SELL, ``date`` ISO text."""
+    return pd.DataFrame(
+        {
+            "date": calendar[trades.day].astype(str),
+            "symbol": instruments[trades.symbol].astype(str),
+            "side": np.where(trades.side > 0, "BUY", "SELL"),
+            "price": trades.price,
+            "quantity": trades.quantity,
+            "commission": trades.commission,
+            "tax": trades.tax,
+            "slippage": trades.slippage,
+            "pnl": trades.pnl,
+            "holding_days": trades.holding_days.astype(np.int64),
+        }
+    )
+
+
+def rejected_frame(result: BacktestResult) -> pd.DataFrame:
+    """Refused orders as a table, with the reason's name."""
+    rj = result.rejections
+    return pd.DataFrame(
+        {
+            "date": result.calendar[rj.day].astype(str),
+            "symbol": result.instruments[rj.symbol].astype(str),
+            "side": np.where(rj.side > 0, "BUY", "SELL"),
+            "quantity": rj.quantity,
+            "reason": [RejectReason(int(c)).name.lower() for c in rj.reason],
+        }
+    )
+
+
+def closed_trades(trades: Trades) -> m.TradeRecords:
+    """Sells as round trips: P&L, days held, and entry value (proceeds minus P&L)."""
+    sells = trades.side < 0
+    proceeds = trades.price[sells] * trades.quantity[sells]
+    pnl = trades.pnl[sells]
+    return m.TradeRecords.from_arrays(pnl, trades.holding_days[sells], proceeds - pnl)
+
+
+def daily_returns(values: np.ndarray, base: float) -> np.ndarray:
+    """Simple returns of a value series; day 0 against ``base`` (the initial capital).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(T,)`` values (NaN = unknown, carried forward).
+    base : float
+        The value before day 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` fractions; ``values[t] / values[t-1] - 1``.
+    """
+    v = pd.Series(values).ffill().to_numpy()
+    prev = np.concatenate([[base], v[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(v / prev - 1.0)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything computed from a run: daily series, metrics and diagnostics."""
+
+    series: pd.DataFrame
+    metrics: dict[str, Any]
+    findings: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def analyse(
+    result: BacktestResult,
+    init_cash: float,
+    *,
+    seed: int,
+    n_parameters: int | None,
+    industries: Mapping[str, str] | None,
+    diagnostics: bool = True,
+) -> Analysis:
+    """Metrics and diagnostics of the simulated days (all of them, or those run before a
+    cancel).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The simulation.
+    init_cash : float
+        Initial capital of the whole portfolio (day 0's returns are against it).
+    seed : int
+        Seed of the bootstrap diagnostics.
+    n_parameters : int or None
+        Free parameters of the strategy (overfitting diagnostics).
+    industries : mapping or None
+        Instrument code to industry code.
+    diagnostics : bool
+        False skips the diagnostic findings (metrics only, for parameter sweeps).
+
+    Returns
+    -------
+    Analysis
+    """
+    n = result.days_run
+    dates = result.calendar[:n]
+    equity = result.total_equity[:n]
+    returns = daily_returns(equity, init_cash)
+    bench = None if result.benchmark is None else result.benchmark[:n]
+    bench_ret = None if bench is None else daily_returns(bench, init_cash)
+    weights = result.positions_weight()[:n]
+    trades = closed_trades(result.trades)
+    metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
+    findings: list[dict[str, Any]] = []
+    if diagnostics:
+        close = pd.DataFrame(result.close[:n]).ffill().to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
+        reasons: dict[str, int] = {}
+        for code in result.rejections.reason.tolist():
+            name = RejectReason(code).name.lower()
+            reasons[name] = reasons.get(name, 0) + 1
+        inputs = diag.DiagnosticInputs(
+            returns=returns,
+            dates=dates,
+            benchmark=bench_ret,
+            weights=weights,
+            contributions=diag.contributions_from_weights(weights, asset_ret),
+            instruments=[str(s) for s in result.instruments],
+            industries=dict(industries) if industries else None,
+            trades=trades,
+            n_parameters=n_parameters,
+            rejected_orders=reasons,
+            order_count=len(result.trades) + len(result.rejections),
+            seed=seed,
+        )
+        findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
+    series = pd.DataFrame(
+        {
+            "date": dates.astype(str),
+            "equity": equity,
+            "cash": result.cash.sum(axis=1)[:n],
+            "benchmark": np.full(n, np.nan) if bench is None else bench,
+            "returns": returns,
+            "drawdown": m.drawdown_series(returns),
+        }
+    )
+    final = float(equity[-1]) if n else init_cash
+    summary = {k: metrics.get(k) for k in SUMMARY_KEYS}
+    summary["final_equity"] = final if math.isfinite(final) else None
+    return Analysis(series, metrics, findings, summary)

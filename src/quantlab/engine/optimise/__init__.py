@@ -1,0 +1,66 @@
+"""Parameter optimisation and overfitting statistics (pure: no web, database or platform).
+
+Public API::
+
+    Space, Dimension, space_from_params, SpaceError     # parameter spaces, grid, sampling
+    Goal, Objective, Bound, ObjectiveError              # objectives and constraints
+    search / grid_search / random_search / tpe_search   # the driver over engine.run_batch
+    Trial, Outcome, pareto_front
+    walk_forward, windows                               # walk-forward optimisation
+    heatmap, sensitivity, overfitting_report            # what a study's result shows
+    probability_of_backtest_overfitting, deflated_sharpe_ratio, ...  # overfit statistics
+"""
+
+from quantlab.engine.optimise.analysis import heatmap, overfitting_report, sensitivity
+from quantlab.engine.optimise.objectives import Bound, Goal, Objective, ObjectiveError
+from quantlab.engine.optimise.overfit import (
+    deflated_sharpe_from_returns,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+    probability_of_backtest_overfitting,
+)
+from quantlab.engine.optimise.search import (
+    Outcome,
+    Trial,
+    evaluate,
+    grid_search,
+    pareto_front,
+    random_search,
+    search,
+    to_variant,
+    tpe_search,
+)
+from quantlab.engine.optimise.space import Dimension, Space, SpaceError, space_from_params
+from quantlab.engine.optimise.walkforward import WalkForward, walk_forward, windows
+
+__all__ = [
+    "Bound",
+    "Dimension",
+    "Goal",
+    "Objective",
+    "ObjectiveError",
+    "Outcome",
+    "Space",
+    "SpaceError",
+    "Trial",
+    "WalkForward",
+    "deflated_sharpe_from_returns",
+    "deflated_sharpe_ratio",
+    "evaluate",
+    "expected_max_sharpe",
+    "grid_search",
+    "heatmap",
+    "overfitting_report",
+    "pareto_front",
+    "probabilistic_sharpe_ratio",
+    "probability_of_backtest_overfitting",
+    "random_search",
+    "search",
+    "sensitivity",
+    "space_from_params",
+    "to_variant",
+    "tpe_search",
+    "walk_forward",
+    "windows",
+]

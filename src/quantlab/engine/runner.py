@@ -1,0 +1,482 @@
+"""The engine's one entry point: a run spec plus a loaded panel to an analysed result.
+
+>>> result = run(spec, panel, start=None, end=None)          # the spec's dates
+>>> result.metrics["sharpe_ratio"], result.equity, result.monthly
+>>> for r in run_batch(spec, [{"fast": 5}, {"fast": 10}], panel, start=None, end=None):
+...     print(r.spec.parameters, r.metrics["sharpe_ratio"])
+
+:func:`run` cuts the panel to ``end``, keeps the warm-up history the expressions and the
+market rules need before ``start`` (the panel passed in may start much earlier), compiles
+the strategy (signals, scores, weights; code through the caller's ``code_runner``),
+simulates in chunks, and computes metrics, diagnostics and the equity / drawdown / monthly
+tables. Between chunks ``progress`` is called (return True to stop: the result is then
+``incomplete``; raise to abandon the run, e.g. to pause after saving ``progress.state``),
+and ``checkpoint`` receives the state to persist; ``state`` resumes a run from one.
+
+:func:`run_batch` runs parameter variants of one spec on one panel: the panel is cut once
+for the longest look-back, and every variant shares one bounded expression cache, so a
+window evaluated for one variant is not evaluated again. Variants are documented in
+:mod:`quantlab.engine.spec` (plain keys override ``parameters``, ``/json/pointer`` keys any
+field). Results come one at a time (an iterator), so memory stays flat over a long grid.
+
+Nothing here imports the web, database or platform layers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantlab.engine import expr
+from quantlab.engine.backtest.analysis import analyse
+from quantlab.engine.backtest.compile import (
+    CodeRunner,
+    SpecError,
+    compile_strategy,
+    engine_config,
+    lookback,
+    n_parameters,
+)
+from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
+from quantlab.engine.backtest.simulator import Simulator
+from quantlab.engine.backtest.state import SimState
+from quantlab.engine.data import Panel
+from quantlab.engine.spec import RunSpec, apply_variant
+
+CHUNK_DAYS = 60  # trading days simulated between progress calls
+BATCH_CACHE_BYTES = 256 * 2**20
+INDUSTRY_FIELD = "industry"
+_batch_ids = itertools.count(1)
+
+DateLike = date | np.datetime64 | str | None
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run is: ``stage`` is ``compiling``, ``simulating`` or ``analysing``.
+
+    While simulating, ``day_index`` days of ``n_days`` are done (the last one ``date``),
+    ``trades`` holds the fills of the chunk just simulated and ``state`` the full state (to
+    checkpoint before pausing)."""
+
+    stage: str
+    day_index: int = 0
+    n_days: int = 0
+    date: str | None = None
+    trades: Trades | None = None
+    state: SimState | None = None
+    calendar: np.ndarray | None = None
+    instruments: np.ndarray | None = None
+
+    @property
+    def fraction(self) -> float:
+        """Share of the days simulated (0–1)."""
+        return self.day_index / self.n_days if self.n_days else 0.0
+
+
+ProgressFn = Callable[[RunProgress], bool | None]
+CheckpointFn = Callable[[SimState], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """An analysed run. Series are ``(T,)`` over the simulated days (``dates``); a run
+    stopped early is ``incomplete`` and covers the days it simulated."""
+
+    spec: RunSpec
+    config: BacktestConfig
+    simulation: BacktestResult
+    series: pd.DataFrame
+    metrics: dict[str, Any]
+    summary: dict[str, Any]
+    diagnostics: list[dict[str, Any]]
+    warnings: list[str]
+    state: SimState
+    industries: dict[str, str]
+    n_parameters: int | None = None
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def dates(self) -> np.ndarray:
+        """The simulated days (``datetime64[D]``)."""
+        return self.simulation.calendar[: self.simulation.days_run]
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Total equity at each close."""
+        return np.asarray(self.series["equity"].to_numpy(dtype=np.float64))
+
+    @property
+    def benchmark(self) -> np.ndarray | None:
+        """The benchmark rescaled to the initial capital, or None."""
+        b = self.simulation.benchmark
+        return None if b is None else b[: self.simulation.days_run]
+
+    @property
+    def returns(self) -> np.ndarray:
+        """Daily simple returns of total equity."""
+        return np.asarray(self.series["returns"].to_numpy(dtype=np.float64))
+
+    @property
+    def drawdown(self) -> np.ndarray:
+        """Daily drawdown (fractions, ≤ 0)."""
+        return np.asarray(self.series["drawdown"].to_numpy(dtype=np.float64))
+
+    @property
+    def monthly(self) -> dict[str, list[float | None]]:
+        """Monthly returns: year → 12 months (None where the month has no day)."""
+        table: dict[str, list[float | None]] = self.metrics["monthly_returns"]
+        return table
+
+    @property
+    def trades(self) -> Trades:
+        """Every fill."""
+        return self.simulation.trades
+
+    @property
+    def rejected(self) -> Rejections:
+        """Every refused order."""
+        return self.simulation.rejections
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Share quantities ``(T, N)``."""
+        return self.simulation.positions[: self.simulation.days_run]
+
+    @property
+    def incomplete(self) -> bool:
+        """True when days remain unsimulated (stopped or cancelled)."""
+        return self.simulation.incomplete
+
+
+@dataclass
+class Prepared:
+    """A compiled run, ready to simulate: what :func:`run` does before the first chunk."""
+
+    spec: RunSpec
+    config: BacktestConfig
+    simulator: Simulator
+    industries: dict[str, str]
+    warnings: list[str]
+    n_parameters: int | None
+    outputs: dict[str, np.ndarray]
+
+
+def _day(value: DateLike) -> np.datetime64 | None:
+    if value is None:
+        return None
+    return np.datetime64(str(value)[:10], "D")
+
+
+def industries_of(panel: Panel) -> dict[str, str]:
+    """Each instrument's last known industry code, when the panel has that field."""
+    codes = panel.fields.get(INDUSTRY_FIELD)
+    if codes is None:
+        return {}
+    out: dict[str, str] = {}
+    for j, symbol in enumerate(panel.instruments):
+        valid = codes[:, j][~np.isnan(codes[:, j])]
+        if valid.size:
+            value = float(valid[-1])
+            out[str(symbol)] = str(int(value)) if value.is_integer() else str(value)
+    return out
+
+
+def _window(
+    panel: Panel, start: DateLike, end: DateLike, back: int | None
+) -> tuple[Panel, int, np.ndarray | None]:
+    """``panel`` cut to ``end`` and to ``back`` rows before ``start``; the row of ``start``
+    in the cut panel; the kept row range of the input (for aligning arrays)."""
+    hi = len(panel.calendar)
+    end_day = _day(end)
+    if end_day is not None:
+        hi = int(np.searchsorted(panel.calendar, end_day, side="right"))
+    start_day = _day(start)
+    first = 0 if start_day is None else int(np.searchsorted(panel.calendar, start_day))
+    if first >= hi:
+        raise SpecError(f"no trading day between {start} and {end} in the data")
+    lo_row = 0 if back is None else max(0, first - back)
+    rows = np.arange(lo_row, hi)
+    if lo_row or hi < len(panel.calendar):
+        panel = panel.select(start=panel.calendar[lo_row], end=panel.calendar[hi - 1])
+    return panel, first - lo_row, rows
+
+
+def _benchmark(
+    spec: RunSpec, panel: Panel, benchmark: str | np.ndarray | None, rows: np.ndarray | None
+) -> tuple[np.ndarray | None, str | None]:
+    """The benchmark close over the cut panel's rows, forward-filled, and its symbol."""
+    if isinstance(benchmark, np.ndarray):
+        values = np.asarray(benchmark, dtype=np.float64)
+        return _ffill(values if rows is None else values[rows]), None
+    symbol = benchmark or spec.benchmark
+    if not symbol:
+        return None, None
+    names = [str(s) for s in panel.instruments]
+    if symbol not in names:
+        raise SpecError(f"benchmark {symbol} is not in the data", {"unknown": [symbol]})
+    return _ffill(np.asarray(panel["close"][:, names.index(symbol)], dtype=np.float64)), symbol
+
+
+def _prepare(
+    spec: RunSpec,
+    panel: Panel,
+    lo: int,
+    bench: np.ndarray | None,
+    bench_symbol: str | None,
+    code_runner: CodeRunner | None,
+    cache: expr.ExprCache | None,
+    industries: Mapping[str, str] | None,
+) -> Prepared:
+    names = [str(s) for s in panel.instruments]
+    warnings: list[str] = []
+    if spec.universe == "all":
+        traded = [s for s in names if s != bench_symbol]
+    else:
+        known = set(names)
+        traded = [s for s in dict.fromkeys(spec.universe) if s in known]
+        missing = [s for s in spec.universe if s not in known]
+        if missing:
+            warnings.append(
+                f"{len(missing)} universe symbol(s) have no data in the window and were left "
+                f"out: {', '.join(missing[:10])}"
+            )
+    if not traded:
+        raise SpecError("no symbol of the universe has data in the window")
+    pos = {s: i for i, s in enumerate(names)}
+    cols = np.array([pos[s] for s in traded], dtype=np.int64)
+    config = engine_config(spec)
+    compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache)
+    history = panel.select(instruments=traded) if len(traded) != len(names) else panel
+    sim = Simulator(history, compiled.strategy, config, None if bench is None else bench[lo:],
+                    warmup=lo)  # fmt: skip
+    found = dict(industries) if industries is not None else industries_of(sim.panel)
+    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs)
+
+
+def prepare(
+    spec: RunSpec,
+    panel: Panel,
+    *,
+    start: DateLike = None,
+    end: DateLike = None,
+    benchmark: str | np.ndarray | None = None,
+    code_runner: CodeRunner | None = None,
+    cache: expr.ExprCache | None = None,
+    industries: Mapping[str, str] | None = None,
+) -> Prepared:
+    """Cut the panel (warm-up kept), compile the strategy and build the simulator; the
+    first half of :func:`run` (arguments as there)."""
+    start = start if start is not None else spec.start
+    end = end if end is not None else spec.end
+    cut, lo, rows = _window(panel, start, end, lookback(spec))
+    bench, symbol = _benchmark(spec, cut, benchmark, rows)
+    return _prepare(spec, cut, lo, bench, symbol, code_runner, cache, industries)
+
+
+def simulate(
+    prep: Prepared,
+    *,
+    state: SimState | bytes | None = None,
+    progress: ProgressFn | None = None,
+    checkpoint: CheckpointFn | None = None,
+    chunk_days: int = CHUNK_DAYS,
+) -> SimState:
+    """Walk the calendar in chunks from ``state`` (or the start); see :func:`run`."""
+    sim = prep.simulator
+    if isinstance(state, bytes | bytearray):
+        state = SimState.from_bytes(bytes(state))
+    st = sim.initial_state() if state is None else state
+    calendar, instruments = sim.panel.calendar, sim.panel.instruments
+    while not st.done and not st.cancelled:
+        before = int(st.counts[0])
+        sim.run_chunk(st, chunk_days)
+        after = int(st.counts[0])
+        if checkpoint is not None:
+            checkpoint(st)
+        if progress is not None:
+            new = Trades.from_records(st.trades_i[before:after], st.trades_f[before:after])
+            info = RunProgress("simulating", st.t, st.n_days, str(calendar[st.t - 1]), new, st,
+                               calendar, instruments)  # fmt: skip
+            if progress(info) and not st.done:
+                st.cancelled = True
+    return st
+
+
+def finish(prep: Prepared, state: SimState, *, diagnostics: bool = True) -> RunResult:
+    """Metrics, diagnostics and tables of a simulated state; the last part of :func:`run`."""
+    result = prep.simulator.result(state)
+    spec = prep.spec
+    analysis = analyse(
+        result,
+        spec.initial_capital * prep.simulator.n_groups,
+        seed=spec.seed,
+        n_parameters=prep.n_parameters,
+        industries=prep.industries,
+        diagnostics=diagnostics,
+    )
+    return RunResult(
+        spec=spec,
+        config=prep.config,
+        simulation=result,
+        series=analysis.series,
+        metrics=analysis.metrics,
+        summary=analysis.summary,
+        diagnostics=analysis.findings,
+        warnings=list(prep.warnings),
+        state=state,
+        industries=prep.industries,
+        n_parameters=prep.n_parameters,
+        outputs=prep.outputs,
+    )
+
+
+def run(
+    spec: RunSpec,
+    panel: Panel,
+    *,
+    start: DateLike = None,
+    end: DateLike = None,
+    benchmark: str | np.ndarray | None = None,
+    progress: ProgressFn | None = None,
+    checkpoint: CheckpointFn | None = None,
+    code_runner: CodeRunner | None = None,
+    state: SimState | bytes | None = None,
+    chunk_days: int = CHUNK_DAYS,
+    cache: expr.ExprCache | None = None,
+    industries: Mapping[str, str] | None = None,
+    diagnostics: bool = True,
+) -> RunResult:
+    """Run ``spec`` on ``panel`` from ``start`` to ``end`` and analyse the result.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The strategy and its run configuration (its ``dataset_*`` fields are not read).
+    panel : Panel
+        The data: the traded instruments (and the benchmark's), from any day before
+        ``start`` (the history the expressions and rules need is kept) to at least ``end``.
+    start, end : date-like or None
+        First and last simulated day; None takes the spec's (and then the panel's) bounds.
+    benchmark : str, numpy.ndarray or None
+        A symbol of the panel, or closes aligned with ``panel.calendar``; None takes
+        ``spec.benchmark``.
+    progress : callable, optional
+        Called with a :class:`RunProgress` at each stage and after each chunk; returning
+        True stops the simulation (the result is ``incomplete``).
+    checkpoint : callable, optional
+        Called with the :class:`SimState` after each chunk (persist it to resume).
+    code_runner : callable, optional
+        ``(code, inputs) -> outputs`` for code strategies (the sandbox).
+    state : SimState or bytes, optional
+        A checkpoint to resume from.
+    chunk_days : int
+        Days simulated between progress calls.
+    cache : ExprCache, optional
+        Where evaluated expressions are kept (panels with ``meta["version_key"]``).
+    industries : mapping, optional
+        Instrument → industry code; default: the panel's ``industry`` field.
+    diagnostics : bool
+        False computes the metrics only.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    SpecError
+        The spec cannot run on this data (bad expression, dates, symbols, configuration).
+    """
+    if progress is not None:
+        progress(RunProgress("compiling"))
+    prep = prepare(spec, panel, start=start, end=end, benchmark=benchmark,
+                   code_runner=code_runner, cache=cache, industries=industries)  # fmt: skip
+    st = simulate(prep, state=state, progress=progress, checkpoint=checkpoint,
+                  chunk_days=chunk_days)  # fmt: skip
+    if progress is not None:
+        sim = prep.simulator
+        progress(RunProgress("analysing", st.t, st.n_days, str(sim.panel.calendar[st.t - 1])
+                             if st.t else None, None, st))  # fmt: skip
+    return finish(prep, st, diagnostics=diagnostics)
+
+
+def run_batch(
+    spec: RunSpec,
+    variants: Iterable[Mapping[str, Any]],
+    panel: Panel,
+    *,
+    start: DateLike = None,
+    end: DateLike = None,
+    benchmark: str | np.ndarray | None = None,
+    code_runner: CodeRunner | None = None,
+    diagnostics: bool = False,
+    cache_bytes: int = BATCH_CACHE_BYTES,
+    industries: Mapping[str, str] | None = None,
+) -> Iterator[RunResult]:
+    """Run each variant of ``spec`` on ``panel``, yielding results in order.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The base spec.
+    variants : iterable of mapping
+        Overrides per run (see :func:`quantlab.engine.spec.apply_variant`); ``{}`` is the
+        base spec itself.
+    panel, start, end, benchmark, code_runner, industries
+        As for :func:`run`.
+    diagnostics : bool
+        Diagnostic findings per run (off by default: a sweep wants metrics).
+    cache_bytes : int
+        Bound of the shared expression cache.
+
+    Yields
+    ------
+    RunResult
+        One per variant; ``result.spec`` is the variant's spec.
+    """
+    specs = [apply_variant(spec, dict(v)) if v else spec for v in variants]
+    if not specs:
+        return
+    backs = [lookback(s) for s in specs]
+    back = None if any(b is None for b in backs) else max(b for b in backs if b is not None)
+    start = start if start is not None else spec.start
+    end = end if end is not None else spec.end
+    cut, lo, rows = _window(panel, start, end, back)
+    if cut.meta.get("version_key") is None:
+        meta = {**cut.meta, "version_key": f"batch-{next(_batch_ids)}"}
+        cut = dataclasses.replace(cut, meta=meta)
+    bench, symbol = _benchmark(spec, cut, benchmark, rows)
+    cache = expr.ExprCache(cache_bytes)
+    found = industries if industries is not None else industries_of(cut)
+    for variant in specs:
+        prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found)
+        yield finish(prep, simulate(prep), diagnostics=diagnostics)
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    idx = np.where(np.isnan(a), 0, np.arange(len(a)))
+    np.maximum.accumulate(idx, out=idx)
+    return a[idx]
+
+
+__all__ = [
+    "CHUNK_DAYS",
+    "Prepared",
+    "RunProgress",
+    "RunResult",
+    "finish",
+    "industries_of",
+    "prepare",
+    "run",
+    "run_batch",
+    "simulate",
+]
