@@ -258,7 +258,7 @@ def w2_run_batch(panel: Panel, fasts: np.ndarray, slows: np.ndarray, grid: Cross
     variants = [{"fast": int(f), "slow": int(s)} for f, s in zip(fasts, slows, strict=True)]
     small = panel.select(instruments=list(panel.instruments[:3]))
     list(engine.run_batch(spec, variants[:2], small))  # compile
-    finals = []
+    finals: list[np.ndarray] = []
 
     def sweep() -> None:
         finals.clear()
