@@ -93,7 +93,7 @@ def direct_run(frame: pd.DataFrame, body: dict[str, Any]) -> Any:
 
 
 async def wait_done(
-    client: httpx.AsyncClient, headers: dict[str, str], backtest_id: str, timeout: float = 90.0
+    client: httpx.AsyncClient, headers: dict[str, str], backtest_id: str, timeout: float = 300.0
 ) -> dict[str, Any]:
     """Poll a backtest until it completed, failed or was cancelled."""
     loop = asyncio.get_running_loop()

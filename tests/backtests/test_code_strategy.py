@@ -48,7 +48,7 @@ async def test_code_dual_ma_equals_signals_spec(app: Any, client: Any, make_user
     signals_id = await start(client, h, dual_ma(dataset_id))
     code_id = await start(client, h, dual_ma(dataset_id, strategy=_code_spec(DUAL_MA_CODE)))
     by_signals = await wait_done(client, h, signals_id)
-    by_code = await wait_done(client, h, code_id, timeout=120)
+    by_code = await wait_done(client, h, code_id)
     assert by_signals["status"] == "completed", by_signals
     assert by_code["status"] == "completed", by_code
     assert by_code["strategy_kind"] == "code"
@@ -69,7 +69,7 @@ async def test_code_output_with_wrong_shape_fails_naming_it(
     dataset_id = await make_dataset(app, alice.id)
     code = "entries = np.zeros((3, 2), dtype=bool)\nexits = np.zeros((3, 2), dtype=bool)\n"
     bid = await start(client, h, dual_ma(dataset_id, strategy=_code_spec(code)))
-    done = await wait_done(client, h, bid, timeout=120)
+    done = await wait_done(client, h, bid)
     assert done["status"] == "failed", done
     # the whole history up to the data end (300 days) over the 6 traded symbols
     assert "'entries'" in done["error"] and "(300, 6)" in done["error"]

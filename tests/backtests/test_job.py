@@ -86,7 +86,7 @@ async def _series(env: Any, backtest_id: str) -> pd.DataFrame:
 async def test_progress_pause_resume_equals_uninterrupted_and_cancel_keeps_partial(
     env: Any,
 ) -> None:
-    from quantlab.backtests import service
+    from quantlab.backtests import service, views
     from quantlab.backtests.exceptions import BacktestNotReady, BacktestRunning
     from quantlab.backtests.tasks import CHUNK_DAYS
     from quantlab.tasks import service as task_service
@@ -113,7 +113,7 @@ async def test_progress_pause_resume_equals_uninterrupted_and_cancel_keeps_parti
         view = await service.describe(session, env.owner, paused_id)
         assert view["status"] == "paused" and view["job"]["progress"] < 0.5
         with pytest.raises(BacktestNotReady):
-            await service.equity(session, env.owner, paused_id, env.settings.data_dir)
+            await views.equity(session, env.owner, paused_id, env.settings.data_dir)
         with pytest.raises(BacktestRunning) as running_err:
             await service.delete_backtest(
                 session, env.owner, paused_id, env.settings.data_dir, None
@@ -137,11 +137,14 @@ async def test_progress_pause_resume_equals_uninterrupted_and_cancel_keeps_parti
     assert status == "cancelled"
     async with env.db.sessionmaker() as session:
         view = await service.describe(session, env.owner, cancel_id, env.settings.data_dir)
-        trades, total = await service.trades(
+        trades, total = await views.trades(
             session, env.owner, cancel_id, env.settings.data_dir, _page()
         )
     assert view["status"] == "cancelled" and view["incomplete"] is True
     assert view["days_run"] == CHUNK_DAYS < view["n_days"]
+    # progress and stage say how far it got, not "analysing" at 0.92
+    assert view["job"]["stage"] == "cancelled"
+    assert view["job"]["progress"] == pytest.approx(0.05 + 0.85 * CHUNK_DAYS / view["n_days"])
     partial = await _series(env, cancel_id)
     pd.testing.assert_frame_equal(partial[["date", "equity", "cash"]],
                                   plain[["date", "equity", "cash"]].iloc[:CHUNK_DAYS])  # fmt: skip
@@ -181,6 +184,9 @@ async def test_cancel_while_paused_keeps_the_days_simulated_before_the_pause(env
         job_row = await session.get(Job, job_id)
     assert view["status"] == "cancelled" and view["incomplete"] is True
     assert view["days_run"] == CHUNK_DAYS < view["n_days"]
+    # progress and stage say how far it got, not "analysing" at 0.92
+    assert view["job"]["stage"] == "cancelled"
+    assert view["job"]["progress"] == pytest.approx(0.05 + 0.85 * CHUNK_DAYS / view["n_days"])
     assert job_row is not None and job_row.status == "cancelled" and job_row.control is None
 
     # the kept days are those of an uninterrupted run (the engine called directly)

@@ -1,6 +1,7 @@
-"""Robustness checks end to end on both databases: a run opting in enqueues child
-``backtests.run`` jobs (visible in /api/tasks, same owner), and their results become the
-sensitivity and walk-forward findings of the parent's /diagnostics."""
+"""Robustness checks end to end on both databases: a small run opting in runs its variants
+in its own job; asked to (or when large) it enqueues child ``backtests.run`` jobs (visible
+in /api/tasks, same owner). Either way the variants' results become the sensitivity and
+walk-forward findings of the parent's /diagnostics."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ async def test_sensitivity_and_walk_forward_children_feed_diagnostics(
     alice = await make_user()
     h = alice.headers
     dataset_id = await make_dataset(app, alice.id)
-    robustness = {"sensitivity": True, "walk_forward": {"windows": 2, "in_sample": 0.6}}
+    robustness = {"sensitivity": True, "walk_forward": {"windows": 2, "in_sample": 0.6},
+                  "run_as": "jobs"}  # fmt: skip
     bid = await start(client, h, dual_ma(dataset_id, robustness=robustness))
     parent = await wait_done(client, h, bid)
     assert parent["status"] == "completed", parent
@@ -106,3 +108,65 @@ async def test_robustness_request_is_validated(client: Any, researcher: Any) -> 
     resp = await client.post("/api/backtests", json=body, headers=researcher.headers)
     assert resp.status_code == 422
     assert "robustness" in resp.text
+
+
+async def test_small_runs_check_robustness_in_process_with_the_same_findings(
+    app: Any, client: Any, make_user: Any
+) -> None:
+    from quantlab import engine
+    from quantlab.engine.backtest import diagnostics as diag
+    from quantlab.engine.backtest import metrics as m
+    from tests.engine.backtest.test_run import _panel_from_frame
+
+    alice = await make_user()
+    h = alice.headers
+    dataset_id = await make_dataset(app, alice.id)
+    robustness = {"sensitivity": True, "walk_forward": {"windows": 2, "in_sample": 0.6}}
+    body = dual_ma(dataset_id, robustness=robustness)
+    bid = await start(client, h, body)
+    parent = await wait_done(client, h, bid)
+    assert parent["status"] == "completed", parent
+    view = parent["robustness"]
+    assert view["complete"] is True
+    children = view["children"]
+    assert all(c.get("id") is None and c["status"] == "completed" for c in children)
+    kinds = [c["variant"]["kind"] for c in children]
+    assert kinds.count("sensitivity") == 4 and kinds.count("walk_forward") == 2
+    jobs = (await client.get("/api/tasks", params={"size": 50}, headers=h)).json()["data"]
+    assert [j["type"] for j in jobs] == ["backtests.run"]  # no child jobs
+
+    # the same findings from independent engine runs of the varied specs
+    panel = _panel_from_frame()
+    scores = [parent["metrics"]["sharpe_ratio"]]
+    windows = []
+    for c in children:
+        v = c["variant"]
+        if v["kind"] == "sensitivity":
+            old = int(v["parameter"].split("=")[1])
+            varied = dict(body)
+            strategy = dict(body["strategy"])
+            for key in ("entry", "exit"):
+                strategy[key] = strategy[key].replace(f", {old})", f", {v['value']})")
+            varied["strategy"] = strategy
+            spec = engine.RunSpec.model_validate({**varied, "robustness": None})
+            scores.append(engine.run(spec, panel).metrics["sharpe_ratio"])
+            assert v["sharpe_ratio"] == pytest.approx(scores[-1], rel=1e-12)
+        else:
+            spec = engine.RunSpec.model_validate(
+                {**body, "robustness": None, "start": v["start"], "end": v["end"]}
+            )
+            out = engine.run(spec, panel)
+            split = out.dates.astype(str) >= v["split"]
+            windows.append(
+                (m.sharpe_ratio(out.returns[~split]), m.sharpe_ratio(out.returns[split]))
+            )
+    findings = (await client.get(f"/api/backtests/{bid}/diagnostics", headers=h)).json()["data"]
+    sens = next(f for f in findings if f["title"] == "Parameter sensitivity")
+    wf = next(f for f in findings if f["title"] == "Walk-forward efficiency")
+    expected = diag.parameter_sensitivity([({}, s) for s in scores]).to_dict()
+    assert sens["evidence"]["runs"] == 5
+    assert sens["evidence"]["chosen"] == pytest.approx(expected["evidence"]["chosen"])
+    assert sens["severity"] == expected["severity"]
+    expected_wf = diag.walk_forward(windows).to_dict()
+    for key in ("in_sample_mean", "out_of_sample_mean"):
+        assert wf["evidence"][key] == pytest.approx(expected_wf["evidence"][key], rel=1e-9)

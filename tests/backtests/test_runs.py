@@ -309,12 +309,12 @@ async def test_compare_rerun_delete_and_idor(app: Any, client: Any, make_user: A
 async def test_schema_and_catalogs(client: Any, researcher: Any) -> None:
     h = researcher.headers
     schema = (await client.get("/api/backtests/schema", headers=h)).json()["data"]
-    assert schema["$id"].endswith("/v1.json") and schema["x-schema-version"] == 1
+    assert schema["$id"].endswith("/v2.json") and schema["x-schema-version"] == 2
     strategy = schema["properties"]["strategy"]
     assert strategy["discriminator"]["propertyName"] == "kind"
     assert set(strategy["discriminator"]["mapping"]) == {"signals", "scores", "weights", "code"}
     cap = schema["properties"]["initial_capital"]
-    assert (cap["minimum"], cap["maximum"], cap["default"]) == (10_000, 10_000_000, 100_000)
+    assert (cap["minimum"], cap["maximum"], cap["default"]) == (10_000, 1_000_000_000, 1_000_000)
     metrics = (await client.get("/api/backtests/metrics", headers=h)).json()["data"]
     assert len(metrics) >= 25 and {"sharpe_ratio", "max_drawdown"} <= {m["name"] for m in metrics}
     diags = (await client.get("/api/backtests/diagnostics/catalog", headers=h)).json()["data"]

@@ -238,6 +238,9 @@ def _children(req: RunSpec, calendar: np.ndarray) -> list[Child]:
 def small_enough(req: RunSpec, calendar: np.ndarray, instruments: np.ndarray) -> bool:
     """True when every variant together stays under :data:`IN_PROCESS_CELLS` (and none
     is a code strategy, whose runs go through the sandbox)."""
+    assert req.robustness is not None
+    if req.robustness.run_as != "auto":
+        return req.robustness.run_as == "in_process"
     if req.strategy.kind == "code":
         return False
     variants = len(_children(req, calendar))

@@ -170,7 +170,15 @@ def backtest_view(row: Backtest, job: Job | None) -> dict[str, Any]:
 
 
 async def _job(session: AsyncSession, row: Backtest) -> Job | None:
-    return await session.get(Job, row.job_id) if row.job_id else None
+    """The row's job, then the row read again: the job ends only after the run committed
+    its results to the row, so a finished job is never shown with a row read before that
+    commit (each statement may see a newer snapshot than the one before)."""
+    if not row.job_id:
+        return None
+    job = await session.get(Job, row.job_id, populate_existing=True)
+    if job is not None and job.status in TERMINAL:
+        await session.refresh(row)
+    return job
 
 
 async def describe(
@@ -270,6 +278,10 @@ async def list_backtests(
     rows, total = await paginate(session, stmt, params, Backtest.created_at.desc(), Backtest.id)
     job_ids = [r.job_id for r in rows if r.job_id]
     jobs = {j.id: j for j in await session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+    for r in rows:  # read after the jobs: see _job
+        job = jobs.get(r.job_id or "")
+        if job is not None and job.status in TERMINAL and r.finished_at is None:
+            await session.refresh(r)
     return [backtest_view(r, jobs.get(r.job_id or "")) for r in rows], total
 
 

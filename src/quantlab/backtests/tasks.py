@@ -219,7 +219,7 @@ def _honour_pause(ctx: JobContext, state: SimState) -> None:
     """A pause asked for while analysing is honoured: the finished state is checkpointed
     and the resumed run analyses it again (analysis is pure, so nothing is lost)."""
     try:
-        ctx.check()
+        ctx.check(force=True)
     except JobPaused:
         ctx.save_checkpoint(state.to_bytes())
         raise

@@ -283,6 +283,9 @@ class Robustness(_Strict):
 
     sensitivity: bool = False
     walk_forward: WalkForward | None = None
+    run_as: Literal["auto", "in_process", "jobs"] = Field(
+        "auto", description="auto: in the run's own job when small, else child jobs"
+    )
 
 
 # --- the spec -------------------------------------------------------------------------------

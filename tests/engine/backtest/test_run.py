@@ -3,6 +3,8 @@ spec's parameters and variants, resumable chunks, and stored-spec migration."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from tests.backtests.conftest import dual_ma, market_frame
@@ -164,7 +166,7 @@ def test_presets_resolve_into_the_spec_and_v1_specs_migrate() -> None:
     assert us.costs.commission_rate == 0.001  # given: kept
     assert us.costs.commission_min == 0.0 and us.costs.stamp_tax == []  # us_equity's
     assert us.rules.price_limits is False and us.rules.lot_size == 1.0
-    v1 = {
+    v1: dict[str, Any] = {
         "schema_version": 1,
         "dataset_id": "d",
         "initial_capital": 100_000.0,
@@ -176,7 +178,7 @@ def test_presets_resolve_into_the_spec_and_v1_specs_migrate() -> None:
     }
     spec = RunSpec.from_stored(v1)
     assert spec.schema_version == 2
-    assert spec.strategy.rebalance == "monthly"  # type: ignore[union-attr]  (v1's default)
+    assert spec.strategy.rebalance == "monthly"  # type: ignore[union-attr]
     assert spec.costs.commission_rate == 0.0 and spec.costs.commission_min == 1.0
     assert spec.execution.price == "close" and spec.rules.t_plus_1 is False
     assert v1["costs"]["commission_rate"] is None  # the input is not modified

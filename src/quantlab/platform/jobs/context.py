@@ -175,10 +175,11 @@ class JobContext:
         self._store.update_running(self.job_id, metrics=values)
         self.emit("metrics", values)
 
-    def check(self) -> None:
-        """Raise :class:`JobCancelled` or :class:`JobPaused` when asked to stop (between chunks)."""
+    def check(self, force: bool = False) -> None:
+        """Raise :class:`JobCancelled` or :class:`JobPaused` when asked to stop (between
+        chunks); asks the database at most every 0.2 s unless ``force``."""
         now = time.monotonic()
-        if now - self._last_control < CONTROL_INTERVAL_S:
+        if not force and now - self._last_control < CONTROL_INTERVAL_S:
             return
         self._last_control = now
         control = self._store.control(self.job_id, beat=True)
