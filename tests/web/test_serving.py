@@ -57,7 +57,8 @@ async def test_a_missing_asset_is_a_404_not_the_shell(client) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/no-such-thing", "/api", "/ws/nothing", "/docs/nothing", "/redoc/x", "/openapi.json/x"]
+    "path",
+    ["/api/no-such-thing", "/api", "/ws/nothing", "/docs/nothing", "/redoc/x", "/openapi.json/x"],
 )
 async def test_the_fallback_never_shadows_the_api(client, path: str) -> None:
     resp = await client.get(path)

@@ -59,6 +59,7 @@ function Themed() {
   return (
     <ConfigProvider
       locale={i18n.language === "en-US" ? enUS : zhCN}
+      button={{ autoInsertSpace: false }}
       theme={{ algorithm: prefs?.theme === "dark" ? theme.darkAlgorithm : theme.defaultAlgorithm }}
     >
       <AntApp>

@@ -7,6 +7,13 @@ import { request } from "../../api/client";
 import EChart from "../../charts/EChart";
 import { ErrorAlert } from "../../components/State";
 
+// what the socket reported, for the browser tests and benchmarks
+const seen = window as unknown as { __quantlabProgress?: number[]; __quantlabStatuses?: string[] };
+function record(percent: number | undefined, status: string | undefined) {
+  if (typeof percent === "number") (seen.__quantlabProgress ??= []).push(percent);
+  if (status) (seen.__quantlabStatuses ??= []).push(status);
+}
+
 interface Snapshot { status: string; percentage: number; stage?: string | null; eta_seconds?: number | null; metrics?: { date?: string; equity?: number } | null }
 
 export default function Monitor({ jobId, onDone }: { jobId: string; onDone(): void }) {
@@ -29,6 +36,9 @@ export default function Monitor({ jobId, onDone }: { jobId: string; onDone(): vo
         ws = new WebSocket(`${proto}://${location.host}${url}`);
         ws.onmessage = (ev) => {
           const msg = JSON.parse(ev.data);
+          if (msg.type === "connected") record(msg.data.percentage, msg.data.status);
+          else if (msg.type === "progress") record(msg.data.percentage, msg.data.stage === "paused" ? "paused" : undefined);
+          else if (msg.type === "completion") record(undefined, msg.data.status);
           if (msg.type === "connected") setSnap(msg.data);
           else if (msg.type === "progress") setSnap((s) => ({ ...s, ...msg.data, status: msg.data.stage === "paused" ? "paused" : "running" }));
           else if (msg.type === "metrics") {

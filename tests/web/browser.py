@@ -1,0 +1,58 @@
+"""Helpers of the browser tests: Debian's chromium through Playwright, axe-core, pixels."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Sums non-background pixels of every canvas under ``root`` (read back from the GPU buffer):
+# a chart that drew nothing is all white or transparent.
+PAINTED_PIXELS_JS = """
+(root) => {
+  let painted = 0, colored = 0;
+  for (const c of root.querySelectorAll('canvas')) {
+    if (!c.width || !c.height) continue;
+    const copy = document.createElement('canvas');
+    copy.width = c.width; copy.height = c.height;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(c, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, g, b, a] = [d[i], d[i + 1], d[i + 2], d[i + 3]];
+      if (a > 0 && !(r > 245 && g > 245 && b > 245)) painted++;
+      if (a > 0 && Math.abs(r - g) > 60) colored++;
+    }
+  }
+  return {painted, colored};
+}
+"""
+
+
+def chromium_path() -> str:
+    """Debian's chromium; the tests never download a browser."""
+    found = shutil.which("chromium") or (str(CHROMIUM) if CHROMIUM.exists() else None)
+    if found is None:
+        raise AssertionError(
+            "chromium is not installed: `make test` installs it (apt-get install chromium)"
+        )
+    return found
+
+
+def painted(page: Any, selector: str) -> dict[str, int]:
+    """Painted and coloured pixel counts of the canvases under ``selector``."""
+    return page.locator(selector).first.evaluate(PAINTED_PIXELS_JS)
+
+
+def serious_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core violations of impact serious or critical on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
