@@ -84,11 +84,12 @@ def main() -> int:
         import signal
         import tempfile
 
-        from tests.platform.test_restart import _free_port, _start, _stop
+        from tests.platform.test_restart import _free_port, _stop
+        from tests.web.browser import start_server
 
         args.data_dir = Path(tempfile.mkdtemp(prefix="quantlab-web-bench-"))
         port = _free_port()
-        server = _start(args.data_dir, port)
+        server = start_server(args.data_dir, port)
         args.url = f"http://127.0.0.1:{port}"
     try:
         return measure(args)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -29,6 +35,46 @@ PAINTED_PIXELS_JS = """
   return {painted, colored};
 }
 """
+
+
+def start_server(data_dir: Path, port: int, timeout: float = 300) -> subprocess.Popen[bytes]:
+    """``quantlab serve`` on ``port`` with its own data dir (SQLite), once it answers.
+
+    Like tests/platform/test_restart.py, with a longer wait: on a loaded machine the first
+    start (migrations, sandbox probe, numba imports) can pass 90 s.
+    """
+    env = {
+        **os.environ,
+        "QUANTLAB_DATA_DIR": str(data_dir),
+        "QUANTLAB_PORT": str(port),
+        "QUANTLAB_HOST": "127.0.0.1",
+        "QUANTLAB_ENV": "development",
+        "QUANTLAB_LOG_LEVEL": "WARNING",
+        "QUANTLAB_SEED_DEMO": "false",
+        "QUANTLAB_SANDBOX_PREWARM": "false",
+    }
+    for name in ("QUANTLAB_DATABASE_URL", "QUANTLAB_REDIS_URL", "QUANTLAB_SECRET_KEY"):
+        env.pop(name, None)
+    log = open(data_dir / f"server-{port}.log", "wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("quantlab")), "serve", "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=data_dir,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {log.name}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise AssertionError(f"server did not answer within {timeout:.0f} s: {log.name}")
 
 
 def chromium_path() -> str:

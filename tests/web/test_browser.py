@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from quantlab.auth.bootstrap import read_bootstrap_password
-from tests.platform.test_restart import _free_port, _start, _stop
-from tests.web.browser import chromium_path, painted, serious_violations
+from tests.platform.test_restart import _free_port, _stop
+from tests.web.browser import chromium_path, painted, serious_violations, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -27,7 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     """A real server on a free port with its own data dir: (base URL, admin password)."""
     data_dir = tmp_path_factory.mktemp("web-server")
     port = _free_port()
-    proc = _start(data_dir, port)
+    proc = start_server(data_dir, port)
     try:
         yield f"http://127.0.0.1:{port}", read_bootstrap_password(data_dir)
     finally:
@@ -148,6 +148,9 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
 
     # --- backtest: form from the schema; beginner mode hides the advanced groups ---------
     j.go("/backtests/new")
+    expect(page.get_by_role("button", name="开始回测")).to_be_visible()
+    # new accounts start as beginners
+    page.get_by_test_id("mode-switch").get_by_text("专家").click()
     expect(page.get_by_test_id("advanced")).to_be_visible()
     page.get_by_test_id("mode-switch").get_by_text("新手").click()
     expect(page.get_by_test_id("advanced")).to_have_count(0)

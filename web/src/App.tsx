@@ -60,7 +60,14 @@ function Themed() {
     <ConfigProvider
       locale={i18n.language === "en-US" ? enUS : zhCN}
       button={{ autoInsertSpace: false }}
-      theme={{ algorithm: prefs?.theme === "dark" ? theme.darkAlgorithm : theme.defaultAlgorithm }}
+      theme={{
+        algorithm: prefs?.theme === "dark" ? theme.darkAlgorithm : theme.defaultAlgorithm,
+        // WCAG AA contrast (4.5:1) for buttons, links and secondary text
+        token: prefs?.theme === "dark" ? {} : {
+          colorPrimary: "#0958d9", colorTextSecondary: "rgba(0,0,0,0.65)",
+          colorTextTertiary: "rgba(0,0,0,0.6)", colorTextDescription: "rgba(0,0,0,0.65)",
+        },
+      }}
     >
       <AntApp>
         <BrowserRouter>

@@ -49,8 +49,9 @@ export function drawKLine(el: HTMLElement, data: OhlcvData, height: number): ICh
       s.setData(line(dates, values));
     });
   });
+  // candles take about half the height, the indicator panes share the rest
   const panes = chart.panes();
-  panes.forEach((pane, i) => pane.setHeight(i === 0 ? Math.round(height * 0.55) : Math.round((height * 0.45) / Math.max(1, panes.length - 1))));
+  panes.forEach((pane, i) => pane.setStretchFactor(i === 0 ? Math.max(1, panes.length - 1) : 1));
   chart.timeScale().fitContent();
   return chart;
 }

@@ -66,7 +66,7 @@ function Overview({ backtest, d }: { backtest: Backtest; d: { equity: { points: 
     const cells = years.flatMap((y, yi) => d.monthly.table[y].map((v, m) => [m, yi, v === null ? null : +(v * 100).toFixed(2)]));
     const grid = { left: 56, right: 24, top: 32, bottom: 48 };
     return {
-      equity: { grid, legend: {}, tooltip: { trigger: "axis" }, xAxis: { type: "category", data: dates }, yAxis: { type: "value", scale: true }, dataZoom: [{ type: "inside" }, { type: "slider" }],
+      equity: { grid: { ...grid, bottom: 80 }, legend: { top: 0 }, tooltip: { trigger: "axis" }, xAxis: { type: "category", data: dates }, yAxis: { type: "value", scale: true }, dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 8 }],
         series: [{ name: "NAV", type: "line", symbol: "none", data: d.equity.points.map((p) => p.nav) },
           { name: "benchmark", type: "line", symbol: "none", data: d.equity.points.map((p) => p.benchmark_nav) }] },
       drawdown: { grid, tooltip: { trigger: "axis" }, xAxis: { type: "category", data: d.drawdown.points.map((p) => p.date) }, yAxis: { type: "value" },

@@ -17,11 +17,11 @@ export default function EvaluationCharts({ result }: { result: EvaluationResult 
     const x = { type: "category" as const, data: result.dates };
     return {
       ic: {
-        grid, legend: {}, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
+        grid: { ...grid, bottom: 80 }, legend: { top: 0 }, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 8 }],
         series: [{ name: `IC ${h}d`, type: "bar", data: result.ic[h], large: true }, { name: `Rank IC ${h}d`, type: "line", data: result.rank_ic[h], symbol: "none", lineStyle: { width: 1 } }],
       },
       cum: {
-        grid, legend: {}, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value" },
+        grid, legend: { top: 0 }, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value" },
         series: [{ name: "IC", type: "line", symbol: "none", data: cumulative(result.ic[h]) }, { name: "Rank IC", type: "line", symbol: "none", data: cumulative(result.rank_ic[h]) }],
       },
       decay: {
@@ -37,7 +37,7 @@ export default function EvaluationCharts({ result }: { result: EvaluationResult 
         series: [{ name: "long-short", type: "line", symbol: "none", data: result.long_short_cumulative }],
       },
       cov: {
-        grid, legend: {}, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value", max: 1 },
+        grid, legend: { top: 0 }, tooltip: { trigger: "axis" }, xAxis: x, yAxis: { type: "value", max: 1 },
         series: [{ name: t("factors.coverage"), type: "line", symbol: "none", data: result.coverage }, { name: t("factors.turnover"), type: "line", symbol: "none", data: result.top_turnover, lineStyle: { width: 1 } }],
       },
     };
