@@ -20,6 +20,12 @@ from tests.web.browser import chromium_path, painted, serious_violations, start_
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
 QBOT = "cn/qbot_tushare_qfq_2010_2020"
+SLOW_STRATEGY = """import time
+time.sleep(8)
+prev = np.roll(close, 20, axis=0)
+entries = close > prev
+exits = close < prev
+"""
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +75,7 @@ class Journey:
         self.page.goto(self.base + path)
 
 
+@pytest.mark.timeout(1500)  # one journey through every page, on a shared 2-core machine
 def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_factory) -> None:
     base, password = server
     shots = tmp_path_factory.mktemp("screenshots")
@@ -159,6 +166,11 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     page.get_by_test_id("mode-switch").get_by_text("专家").click()
     expect(page.get_by_test_id("advanced")).to_be_visible()
     j.check("backtest-form-expert")
+    # a code strategy whose model takes a few seconds (it runs in the sandbox), so the pause
+    # below lands while the run is live; it takes effect at the first simulated chunk
+    page.get_by_label("Strategy kind").click()
+    page.get_by_title("code", exact=True).click()
+    page.get_by_label("Code", exact=True).fill(SLOW_STRATEGY)
     page.get_by_role("button", name="开始回测").click()
 
     # --- live monitor over the WebSocket: pause and resume once, progress reaches 100 % ---
