@@ -234,4 +234,6 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     expect(page.get_by_role("button", name="登录")).to_be_visible()
     context.close()
     print(f"\nscreenshots: {shots}")
-    assert not j.violations, j.violations
+    for name, found in j.violations.items():
+        print(f"axe on {name}: {found}")
+    assert not j.violations, sorted(j.violations)

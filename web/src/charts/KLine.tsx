@@ -68,5 +68,5 @@ export default function KLine({ data, height = 560, label }: { data: OhlcvData; 
     });
     return () => chart.remove();
   }, [data, height]);
-  return <div ref={ref} role="img" aria-label={label} data-testid="kline" style={{ width: "100%", height }} />;
+  return <div ref={ref} role="figure" aria-label={label} data-testid="kline" style={{ width: "100%", height }} />;
 }
