@@ -5,6 +5,9 @@ import { request } from "../api/client";
 import { PageState, useLoad } from "../components/State";
 import { pct } from "../format";
 
+// links beside other text are underlined, not told apart by colour alone (WCAG 1.4.1)
+const inText = { textDecoration: "underline" } as const;
+
 interface Named { id: string; name: string; status?: string; summary?: Record<string, number | null> | null }
 interface Job { id: string; type: string; status: string; percentage: number; stage?: string | null }
 
@@ -28,13 +31,13 @@ export default function Dashboard() {
             <Col xs={24} md={12}>
               <Card title={t("dashboard.recentDatasets")}>
                 <List dataSource={d.datasets} locale={{ emptyText: t("common.empty") }}
-                  renderItem={(x) => <List.Item><Link to={`/datasets/${x.id}`}>{x.name}</Link></List.Item>} />
+                  renderItem={(x) => <List.Item><Link style={inText} to={`/datasets/${x.id}`}>{x.name}</Link></List.Item>} />
               </Card>
             </Col>
             <Col xs={24} md={12}>
               <Card title={t("dashboard.recentFactors")}>
                 <List dataSource={d.factors} locale={{ emptyText: t("common.empty") }}
-                  renderItem={(x) => <List.Item><Link to="/factors">{x.name}</Link></List.Item>} />
+                  renderItem={(x) => <List.Item><Link style={inText} to="/factors">{x.name}</Link></List.Item>} />
               </Card>
             </Col>
             <Col xs={24} md={12}>
@@ -42,7 +45,7 @@ export default function Dashboard() {
                 <List dataSource={d.runs} locale={{ emptyText: t("common.empty") }}
                   renderItem={(x) => (
                     <List.Item extra={<span>{pct(x.summary?.total_return)} · Sharpe {x.summary?.sharpe_ratio?.toFixed?.(2) ?? "—"}</span>}>
-                      <Link to={`/backtests/${x.id}`}>{x.name}</Link> <Typography.Text type="secondary">{x.status}</Typography.Text>
+                      <Link style={inText} to={`/backtests/${x.id}`}>{x.name}</Link> <Typography.Text type="secondary">{x.status}</Typography.Text>
                     </List.Item>
                   )} />
               </Card>
