@@ -89,7 +89,10 @@ export default function Monitor({ jobId, onDone }: { jobId: string; onDone(): vo
       </Space>
       {equity.length > 1 && <EChart option={option} height={200} label="equity" />}
       <Typography.Title level={3} style={{ fontSize: 16 }}>{t("backtests.tradeLog")}</Typography.Title>
-      <List size="small" bordered dataSource={log} style={{ maxHeight: 240, overflow: "auto" }} renderItem={(l) => <List.Item>{l}</List.Item>} />
+      {/* a focusable, labelled scroll region so keyboard users can read the log */}
+      <div role="log" tabIndex={0} aria-label={t("backtests.tradeLog")} style={{ maxHeight: 240, overflow: "auto" }}>
+        <List size="small" bordered dataSource={log} renderItem={(l) => <List.Item>{l}</List.Item>} />
+      </div>
     </Card>
   );
 }

@@ -10,7 +10,8 @@ import type { Backtest } from "./BacktestPage";
 interface Metric { name: string; description: string; unit: string }
 interface Trade { seq: number; date: string; symbol: string; side: string; price: number; quantity: number; commission: number; tax: number; pnl: number }
 interface Finding { diagnostic: string; severity: string; title: string; suggestion: string; evidence: unknown }
-const SEVERITY: Record<string, string> = { critical: "red", error: "red", warning: "orange", info: "blue" };
+// solid tags with white text keep AA contrast
+const SEVERITY: Record<string, string> = { critical: "#a8071a", error: "#a8071a", warning: "#ad4e00", info: "#0958d9" };
 const GROUPS: Record<string, string[]> = {
   returns: ["total_return", "annual_return", "excess_return", "final_equity"],
   risk: ["annual_volatility", "max_drawdown"],
@@ -163,7 +164,7 @@ function Diagnostics({ findings }: { findings: Finding[] }) {
   return (
     <Space direction="vertical" style={{ width: "100%" }} data-testid="diagnostics">
       {sorted.map((f, i) => (
-        <Card key={i} size="small" title={<Space><Tag color={SEVERITY[f.severity] ?? "default"}>{f.severity}</Tag>{f.title}</Space>} extra={f.diagnostic}>
+        <Card key={i} size="small" title={<Space><Tag color={SEVERITY[f.severity] ?? "#595959"}>{f.severity}</Tag>{f.title}</Space>} extra={f.diagnostic}>
           {f.suggestion && <p><b>{t("backtests.suggestion")}:</b> {f.suggestion}</p>}
           <pre style={{ fontSize: 12, whiteSpace: "pre-wrap", margin: 0 }}>{JSON.stringify(f.evidence, null, 1)}</pre>
         </Card>

@@ -100,7 +100,7 @@ export default function FactorLab() {
                   : validation && <Alert type="error" showIcon title={validation.message} description={`@ ${validation.position}`} />}
               </div>
               <Space wrap>
-                <Button type="primary" onClick={() => void evaluate()} loading={!!running} disabled={!dsId}>{t("factors.evaluate")}</Button>
+                <Button type="primary" onClick={() => void evaluate()} disabled={!dsId || !!running}>{t("factors.evaluate")}</Button>
                 <Input aria-label={t("factors.saveAs")} placeholder="my_factor" value={name} onChange={(e) => setName(e.target.value)} style={{ width: 180 }} />
                 <Button onClick={() => void save()} disabled={!name}>{t("factors.saveAs")}</Button>
               </Space>
