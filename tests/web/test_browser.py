@@ -63,6 +63,7 @@ class Journey:
 
     def check(self, name: str) -> None:
         """Screenshot the page and record its serious/critical axe violations."""
+        self.page.mouse.move(0, 0)  # judge the page at rest, not the control last hovered
         self.page.screenshot(
             path=str(self.shots / f"{len(list(self.shots.iterdir())):02d}-{name}.png"),
             full_page=True,

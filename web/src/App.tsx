@@ -64,7 +64,7 @@ function Themed() {
         algorithm: prefs?.theme === "dark" ? theme.darkAlgorithm : theme.defaultAlgorithm,
         // WCAG AA contrast (4.5:1) for buttons, links and secondary text
         token: prefs?.theme === "dark" ? {} : {
-          colorPrimary: "#0958d9", colorLink: "#0958d9", colorInfo: "#0958d9", colorError: "#cf1322",
+          colorPrimary: "#0958d9", colorPrimaryHover: "#003eb3", colorLink: "#0958d9", colorLinkHover: "#003eb3", colorInfo: "#0958d9", colorError: "#cf1322",
           colorTextSecondary: "rgba(0,0,0,0.65)", colorTextTertiary: "rgba(0,0,0,0.6)",
           colorTextQuaternary: "rgba(0,0,0,0.58)", colorTextDescription: "rgba(0,0,0,0.65)",
           colorTextPlaceholder: "rgba(0,0,0,0.58)", colorTextDisabled: "rgba(0,0,0,0.58)",
