@@ -153,9 +153,8 @@ def measure(args: argparse.Namespace) -> int:
         pg.wait_for_selector("main h2")
 
         # 3. K-line: 2,527 bars of 000001.SZ with MACD and RSI panes (plus MA and BOLL)
-        ds = import_files(
-            c, [REALDATA / "cn/qbot_tushare_qfq_2010_2020/000001.SZ.csv"], "bench-kline"
-        )
+        csv = REALDATA / "cn/qbot_tushare_qfq_2010_2020/000001.SZ.csv"
+        ds = import_files(c, [csv], f"bench-kline-{int(time.time())}")
         draws = []
         for _ in range(args.runs):
             pg.goto(f"{args.url}/datasets/{ds}/chart")
@@ -166,7 +165,7 @@ def measure(args: argparse.Namespace) -> int:
         # 4. results page of a 500-symbol run: navigation -> tabs and equity chart drawn
         if not args.skip_500:
             files = sorted((REALDATA / "us/sp500_5yr").glob("*.csv"))
-            ds500 = import_files(c, files, "bench-sp500")
+            ds500 = import_files(c, files, f"bench-sp500-{int(time.time())}")
             bid = run_backtest(c, ds500)
             times = []
             for _ in range(args.runs):
