@@ -6,7 +6,7 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 LINT_PATHS := $(wildcard src tests benchmarks)
 
-.PHONY: run test lint format install install-dev install-bench bench demo clean system-deps
+.PHONY: run test lint format install install-dev install-bench bench demo clean system-deps web web-api
 
 # System packages (bubblewrap, libseccomp2, ...): installed when root, else the exact command
 # to run is printed and make stops. Groups are listed in the script; SYSTEM_DEPS picks them.
@@ -42,6 +42,7 @@ run: system-deps install
 	$(BIN)/quantlab db upgrade
 	$(BIN)/quantlab serve --no-migrate
 
+test: SYSTEM_DEPS = core test web
 test: system-deps install-dev
 	$(BIN)/pytest
 
@@ -56,6 +57,19 @@ format: install-dev
 
 bench: install-bench
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# --- web workbench (web/ -> src/quantlab/webui/dist, committed so `make run` needs no Node) ---
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+# the OpenAPI document of the app, then the client's TypeScript types generated from it
+web-api: install-dev web/node_modules/.package-lock.json
+	$(BIN)/python -m quantlab.webui.openapi web/openapi.json
+	cd web && npm run --silent gen:api
+
+# type-check and build the assets into the Python package
+web: web/node_modules/.package-lock.json
+	cd web && npm run --silent build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,11 @@ group_packages() {
   case "$1" in
     # sandbox: OS-level isolation (bubblewrap) and the system-call filter (libseccomp)
     core) echo "bubblewrap=cmd:bwrap libseccomp2=lib:libseccomp.so.2" ;;
-    *) echo "system-deps: unknown group '$1' (known: core)" >&2; return 2 ;;
+    # tests: rendering the PDF reports to images (pdftoppm)
+    test) echo "poppler-utils=cmd:pdftoppm" ;;
+    # web: the browser tests drive Debian's chromium, with a CJK font for the zh-CN pages
+    web) echo "chromium=cmd:chromium fonts-wqy-microhei=file:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc" ;;
+    *) echo "system-deps: unknown group '$1' (known: core, test, web)" >&2; return 2 ;;
   esac
 }
 

@@ -14,6 +14,7 @@ from quantlab.platform.handlers import install_error_handlers
 from quantlab.platform.logging import configure_logging, get_logger
 from quantlab.platform.middleware import RequestContextMiddleware
 from quantlab.platform.settings import Settings, get_settings
+from quantlab.webui import mount_webui
 
 log = get_logger("quantlab.app")
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.extra_readiness_checks = {}
     install_error_handlers(app)
     include_routers(app)
+    mount_webui(app)  # the SPA fallback answers only what no route matched
     app.add_middleware(
         RequestContextMiddleware,
         max_json_bytes=settings.max_json_body_bytes,

@@ -1,0 +1,1 @@
+const n=(e,t=2)=>typeof e=="number"&&Number.isFinite(e)?`${(e*100).toFixed(t)}%`:"—",i=(e,t=4)=>typeof e=="number"&&Number.isFinite(e)?Number(e.toFixed(t)).toLocaleString():"—",o=e=>typeof e=="string"?e.replace("T"," ").slice(0,19):"—";export{i as n,n as p,o as w};

@@ -1,0 +1,240 @@
+"""The research loop in a real browser: a `quantlab serve` subprocess, Debian's chromium
+headless through Playwright, real CSVs from ../shared/realdata, axe-core on every page.
+
+Screenshots of each page go to the pytest temp dir (printed at the end of the test).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quantlab.auth.bootstrap import read_bootstrap_password
+from tests.platform.test_restart import _free_port, _stop
+from tests.web.browser import chromium_path, painted, serious_violations, start_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+
+QBOT = "cn/qbot_tushare_qfq_2010_2020"
+SLOW_STRATEGY = """import time
+time.sleep(8)
+prev = np.roll(close, 20, axis=0)
+entries = close > prev
+exits = close < prev
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real server on a free port with its own data dir: (base URL, admin password)."""
+    data_dir = tmp_path_factory.mktemp("web-server")
+    port = _free_port()
+    proc = start_server(data_dir, port)
+    try:
+        yield f"http://127.0.0.1:{port}", read_bootstrap_password(data_dir)
+    finally:
+        _stop(proc, signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium_path(),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        yield b
+        b.close()
+
+
+class Journey:
+    """A signed-in page plus the screenshot folder and the accessibility record."""
+
+    def __init__(self, page: Any, base: str, shots: Path) -> None:
+        self.page, self.base, self.shots = page, base, shots
+        self.violations: dict[str, list[dict[str, Any]]] = {}
+
+    def check(self, name: str) -> None:
+        """Screenshot the page and record its serious/critical axe violations."""
+        self.page.mouse.move(0, 0)  # judge the page at rest, not the control last hovered
+        self.page.screenshot(
+            path=str(self.shots / f"{len(list(self.shots.iterdir())):02d}-{name}.png"),
+            full_page=True,
+        )
+        found = serious_violations(self.page)
+        if found:
+            self.violations[name] = found
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+
+@pytest.mark.timeout(1500)  # one journey through every page, on a shared 2-core machine
+def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_factory) -> None:
+    base, password = server
+    shots = tmp_path_factory.mktemp("screenshots")
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    j = Journey(page, base, shots)
+    from playwright.sync_api import expect
+
+    # --- sign in (OAuth2 password flow) -------------------------------------------------
+    j.go("/")
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    j.check("login")
+    page.locator("#password").fill("wrong password")
+    page.locator("#username").fill("admin")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_contain_text("password")  # the API's own message
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="总览")).to_be_visible()
+    j.check("dashboard")
+
+    # --- import real CSVs through the wizard ----------------------------------------------
+    files = sorted((realdata / QBOT).glob("*.csv"))[:5]
+    j.go("/datasets/import")
+    page.locator("input[type=file]").set_input_files([str(f) for f in files])
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_text("utf-8")).to_be_visible()
+    j.check("import-inspect")
+    page.get_by_role("button", name="下一步").click()
+    preview = page.get_by_test_id("mapping-preview")
+    expect(preview).to_contain_text("000001.SZ")
+    expect(preview).to_contain_text("20100104")
+    j.check("import-mapping")
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_text("未发现问题")).to_be_visible()
+    page.get_by_role("button", name="开始导入").click()
+    expect(page.get_by_text("导入完成")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("000001.SZ.csv: 2527 rows")).to_be_visible()
+    j.check("import-done")
+    page.get_by_role("button", name="打开数据集").click()
+    expect(page.get_by_text("12611")).to_be_visible()
+    j.check("dataset")
+
+    # --- K-line: the canvas is painted ---------------------------------------------------
+    page.get_by_role("button", name="图表").click()
+    kline = page.locator("[data-testid=kline][data-drawn='1']")
+    expect(kline).to_be_visible(timeout=60_000)
+    pixels = painted(page, "[data-testid=kline]")
+    assert pixels["painted"] > 20_000 and pixels["colored"] > 2_000, pixels
+    expect(page.get_by_text("2527 根 K 线")).to_be_visible()
+    j.check("kline")
+
+    # --- factor lab: live validation at the error's position, evaluation, IC charts -------
+    j.go("/factors")
+    editor = page.locator("[data-testid=factor-editor] .cm-content")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Mean($close, 5) / $closx")
+    validation = page.get_by_test_id("validation")
+    expect(validation).to_contain_text("closx")
+    expect(validation).to_contain_text("@ 18")
+    expect(page.locator(".cm-lintRange-error")).to_have_count(1)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Mean($close, 5) / $close - 1")
+    expect(validation).to_contain_text("表达式有效")
+    page.get_by_role("button", name="评估").click()
+    charts = page.get_by_test_id("ic-charts")
+    expect(charts).to_be_visible(timeout=180_000)
+    page.wait_for_timeout(500)
+    ic = painted(page, "[data-chart='IC / Rank IC']")
+    assert ic["painted"] > 5_000, ic
+    cum = painted(page, "[data-chart='累计 IC']")
+    assert cum["painted"] > 2_000, cum
+    j.check("factor-lab")
+
+    # --- backtest: form from the schema; beginner mode hides the advanced groups ---------
+    j.go("/backtests/new")
+    expect(page.get_by_role("button", name="开始回测")).to_be_visible()
+    # new accounts start as beginners
+    page.get_by_test_id("mode-switch").get_by_text("专家").click()
+    expect(page.get_by_test_id("advanced")).to_be_visible()
+    page.get_by_test_id("mode-switch").get_by_text("新手").click()
+    expect(page.get_by_test_id("advanced")).to_have_count(0)
+    expect(page.get_by_text("A backtest run: data, dates, capital")).to_be_visible()
+    j.check("backtest-form-beginner")
+    page.get_by_test_id("mode-switch").get_by_text("专家").click()
+    expect(page.get_by_test_id("advanced")).to_be_visible()
+    j.check("backtest-form-expert")
+    # a code strategy whose model takes a few seconds (it runs in the sandbox), so the pause
+    # below lands while the run is live; it takes effect at the first simulated chunk
+    page.get_by_label("Strategy kind").click()
+    page.get_by_title("code", exact=True).click()
+    page.get_by_label("Code", exact=True).fill(SLOW_STRATEGY)
+    page.get_by_role("button", name="开始回测").click()
+
+    # --- live monitor over the WebSocket: pause and resume once, progress reaches 100 % ---
+    monitor = page.get_by_test_id("monitor")
+    expect(monitor).to_be_visible()
+    pause = monitor.get_by_role("button", name="暂停")
+    expect(pause).to_be_enabled(timeout=120_000)
+    pause.click()
+    resume = monitor.get_by_role("button", name="继续")
+    expect(resume).to_be_enabled(timeout=60_000)
+    expect(monitor).to_contain_text("paused")
+    j.check("backtest-paused")
+    resume.click()
+    results = page.get_by_test_id("results")
+    expect(results).to_be_visible(timeout=300_000)
+    seen = page.evaluate("window.__quantlabProgress || []")
+    assert seen and max(seen) == 100, seen
+    assert "paused" in page.evaluate("window.__quantlabStatuses || []")
+    page.wait_for_timeout(500)
+    equity = painted(page, "[data-chart='净值与基准']")
+    assert equity["painted"] > 5_000, equity
+    j.check("backtest-results")
+    page.get_by_role("tab", name="诊断").click()
+    diagnostics = page.get_by_test_id("diagnostics")
+    expect(diagnostics).to_be_visible()
+    expect(diagnostics).to_contain_text("warning")
+    j.check("backtest-diagnostics")
+    page.get_by_role("tab", name="成交").click()
+    expect(page.locator(".ant-table-row").first).to_be_visible()
+    j.check("backtest-trades")
+
+    # --- the other pages render without errors -------------------------------------------
+    for path, heading in (
+        ("/tasks", "任务"),
+        ("/sandbox", "沙箱控制台"),
+        ("/settings", "设置"),
+        ("/admin", "系统管理"),
+        ("/welcome", "新手引导"),
+        ("/datasets", "数据集"),
+        ("/backtests", "回测"),
+        ("/", "总览"),
+    ):
+        j.go(path)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.get_by_role("alert")).to_have_count(0)
+        j.check(path.strip("/") or "home")
+
+    # --- English and back ---------------------------------------------------------------
+    page.get_by_test_id("language-switch").click()
+    page.get_by_title("English").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("link", name="Factor lab")).to_be_visible()
+    j.check("dashboard-en")
+    page.get_by_test_id("language-switch").click()
+    page.get_by_title("简体中文").click()
+    expect(page.get_by_role("heading", name="总览")).to_be_visible()
+
+    # --- sign out: the refresh token no longer works ---------------------------------------
+    page.get_by_test_id("user-menu").hover()
+    page.get_by_text("退出所有设备").click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    context.close()
+    print(f"\nscreenshots: {shots}")
+    for name, found in j.violations.items():
+        print(f"axe on {name}: {found}")
+    assert not j.violations, sorted(j.violations)
