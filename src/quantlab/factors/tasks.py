@@ -33,8 +33,6 @@ class EvaluateParams(BaseModel):
     evaluation_id: str = Field(min_length=1, max_length=32)
 
 
-
-
 def feature_row(name: str, text: str | None, analysis: FactorAnalysis) -> dict[str, Any]:
     """One feature's summary: IC and Rank IC statistics per horizon, spreads, turnover."""
     first = analysis.ic_summary[0]

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantlab.engine.backtest.config import rules_off
 from quantlab.engine.data import Panel
 from quantlab.engine.expr import ExprError
 from quantlab.engine.ml import (
@@ -196,9 +195,9 @@ def test_backtest_of_predictions_by_hand() -> None:
     fields = {"close": close, "open": close, "volume": np.full((5, 3), 1e6)}
     panel = Panel.from_arrays(cal, ["A", "B", "C"], fields)
     scores = np.tile([3.0, 2.0, 1.0], (5, 1))
-    cfg = rules_off()
+    run_config = {"preset": "rules_off", "initial_capital": 1_000_000}
     bt = backtest_predictions(
-        panel, scores, start=cal[0], end=cal[-1], topk=1, n_drop=1, config=cfg
+        panel, scores, start=cal[0], end=cal[-1], topk=1, n_drop=1, run_config=run_config
     )
     # day 0's score trades on day 1: 95% of 1,000,000 buys 95,000 A at 10
     want = [0.0, 0.0, 95_000 / 1_000_000, 0.0, 95_000 / 1_095_000]

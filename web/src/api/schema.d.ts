@@ -284,6 +284,7 @@ export interface paths {
         /**
          * End this session (or every session)
          * @description Revokes the session of the access token (and of ``refresh_token`` if given).
+         *     A read-only personal access token may not end sessions (403).
          */
         post: operations["logout_api_auth_logout_post"];
         delete?: never;
@@ -653,7 +654,7 @@ export interface paths {
         };
         /**
          * A job's result
-         * @description The result, also when it was too large to keep on the job row.
+         * @description The result, also when it was too large to keep on the job row (then streamed).
          */
         get: operations["job_result_api_tasks__job_id__result_get"];
         put?: never;
@@ -890,7 +891,7 @@ export interface paths {
         /** Your imports */
         get: operations["list_imports_api_imports_get"];
         put?: never;
-        /** Import up to 10 files as a job */
+        /** Import files (or zips of them) as a job */
         post: operations["create_import_api_imports_post"];
         delete?: never;
         options?: never;
@@ -1089,6 +1090,41 @@ export interface paths {
         post?: never;
         /** Delete a template */
         delete: operations["delete_template_api_preprocessing_templates__template_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{dataset_id}/universes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dataset's dated universes */
+        get: operations["list_universes_api_datasets__dataset_id__universes_get"];
+        put?: never;
+        /** Upload a universe: CSV symbol,start,end or a Qlib instruments file */
+        post: operations["upload_universe_api_datasets__dataset_id__universes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{dataset_id}/universes/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One universe with its membership spans */
+        get: operations["get_universe_api_datasets__dataset_id__universes__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1462,7 +1498,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** JSON Schema of a backtest request (versioned) */
+        /** JSON Schema of a backtest request (the run spec, versioned) */
         get: operations["schema_api_backtests_schema_get"];
         put?: never;
         post?: never;
@@ -1688,7 +1724,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The run's log: filter, search, or TXT export */
+        /** The run's log: filter, search, or TXT export (format=txt: text/plain) */
         get: operations["logs_api_backtests__backtest_id__logs_get"];
         put?: never;
         post?: never;
@@ -1732,6 +1768,528 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your model runs */
+        get: operations["list_runs_api_models_get"];
+        put?: never;
+        /**
+         * Start a model run
+         * @description Checked now (segments, label, features, processors, hyper-parameters, rows: 422
+         *     ``INVALID_MODEL_CONFIG``); trains as the ``models.train`` job.
+         */
+        post: operations["create_api_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Runs side by side */
+        post: operations["compare_api_models_compare_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One model run */
+        get: operations["get_run_api_models__run_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a run */
+        delete: operations["delete_run_api_models__run_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}/importance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Feature importance (gain and split) */
+        get: operations["importance_api_models__run_id__importance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}/learning-curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Train and valid loss per round */
+        get: operations["learning_curve_api_models__run_id__learning_curve_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}/signal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** IC, ICIR, Rank IC, Rank ICIR on the test span */
+        get: operations["signal_api_models__run_id__signal_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Top-k dropout backtest of the predictions */
+        get: operations["backtest_api_models__run_id__backtest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{run_id}/predictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Predictions: the date × instrument score panel of the test span */
+        get: operations["predictions_api_models__run_id__predictions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The template gallery */
+        get: operations["list_templates_api_strategy_templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/popular": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The five most used templates */
+        get: operations["popular_api_strategy_templates_popular_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A template: parameters, plain-language description and computed examples */
+        get: operations["get_template_api_strategy_templates__template_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/{template_id}/use": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save a strategy from a template (parameter overrides checked) */
+        post: operations["use_template_api_strategy_templates__template_id__use_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/{template_id}/examples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Compute the template's example on a dataset (as a job; reused when current) */
+        post: operations["compute_example_api_strategy_templates__template_id__examples_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/examples/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Compute every template's example on a dataset (jobs; current ones are reused) */
+        post: operations["refresh_examples_api_strategy_templates_examples_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/{template_id}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hide a template from the gallery (admins) */
+        post: operations["hide_api_strategy_templates__template_id__hide_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategy-templates/{template_id}/show": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show a hidden template again (admins) */
+        post: operations["show_api_strategy_templates__template_id__show_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Strategies you can read */
+        get: operations["list_strategies_api_strategies_get"];
+        put?: never;
+        /** Save a strategy from a run-spec body (checked structurally) */
+        post: operations["create_api_strategies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a strategy without saving it: problems with paths and fixes */
+        post: operations["validate_api_strategies_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A strategy */
+        get: operations["get_strategy_api_strategies__strategy_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a strategy (soft) */
+        delete: operations["delete_api_strategies__strategy_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename, describe, tag; a changed spec saves a new version */
+        patch: operations["update_api_strategies__strategy_id__patch"];
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A private copy of a strategy or template */
+        post: operations["copy_api_strategies__strategy_id__copy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish as a public template (read-only to others) */
+        post: operations["publish_api_strategies__strategy_id__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/unpublish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a published strategy */
+        post: operations["unpublish_api_strategies__strategy_id__unpublish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Kept versions, newest first */
+        get: operations["versions_api_strategies__strategy_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version with its spec */
+        get: operations["version_api_strategies__strategy_id__versions__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions (parameters, expressions, settings) */
+        get: operations["diff_api_strategies__strategy_id__diff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make an earlier version current (as a new version) */
+        post: operations["restore_api_strategies__strategy_id__versions__version__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your runs of the strategy with key metrics and versions */
+        get: operations["list_runs_api_strategies__strategy_id__runs_get"];
+        put?: never;
+        /** Backtest the strategy (or one of its versions) on a dataset */
+        post: operations["start_run_api_strategies__strategy_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Rate 1-5 with a comment (one per user) */
+        put: operations["rate_api_strategies__strategy_id__rating_put"];
+        post?: never;
+        /** Remove your rating */
+        delete: operations["unrate_api_strategies__strategy_id__rating_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/ratings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ratings with comments, newest first */
+        get: operations["ratings_api_strategies__strategy_id__ratings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{strategy_id}/favourite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add to favourites */
+        put: operations["favourite_api_strategies__strategy_id__favourite_put"];
+        post?: never;
+        /** Remove from favourites */
+        delete: operations["unfavourite_api_strategies__strategy_id__favourite_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1751,6 +2309,34 @@ export interface components {
             price?: number | null;
             /** Text */
             text: string;
+        };
+        /**
+         * AnnotationOut
+         * @description A note on a symbol's chart.
+         */
+        AnnotationOut: {
+            /** Id */
+            id: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Symbol */
+            symbol: string;
+            /** Date */
+            date: string;
+            /** Price */
+            price: number | null;
+            /** Text */
+            text: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** AuditEventOut */
         AuditEventOut: {
@@ -1779,79 +2365,119 @@ export interface components {
             client_address: string | null;
         };
         /**
-         * BacktestRequest
-         * @description A backtest run: data, dates, capital, market model and strategy.
+         * Availability
+         * @description Whether a dataset's latest version has the fields an indicator needs.
          */
-        BacktestRequest: {
-            /**
-             * Schema Version
-             * @description version of this schema
-             * @default 1
-             * @constant
-             */
-            schema_version: 1;
-            /**
-             * Name
-             * @default
-             */
-            name: string;
+        Availability: {
             /** Dataset Id */
             dataset_id: string;
+            /** Available */
+            available: boolean;
+            /** Reason */
+            reason: string | null;
+            /** Missing */
+            missing: string[];
+        };
+        /**
+         * BacktestDetail
+         * @description One backtest: the stored (resolved) spec, job progress, reproducibility, metrics.
+         */
+        BacktestDetail: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Strategy Kind */
+            strategy_kind: string;
+            /** Incomplete */
+            incomplete: boolean;
+            /** Days Run */
+            days_run: number | null;
+            /** N Days */
+            n_days: number | null;
+            /** Final Equity */
+            final_equity: number | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Strategy Id */
+            strategy_id?: string | null;
+            /** Strategy Version */
+            strategy_version?: number | null;
+            /** Created At */
+            created_at: unknown;
+            /** Updated At */
+            updated_at: unknown;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            reproducibility: components["schemas"]["Reproducibility"];
+            job: components["schemas"]["JobProgress"] | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            } | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Variant */
+            variant: {
+                [key: string]: unknown;
+            } | null;
+            robustness: components["schemas"]["RobustnessView"] | null;
+        };
+        /**
+         * BacktestIn
+         * @description Top-k dropout backtest of the test-span predictions (Qlib's workflow exchange).
+         */
+        BacktestIn: {
             /**
-             * Dataset Version
-             * @description default: latest (pinned)
+             * Topk
+             * @default 50
              */
-            dataset_version?: number | null;
+            topk: number;
             /**
-             * Universe
-             * @default all
+             * N Drop
+             * @default 5
              */
-            universe: "all" | string[];
-            /**
-             * Start
-             * @description first simulated day; default: data start
-             */
-            start?: string | null;
-            /**
-             * End
-             * @description last simulated day; default: data end
-             */
-            end?: string | null;
-            /**
-             * Initial Capital
-             * @default 100000
-             */
-            initial_capital: number;
-            /**
-             * Preset
-             * @default cn_a_share
-             * @enum {string}
-             */
-            preset: "cn_a_share" | "us_equity" | "rules_off";
-            costs?: components["schemas"]["Costs"];
-            rules?: components["schemas"]["Rules"];
-            execution?: components["schemas"]["Execution"];
-            /**
-             * Benchmark
-             * @description a symbol of the dataset
-             */
+            n_drop: number;
+            /** Benchmark */
             benchmark?: string | null;
-            /**
-             * Seed
-             * @description seed of the bootstrap diagnostics
-             * @default 0
-             */
-            seed: number;
-            /** Strategy */
-            strategy: components["schemas"]["SignalsStrategy"] | components["schemas"]["ScoresStrategy"] | components["schemas"]["WeightsStrategy"] | components["schemas"]["CodeStrategy"];
-            /** @description opt-in child runs; see Robustness */
-            robustness?: components["schemas"]["Robustness"] | null;
+        };
+        /**
+         * BacktestStarted
+         * @description A run accepted: its id, its job, and where its live events stream.
+         */
+        BacktestStarted: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+            /** Name */
+            name: string;
+            /** Ws */
+            ws: string;
         };
         /** Body_create_import_api_imports_post */
         Body_create_import_api_imports_post: {
             /**
              * Files
-             * @description up to 10 files
+             * @description up to QUANTLAB_IMPORT_MAX_FILES files
              * @default []
              */
             files: string[];
@@ -1902,6 +2528,60 @@ export interface components {
              */
             client_secret?: string | null;
         };
+        /** Body_upload_universe_api_datasets__dataset_id__universes_post */
+        Body_upload_universe_api_datasets__dataset_id__universes_post: {
+            /** Name */
+            name: string;
+            /**
+             * File
+             * @description CSV with symbol,start,end or csi300.txt
+             */
+            file: string;
+        };
+        /**
+         * Candle
+         * @description One (possibly aggregated) bar.
+         */
+        Candle: {
+            /** Date */
+            date: string;
+            /** Open */
+            open: number | null;
+            /** High */
+            high: number | null;
+            /** Low */
+            low: number | null;
+            /** Close */
+            close: number | null;
+            /** Volume */
+            volume?: number | null;
+            /** Amount */
+            amount?: number | null;
+        };
+        /**
+         * CatalogItem
+         * @description An entry of the metric or diagnostic registry.
+         */
+        CatalogItem: {
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** Change */
+        Change: {
+            /** Path */
+            path: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "parameter" | "expression" | "setting" | "schema";
+            /** Old */
+            old?: unknown;
+            /** New */
+            new?: unknown;
+        };
         /**
          * ChartConfigIn
          * @description A saved chart layout; ``config`` is free-form JSON of at most ~64 KB.
@@ -1913,6 +2593,47 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * ChartConfigOut
+         * @description A saved chart layout.
+         */
+        ChartConfigOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Config
+             * @description free-form JSON saved by the client
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * CheckOut
+         * @description One backend's readiness (checks may add facts, e.g. the database ``backend``).
+         */
+        CheckOut: {
+            /** Ok */
+            ok: boolean;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Error */
+            error?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * CloneBody
@@ -1960,13 +2681,65 @@ export interface components {
             /** @default monthly */
             rebalance: components["schemas"]["Rebalance"];
         };
+        /** CompareRun */
+        CompareRun: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Incomplete */
+            incomplete: boolean;
+            /** Dates */
+            dates: string[];
+            /** Nav */
+            nav: (number | null)[];
+        };
         /**
-         * CompareRequest
-         * @description Several of your runs to overlay.
+         * CompareView
+         * @description NAV overlays and scalar metrics side by side.
          */
-        CompareRequest: {
-            /** Ids */
-            ids: string[];
+        CompareView: {
+            /** Runs */
+            runs: components["schemas"]["CompareRun"][];
+            /** Metrics */
+            metrics: components["schemas"]["quantlab__backtests__schemas__CompareRow"][];
+        };
+        /**
+         * ComputeOut
+         * @description A page of long rows ``[date, symbol, output...]`` of an indicator or expression.
+         */
+        ComputeOut: {
+            /** Indicator */
+            indicator?: string | null;
+            /** Params */
+            params?: {
+                [key: string]: number;
+            } | null;
+            /** Factor Id */
+            factor_id?: string | null;
+            /** Expression */
+            expression?: string | null;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Version */
+            version: number;
+            /** Outputs */
+            outputs: string[];
+            /** Columns */
+            columns: string[];
+            /**
+             * Rows
+             * @description date, symbol, each output
+             */
+            rows: {
+                [key: string]: string | number | null;
+            }[];
+            /** Total Rows */
+            total_rows: number;
+            /** Offset */
+            offset: number;
+            /** Truncated */
+            truncated: boolean;
         };
         /**
          * ComputeRequest
@@ -2004,37 +2777,95 @@ export interface components {
              * @default 0
              */
             offset: number;
+        } & ({
+            expression?: null;
+            factor_id?: null;
+            indicator: unknown;
+        } | {
+            indicator?: null;
+            factor_id?: null;
+            expression: unknown;
+            params?: unknown;
+        } | {
+            indicator?: null;
+            expression?: null;
+            factor_id: unknown;
+            params?: unknown;
+        });
+        /**
+         * Constraint
+         * @description A linked constraint between two parameters, or a parameter and a number.
+         */
+        Constraint: {
+            /** Left */
+            left: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "<" | "<=" | ">" | ">=" | "!=";
+            /** Right */
+            right: string | number;
+        };
+        /** CopyBody */
+        CopyBody: {
+            /** Name */
+            name?: string | null;
         };
         /**
          * Costs
-         * @description Overrides of the preset's costs; omitted fields keep the preset's value.
+         * @description Trading costs; rates are fractions of traded value (0.0003 = 0.03 %).
          */
         Costs: {
             /**
              * Commission Rate
              * @description fraction per order
+             * @default 0.0003
              */
-            commission_rate?: number | null;
+            commission_rate: number;
             /**
              * Commission Min
              * @description currency per order
+             * @default 5
              */
-            commission_min?: number | null;
+            commission_min: number;
             /**
              * Stamp Tax
              * @description [[from_date, rate], ...] on sells
+             * @default [
+             *       [
+             *         "1990-01-01",
+             *         0.001
+             *       ],
+             *       [
+             *         "2023-08-28",
+             *         0.0005
+             *       ]
+             *     ]
              */
-            stamp_tax?: [
+            stamp_tax: [
                 string,
                 number
-            ][] | null;
-            slippage?: components["schemas"]["SlippageMode"] | null;
-            /** Slippage Value */
-            slippage_value?: number | null;
-            /** Tick Size */
-            tick_size?: number | null;
-            /** Slippage Impact */
-            slippage_impact?: number | null;
+            ][];
+            /** @default none */
+            slippage: components["schemas"]["SlippageMode"];
+            /**
+             * Slippage Value
+             * @description ratio, ticks or base ratio
+             * @default 0
+             */
+            slippage_value: number;
+            /**
+             * Tick Size
+             * @default 0.01
+             */
+            tick_size: number;
+            /**
+             * Slippage Impact
+             * @description volume mode: per qty/volume
+             * @default 0
+             */
+            slippage_impact: number;
         };
         /**
          * DatasetCreate
@@ -2057,6 +2888,77 @@ export interface components {
             is_public: boolean;
         };
         /**
+         * DatasetDeleted
+         * @description A deleted dataset.
+         */
+        DatasetDeleted: {
+            /** Id */
+            id: string;
+            /**
+             * Deleted
+             * @enum {string}
+             */
+            deleted: "soft" | "hard";
+        };
+        /**
+         * DatasetOut
+         * @description A dataset as clients see it.
+         */
+        DatasetOut: {
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Tags */
+            tags: string[];
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+            /** Frequency */
+            frequency: string | null;
+            /** Is Public */
+            is_public: boolean;
+            /** Latest Version */
+            latest_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Deleted At */
+            deleted_at: string | null;
+        };
+        /**
+         * DatasetSummary
+         * @description Per-field statistics and per-symbol coverage of a version.
+         */
+        DatasetSummary: {
+            /** Version */
+            version: number;
+            /** Rows */
+            rows: number;
+            /** Symbols */
+            symbols: number;
+            /** Calendar Days */
+            calendar_days: number;
+            /** Fields */
+            fields: {
+                [key: string]: components["schemas"]["FieldStats"];
+            };
+            /** Coverage */
+            coverage: components["schemas"]["SymbolCoverage"][];
+        };
+        /**
          * DatasetUpdate
          * @description A partial update: only the fields sent change.
          */
@@ -2070,6 +2972,220 @@ export interface components {
             /** Is Public */
             is_public?: boolean | null;
         };
+        /**
+         * Deleted
+         * @description What a ``DELETE`` that answers with a body says.
+         */
+        Deleted: {
+            /** Id */
+            id: string;
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted: boolean;
+        };
+        /** DrawdownPoint */
+        DrawdownPoint: {
+            /** Date */
+            date: string;
+            /** Drawdown */
+            drawdown: number | null;
+        };
+        /**
+         * DrawdownView
+         * @description The daily drawdown series and the maximum drawdown's dates.
+         */
+        DrawdownView: {
+            /** Max Drawdown */
+            max_drawdown: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /** Points */
+            points: components["schemas"]["DrawdownPoint"][];
+        };
+        /** Envelope[AnnotationOut] */
+        Envelope_AnnotationOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["AnnotationOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[BacktestDetail] */
+        Envelope_BacktestDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["BacktestDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[BacktestOut] */
+        Envelope_BacktestOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["quantlab__ml__schemas__BacktestOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[BacktestStarted] */
+        Envelope_BacktestStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["BacktestStarted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ChartConfigOut] */
+        Envelope_ChartConfigOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ChartConfigOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[CompareView] */
+        Envelope_CompareView_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["CompareView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ComputeOut] */
+        Envelope_ComputeOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ComputeOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DatasetDeleted] */
+        Envelope_DatasetDeleted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DatasetDeleted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DatasetOut] */
+        Envelope_DatasetOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DatasetOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DatasetSummary] */
+        Envelope_DatasetSummary_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DatasetSummary"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[Deleted] */
+        Envelope_Deleted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Deleted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DrawdownView] */
+        Envelope_DrawdownView_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DrawdownView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[EquityView] */
+        Envelope_EquityView_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["EquityView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[EvaluationDetail] */
+        Envelope_EvaluationDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["EvaluationDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[EvaluationStarted] */
+        Envelope_EvaluationStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["EvaluationStarted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[ExecuteResult] */
         Envelope_ExecuteResult_: {
             /**
@@ -2079,6 +3195,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ExecuteResult"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[ExecutionDetail] */
@@ -2090,6 +3207,31 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ExecutionDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ExpressionInfo] */
+        Envelope_ExpressionInfo_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ExpressionInfo"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[FactorOut] */
+        Envelope_FactorOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["FactorOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[FaqOut] */
@@ -2101,6 +3243,19 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["FaqOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[FeatureSetDetail] */
+        Envelope_FeatureSetDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["FeatureSetDetail"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[GuidesOut] */
@@ -2112,6 +3267,79 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["GuidesOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[HealthOut] */
+        Envelope_HealthOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["HealthOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ImportOut] */
+        Envelope_ImportOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ImportOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[Importance] */
+        Envelope_Importance_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Importance"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[IndicatorDetail] */
+        Envelope_IndicatorDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["IndicatorDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[InspectOut] */
+        Envelope_InspectOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["InspectOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[JobAccepted] */
+        Envelope_JobAccepted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["JobAccepted"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[JobOut] */
@@ -2123,6 +3351,19 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["JobOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[JobResult] */
+        Envelope_JobResult_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["JobResult"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[JobStats] */
@@ -2134,6 +3375,31 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["JobStats"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[LearningCurve] */
+        Envelope_LearningCurve_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["LearningCurve"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[LogoutOut] */
+        Envelope_LogoutOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["LogoutOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[MeOut] */
@@ -2145,6 +3411,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["MeOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[ModeOut] */
@@ -2156,6 +3423,55 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ModeOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ModelRunDetail] */
+        Envelope_ModelRunDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ModelRunDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ModelRunStarted] */
+        Envelope_ModelRunStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ModelRunStarted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[MonthlyView] */
+        Envelope_MonthlyView_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["MonthlyView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[OhlcvOut] */
+        Envelope_OhlcvOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["OhlcvOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[PasswordResetOut] */
@@ -2167,6 +3483,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["PasswordResetOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[PatCreatedOut] */
@@ -2178,6 +3495,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["PatCreatedOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[PatOut] */
@@ -2189,6 +3507,43 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["PatOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[PipelinePreview] */
+        Envelope_PipelinePreview_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["PipelinePreview"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[PositionsView] */
+        Envelope_PositionsView_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["PositionsView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[PredictionsOut] */
+        Envelope_PredictionsOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["PredictionsOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[PreferencesOut] */
@@ -2200,6 +3555,43 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["PreferencesOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[RatingSummary] */
+        Envelope_RatingSummary_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["RatingSummary"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ReadyOut] */
+        Envelope_ReadyOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ReadyOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[RunStarted] */
+        Envelope_RunStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["RunStarted"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[SandboxHealth] */
@@ -2211,6 +3603,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["SandboxHealth"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[SandboxLimits] */
@@ -2222,6 +3615,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["SandboxLimits"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[ScheduleOut] */
@@ -2233,6 +3627,79 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ScheduleOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[SignalOut] */
+        Envelope_SignalOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["SignalOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[StrategyDetail] */
+        Envelope_StrategyDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["StrategyDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[StrategyOut] */
+        Envelope_StrategyOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["StrategyOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[TemplateOut] */
+        Envelope_TemplateOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["TemplateOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[UniverseOut] */
+        Envelope_UniverseOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["UniverseOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[UniverseSummary] */
+        Envelope_UniverseSummary_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["UniverseSummary"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[UserCreatedOut] */
@@ -2244,6 +3711,7 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["UserCreatedOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[UserOut] */
@@ -2255,6 +3723,55 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["UserOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[ValidationReport] */
+        Envelope_ValidationReport_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ValidationReport"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[VersionDetail] */
+        Envelope_VersionDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["VersionDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[VersionDiff] */
+        Envelope_VersionDiff_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["VersionDiff"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[VersionOut] */
+        Envelope_VersionOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["quantlab__datasets__schemas__VersionOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[WsTicketOut] */
@@ -2266,10 +3783,11 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["WsTicketOut"];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[AuditEventOut]] */
-        Envelope_list_AuditEventOut__: {
+        /** Envelope[dict[str, Any]] */
+        Envelope_dict_str__Any__: {
             /**
              * Status
              * @default success
@@ -2277,11 +3795,14 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["AuditEventOut"][];
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[ExecutionOut]] */
-        Envelope_list_ExecutionOut__: {
+        /** Envelope[dict[str, int]] */
+        Envelope_dict_str__int__: {
             /**
              * Status
              * @default success
@@ -2289,11 +3810,14 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["ExecutionOut"][];
+            data: {
+                [key: string]: number;
+            };
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[JobLogOut]] */
-        Envelope_list_JobLogOut__: {
+        /** Envelope[list[BacktestOut]] */
+        Envelope_list_BacktestOut__: {
             /**
              * Status
              * @default success
@@ -2301,11 +3825,12 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["JobLogOut"][];
+            data: components["schemas"]["quantlab__backtests__schemas__BacktestOut"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[JobOut]] */
-        Envelope_list_JobOut__: {
+        /** Envelope[list[CatalogItem]] */
+        Envelope_list_CatalogItem__: {
             /**
              * Status
              * @default success
@@ -2313,7 +3838,73 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["JobOut"][];
+            data: components["schemas"]["CatalogItem"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[CompareRow]] */
+        Envelope_list_CompareRow__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["quantlab__ml__schemas__CompareRow"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[ErrorCodeOut]] */
+        Envelope_list_ErrorCodeOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ErrorCodeOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[ExampleOut]] */
+        Envelope_list_ExampleOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ExampleOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[FeatureSetOut]] */
+        Envelope_list_FeatureSetOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["FeatureSetOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[FindingOut]] */
+        Envelope_list_FindingOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["FindingOut"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
         /** Envelope[list[JobTypeOut]] */
@@ -2326,10 +3917,11 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["JobTypeOut"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[PatOut]] */
-        Envelope_list_PatOut__: {
+        /** Envelope[list[LogLine]] */
+        Envelope_list_LogLine__: {
             /**
              * Status
              * @default success
@@ -2337,11 +3929,12 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["PatOut"][];
+            data: components["schemas"]["LogLine"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[ScheduleOut]] */
-        Envelope_list_ScheduleOut__: {
+        /** Envelope[list[ModelRunOut]] */
+        Envelope_list_ModelRunOut__: {
             /**
              * Status
              * @default success
@@ -2349,11 +3942,12 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["ScheduleOut"][];
+            data: components["schemas"]["ModelRunOut"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[UserOut]] */
-        Envelope_list_UserOut__: {
+        /** Envelope[list[RatingOut]] */
+        Envelope_list_RatingOut__: {
             /**
              * Status
              * @default success
@@ -2361,8 +3955,90 @@ export interface components {
              */
             status: "success";
             /** Data */
-            data: components["schemas"]["UserOut"][];
+            data: components["schemas"]["RatingOut"][];
+            /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[RecentFactorOut]] */
+        Envelope_list_RecentFactorOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["RecentFactorOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[StrategyOut]] */
+        Envelope_list_StrategyOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["StrategyOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[TradeOut]] */
+        Envelope_list_TradeOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["TradeOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[UniverseSummary]] */
+        Envelope_list_UniverseSummary__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["UniverseSummary"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** EquityPoint */
+        EquityPoint: {
+            /** Date */
+            date: string;
+            /** Equity */
+            equity: number | null;
+            /** Cash */
+            cash: number | null;
+            /** Benchmark */
+            benchmark: number | null;
+            /** Nav */
+            nav: number | null;
+            /** Benchmark Nav */
+            benchmark_nav: number | null;
+        };
+        /**
+         * EquityView
+         * @description Daily equity, cash and benchmark, also as NAV (1.0 = the initial capital).
+         */
+        EquityView: {
+            /** Initial Capital */
+            initial_capital: number;
+            /** Benchmark Symbol */
+            benchmark_symbol: string | null;
+            /** Incomplete */
+            incomplete: boolean;
+            /** Points */
+            points: components["schemas"]["EquityPoint"][];
         };
         /**
          * ErrorBody
@@ -2377,6 +4053,18 @@ export interface components {
             details?: unknown;
             /** Correlation Id */
             correlation_id?: string | null;
+        };
+        /**
+         * ErrorCodeOut
+         * @description A catalogued error code.
+         */
+        ErrorCodeOut: {
+            /** Code */
+            code: string;
+            /** Status */
+            status: number;
+            /** Description */
+            description: string;
         };
         /**
          * ErrorEnvelope
@@ -2419,6 +4107,195 @@ export interface components {
              * @default 5
              */
             quantiles: number;
+            /**
+             * Label
+             * @description What the factor should predict, as an expression that may read the future (e.g. Qlib's 'Ref($close, -2) / Ref($close, -1) - 1'). Horizon h compares the factor on day t with the label on day t + h - 1. Default: the h-day forward return of close.
+             */
+            label?: string | null;
+        } & ({
+            expression?: null;
+            feature_set?: null;
+            factor_id: unknown;
+        } | {
+            factor_id?: null;
+            feature_set?: null;
+            expression: unknown;
+        } | {
+            factor_id?: null;
+            expression?: null;
+            feature_set: unknown;
+        });
+        /**
+         * EvaluationDetail
+         * @description An evaluation with its job's progress and, once completed, its analysis.
+         */
+        EvaluationDetail: {
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Factor Id */
+            factor_id: string | null;
+            /** Feature Set */
+            feature_set: string | null;
+            /** Expression */
+            expression: string | null;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            job: components["schemas"]["EvaluationJob"] | null;
+            /**
+             * Result
+             * @description IC/Rank IC series and summaries, quantile returns, decay, turnover
+             */
+            result: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * EvaluationJob
+         * @description Progress of the job behind an evaluation.
+         */
+        EvaluationJob: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+            /** Progress */
+            progress: number | null;
+            /** Stage */
+            stage: string | null;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * EvaluationOut
+         * @description An evaluation row (``result`` only on the single-item view).
+         */
+        EvaluationOut: {
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Factor Id */
+            factor_id: string | null;
+            /** Feature Set */
+            feature_set: string | null;
+            /** Expression */
+            expression: string | null;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * EvaluationStarted
+         * @description An evaluation queued as a job.
+         */
+        EvaluationStarted: {
+            /**
+             * Id
+             * @description the evaluation; poll GET /api/factors/evaluations/{id}
+             */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+        };
+        /** ExampleOut */
+        ExampleOut: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Strategy Version */
+            strategy_version: number;
+            /** Engine Version */
+            engine_version: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "completed" | "failed" | "stale";
+            /** Job Id */
+            job_id: string | null;
+            /** Computed At */
+            computed_at: string | null;
+            /** Error */
+            error: string | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /** Metrics */
+            metrics?: {
+                [key: string]: number | null;
+            } | null;
+            /** Curve */
+            curve?: [
+                string,
+                number
+            ][] | null;
+            /** Benchmark Curve */
+            benchmark_curve?: [
+                string,
+                number
+            ][] | null;
+        };
+        /** ExampleRequest */
+        ExampleRequest: {
+            /** Dataset Id */
+            dataset_id: string;
         };
         /**
          * ExecuteRequest
@@ -2489,18 +4366,35 @@ export interface components {
         };
         /**
          * Execution
-         * @description Fill price and protective exits.
+         * @description Fill timing, portfolio model and protective exits.
          */
         Execution: {
-            price?: components["schemas"]["PriceMode"] | null;
-            stop_loss?: components["schemas"]["StopMode"] | null;
-            /** Stop Loss Value */
-            stop_loss_value?: number | null;
-            take_profit?: components["schemas"]["StopMode"] | null;
-            /** Take Profit Value */
-            take_profit_value?: number | null;
-            /** Atr Window */
-            atr_window?: number | null;
+            /** @default next_open */
+            price: components["schemas"]["PriceMode"];
+            /**
+             * @description shared cash, or each instrument its own portfolio
+             * @default shared
+             */
+            portfolio: components["schemas"]["PortfolioMode"];
+            /** @default none */
+            stop_loss: components["schemas"]["StopMode"];
+            /**
+             * Stop Loss Value
+             * @default 0
+             */
+            stop_loss_value: number;
+            /** @default none */
+            take_profit: components["schemas"]["StopMode"];
+            /**
+             * Take Profit Value
+             * @default 0
+             */
+            take_profit_value: number;
+            /**
+             * Atr Window
+             * @default 14
+             */
+            atr_window: number;
         };
         /**
          * ExecutionDetail
@@ -2597,6 +4491,24 @@ export interface components {
             created_at: string;
         };
         /**
+         * ExpressionInfo
+         * @description A checked expression: its expansion, canonical form, fields and look-back.
+         */
+        ExpressionInfo: {
+            /** Expression */
+            expression: string;
+            /** Expanded */
+            expanded: string;
+            /** Canonical */
+            canonical: string;
+            /** Fields */
+            fields: string[];
+            /** Dependencies */
+            dependencies: string[];
+            /** Lookback */
+            lookback: number | null;
+        };
+        /**
          * FactorCreate
          * @description A new factor: ``expression`` for kind expression, ``code`` for kind python.
          */
@@ -2633,6 +4545,68 @@ export interface components {
              * @enum {string}
              */
             kind: "expression" | "python";
+        } & ({
+            /** @constant */
+            kind?: "expression";
+            expression: string;
+            code?: null;
+        } | {
+            /** @constant */
+            kind: "python";
+            code: string;
+            expression?: null;
+        });
+        /**
+         * FactorOut
+         * @description A factor as clients see it.
+         */
+        FactorOut: {
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "expression" | "python";
+            /** Expression */
+            expression: string | null;
+            /** Code */
+            code: string | null;
+            /** Tags */
+            tags: string[];
+            /** Is Public */
+            is_public: boolean;
+            /** Dependencies */
+            dependencies: string[];
+            /** Lookback */
+            lookback: number | null;
+            /** Cloned From */
+            cloned_from: string | null;
+            /** Usage Count */
+            usage_count: number;
+            /** Last Used At */
+            last_used_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Is Favourite
+             * @default false
+             */
+            is_favourite: boolean;
         };
         /**
          * FactorUpdate
@@ -2683,6 +4657,106 @@ export interface components {
             /** Items */
             items: components["schemas"]["FaqItem"][];
         };
+        /**
+         * Feature
+         * @description One named expression of a feature set.
+         */
+        Feature: {
+            /** Name */
+            name: string;
+            /** Expression */
+            expression: string;
+        };
+        /**
+         * FeatureSetDetail
+         * @description The features of a named set.
+         */
+        FeatureSetDetail: {
+            /** Name */
+            name: string;
+            /** Features */
+            features: components["schemas"]["Feature"][];
+        };
+        /**
+         * FeatureSetOut
+         * @description A named feature set: its size and the longest look-back of its features.
+         */
+        FeatureSetOut: {
+            /** Name */
+            name: string;
+            /** Features */
+            features: number;
+            /** Lookback */
+            lookback: number | null;
+        };
+        /**
+         * FieldStats
+         * @description Statistics of one numeric field (null when there are no values).
+         */
+        FieldStats: {
+            /** Count */
+            count: number;
+            /** Missing */
+            missing: number;
+            /** Mean */
+            mean: number | null;
+            /** Std */
+            std: number | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /**
+             * Quantiles
+             * @description p1, p25, p50, p75, p99
+             */
+            quantiles: {
+                [key: string]: number | null;
+            } | null;
+        };
+        /**
+         * FindingOut
+         * @description A diagnostic finding: severity, numeric evidence, suggestion.
+         */
+        FindingOut: {
+            /** Diagnostic */
+            diagnostic: string;
+            /** Severity */
+            severity: string;
+            /** Title */
+            title: string;
+            /** Evidence */
+            evidence: {
+                [key: string]: unknown;
+            };
+            /** Suggestion */
+            suggestion: string;
+        };
+        /**
+         * FromTemplate
+         * @description A saved strategy from a template, with parameter overrides (checked).
+         */
+        FromTemplate: {
+            /**
+             * Name
+             * @description default: the template's name
+             */
+            name?: string | null;
+            /**
+             * Parameters
+             * @description parameter name -> value
+             */
+            parameters?: {
+                [key: string]: number;
+            };
+            /** Tags */
+            tags?: string[];
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+        };
         /** GuideOut */
         GuideOut: {
             /** Id */
@@ -2712,6 +4786,197 @@ export interface components {
             next_guide: string | null;
         };
         /**
+         * HealthOut
+         * @description The process is up.
+         */
+        HealthOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+            /** Version */
+            version: string;
+        };
+        /**
+         * ImportOut
+         * @description An import: its files, options, job and validation report.
+         */
+        ImportOut: {
+            /** Id */
+            id: string;
+            /** Dataset Id */
+            dataset_id: string | null;
+            /** Job Id */
+            job_id: string | null;
+            /** Status */
+            status: string;
+            /** Files */
+            files: {
+                [key: string]: unknown;
+            }[];
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /** Report */
+            report: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /** Version */
+            version: number | null;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /**
+         * Importance
+         * @description Per-feature importance by kind (``gain``/``split`` for LightGBM, ``coef`` for linear
+         *     models), one entry per training window.
+         */
+        Importance: {
+            /** Features */
+            features: string[];
+            /** Windows */
+            windows: {
+                [key: string]: number[];
+            }[];
+        };
+        /**
+         * IndicatorDetail
+         * @description A catalog entry, with its availability on a dataset when one was named.
+         */
+        IndicatorDetail: {
+            /** Name */
+            name: string;
+            /** Zh Name */
+            zh_name: string;
+            /** En Name */
+            en_name: string;
+            /** Category */
+            category: string;
+            /** Source */
+            source: string;
+            /** Inputs */
+            inputs: string[];
+            /** Outputs */
+            outputs: string[];
+            /** Params */
+            params: components["schemas"]["IndicatorParamOut"][];
+            /** Description */
+            description: string;
+            /** Formula */
+            formula: string;
+            availability?: components["schemas"]["Availability"] | null;
+        };
+        /**
+         * IndicatorOut
+         * @description A catalog entry: inputs, outputs, parameters, formula.
+         */
+        IndicatorOut: {
+            /** Name */
+            name: string;
+            /** Zh Name */
+            zh_name: string;
+            /** En Name */
+            en_name: string;
+            /** Category */
+            category: string;
+            /** Source */
+            source: string;
+            /** Inputs */
+            inputs: string[];
+            /** Outputs */
+            outputs: string[];
+            /** Params */
+            params: components["schemas"]["IndicatorParamOut"][];
+            /** Description */
+            description: string;
+            /** Formula */
+            formula: string;
+        };
+        /**
+         * IndicatorParamOut
+         * @description One tunable parameter of an indicator.
+         */
+        IndicatorParamOut: {
+            /** Name */
+            name: string;
+            /** Default */
+            default: number;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "int" | "float";
+            /** Description */
+            description: string;
+        };
+        /**
+         * InspectOut
+         * @description What inspecting one file found: format, encoding, first rows, types, mapping.
+         */
+        InspectOut: {
+            file: components["schemas"]["SavedFile"];
+            /** Format */
+            format: string;
+            /** Path */
+            path?: string | null;
+            /** Size Bytes */
+            size_bytes?: number | null;
+            /** Encoding */
+            encoding?: string | null;
+            /** Delimiter */
+            delimiter?: string | null;
+            /** Headers */
+            headers?: string[];
+            /** Rows */
+            rows?: (string | null)[][];
+            /** Column Types */
+            column_types?: {
+                [key: string]: string;
+            };
+            /** Mapping */
+            mapping: {
+                [key: string]: string;
+            };
+            /** Layout */
+            layout?: string | null;
+            /** Frequency */
+            frequency?: string | null;
+            /** Problems */
+            problems: string[];
+            /**
+             * Units
+             * @description suggested volume/amount multipliers with the reason
+             */
+            units?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Members
+             * @description zip: data files it holds
+             */
+            members?: number | null;
+            /**
+             * Member Names
+             * @description zip: the first 50 of them
+             */
+            member_names?: string[] | null;
+            /**
+             * Inspected Member
+             * @description zip: the file inspected
+             */
+            inspected_member?: string | null;
+        };
+        /**
          * IsolationOut
          * @description Isolation layers in force; ``level`` is ``full`` only when none is missing.
          */
@@ -2731,6 +4996,18 @@ export interface components {
             notes: string[];
         };
         /**
+         * JobAccepted
+         * @description A request that queued a job producing a new version of a dataset.
+         */
+        JobAccepted: {
+            /** Job Id */
+            job_id: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** From Version */
+            from_version: number;
+        };
+        /**
          * JobCreate
          * @description Enqueue a job of a registered type.
          */
@@ -2738,8 +5015,9 @@ export interface components {
             /**
              * Type
              * @example system.sleep
+             * @enum {string}
              */
-            type: string;
+            type: "backtests.run" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -2837,6 +5115,35 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * JobProgress
+         * @description The run's job as the backtest shows it.
+         */
+        JobProgress: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+            /** Progress */
+            progress: number;
+            /** Stage */
+            stage: string | null;
+            /** Current */
+            current: string | null;
+            /** Eta Seconds */
+            eta_seconds: number | null;
+            /** Running Metrics */
+            running_metrics: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * JobResult
+         * @description The job type's own JSON result; each domain serves a typed view of its jobs' results.
+         */
+        JobResult: components["schemas"]["JsonValue"];
         /** JobStats */
         JobStats: {
             /** Total */
@@ -2869,6 +5176,31 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        JsonValue: unknown;
+        /**
+         * LearningCurve
+         * @description Loss per boosting round (or epoch) on train and valid, per window; best rounds.
+         */
+        LearningCurve: {
+            /** Windows */
+            windows: {
+                [key: string]: number[];
+            }[];
+            /** Best Rounds */
+            best_rounds: number[];
+        };
+        /** LogLine */
+        LogLine: {
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Level */
+            level: string;
+            /** Message */
+            message: string;
+        };
         /** LogoutIn */
         LogoutIn: {
             /** Refresh Token */
@@ -2878,6 +5210,16 @@ export interface components {
              * @description end every session of the account
              * @default false
              */
+            everywhere: boolean;
+        };
+        /**
+         * LogoutOut
+         * @description How many sessions a sign-out ended.
+         */
+        LogoutOut: {
+            /** Sessions Ended */
+            sessions_ended: number;
+            /** Everywhere */
             everywhere: boolean;
         };
         /** MeOut */
@@ -2930,6 +5272,207 @@ export interface components {
             updated_at: string;
         };
         /**
+         * ModelRunDetail
+         * @description One run with its request and reproducibility facts.
+         */
+        ModelRunDetail: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Model */
+            model: string;
+            /** Seed */
+            seed: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            /** Engine Version */
+            engine_version: string;
+        };
+        /**
+         * ModelRunOut
+         * @description A model run as listed.
+         */
+        ModelRunOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Model */
+            model: string;
+            /** Seed */
+            seed: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /**
+         * ModelRunRequest
+         * @description A model run: data, universe, features, label, segments, processors, model, seed.
+         */
+        ModelRunRequest: {
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version?: number | null;
+            /**
+             * Universe
+             * @default all
+             */
+            universe: "all" | string[];
+            /**
+             * Features
+             * @default Alpha158
+             */
+            features: ("Alpha158" | "Alpha360") | string[];
+            /**
+             * Label
+             * @default Ref($close, -2)/Ref($close, -1) - 1
+             */
+            label: string;
+            segments: components["schemas"]["SegmentsIn"];
+            /**
+             * Rolling Step
+             * @default 0
+             */
+            rolling_step: number;
+            /**
+             * Rolling Expanding
+             * @default false
+             */
+            rolling_expanding: boolean;
+            /** Processors */
+            processors?: components["schemas"]["ProcessorIn"][];
+            /**
+             * Model
+             * @default lightgbm
+             * @enum {string}
+             */
+            model: "lightgbm" | "linear" | "ridge" | "lasso" | "mlp";
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Threads
+             * @default 1
+             */
+            threads: number;
+            /**
+             * Min Train Rows
+             * @default 100
+             */
+            min_train_rows: number;
+            backtest?: components["schemas"]["BacktestIn"] | null;
+        };
+        /**
+         * ModelRunStarted
+         * @description The accepted run and its job.
+         */
+        ModelRunStarted: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+        };
+        /**
+         * MonthlyView
+         * @description Year → 12 monthly returns (null where no day), and each year's compounded return.
+         */
+        MonthlyView: {
+            /** Table */
+            table: {
+                [key: string]: (number | null)[];
+            };
+            /** Yearly */
+            yearly: {
+                [key: string]: number | null;
+            };
+        };
+        /**
+         * OhlcvOut
+         * @description Chart data: candles, moving-average overlays and indicator panes, aligned by index.
+         */
+        OhlcvOut: {
+            /** Symbol */
+            symbol: string;
+            /** Points */
+            points: number;
+            /** Bars */
+            bars: number;
+            /** Aggregated */
+            aggregated: boolean;
+            /** Candles */
+            candles: components["schemas"]["Candle"][];
+            /** Overlays */
+            overlays: {
+                [key: string]: (number | null)[];
+            };
+            /** Panes */
+            panes: {
+                [key: string]: {
+                    [key: string]: (number | null)[];
+                };
+            };
+        };
+        /**
          * Outcome
          * @description How a run ended; the service maps these to HTTP statuses.
          * @enum {string}
@@ -2946,6 +5489,220 @@ export interface components {
             page: number;
             /** Size */
             size: number;
+        };
+        /** Page[AnnotationOut] */
+        Page_AnnotationOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["AnnotationOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[AuditEventOut] */
+        Page_AuditEventOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["AuditEventOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[ChartConfigOut] */
+        Page_ChartConfigOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ChartConfigOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[DatasetOut] */
+        Page_DatasetOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["DatasetOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[EvaluationOut] */
+        Page_EvaluationOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["EvaluationOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[ExecutionOut] */
+        Page_ExecutionOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ExecutionOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[FactorOut] */
+        Page_FactorOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["FactorOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[ImportOut] */
+        Page_ImportOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ImportOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[IndicatorOut] */
+        Page_IndicatorOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["IndicatorOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[JobLogOut] */
+        Page_JobLogOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["JobLogOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[JobOut] */
+        Page_JobOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["JobOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[PatOut] */
+        Page_PatOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["PatOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[ScheduleOut] */
+        Page_ScheduleOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ScheduleOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[TemplateOut] */
+        Page_TemplateOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["TemplateOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[UserOut] */
+        Page_UserOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["UserOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /**
+         * ParamSpec
+         * @description One named parameter: type, default, range and step, bilingual description.
+         */
+        ParamSpec: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default int
+             * @enum {string}
+             */
+            type: "int" | "float";
+            /** Default */
+            default: number;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+            /** Step */
+            step?: number | null;
+            /**
+             * Log
+             * @description searched on a log scale by the optimiser
+             * @default false
+             */
+            log: boolean;
+            /**
+             * Target
+             * @description JSON pointer into the spec; unset: a {name} value of 'parameters'
+             */
+            target?: string | null;
+            description: components["schemas"]["Text"];
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -3026,6 +5783,34 @@ export interface components {
             revoked_at: string | null;
         };
         /**
+         * PipelinePreview
+         * @description Before/after samples, per-step counts and distributions of a pipeline.
+         */
+        PipelinePreview: {
+            /** Version */
+            version: number;
+            /** Note */
+            note: string | null;
+            /** Rows Before */
+            rows_before: number;
+            /** Rows After */
+            rows_after: number;
+            /** Uses Future Information */
+            uses_future_information: boolean;
+            /** Steps */
+            steps: {
+                [key: string]: unknown;
+            }[];
+            /** Sample */
+            sample: {
+                [key: string]: unknown;
+            };
+            /** Distributions */
+            distributions: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * PipelineRequest
          * @description A pipeline to preview or execute on a dataset version.
          */
@@ -3035,9 +5820,241 @@ export interface components {
             /** Version */
             version?: number | null;
             /** Pipeline */
-            pipeline: {
-                [key: string]: unknown;
-            }[];
+            pipeline: ({
+                /** @constant */
+                op: "fill_missing";
+                /** @constant */
+                method: "drop_rows";
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                op: "fill_missing";
+                /** @constant */
+                method: "constant";
+                value: number;
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                op: "fill_missing";
+                /** @enum {unknown} */
+                method: "ffill" | "bfill" | "interpolate";
+                /** @constant */
+                scope?: "per_symbol_time";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                limit?: number | null;
+            } | ({
+                /** @constant */
+                op: "fill_missing";
+                /** @enum {unknown} */
+                method: "mean" | "median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | ({
+                /** @constant */
+                op: "outliers";
+                /** @enum {unknown} */
+                detect: "std" | "quantile" | "iqr";
+                /** @enum {unknown} */
+                action: "clip" | "set_nan" | "remove_rows" | "replace_mean" | "replace_median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+                n_sigma?: number;
+                lower?: number;
+                upper?: number;
+                k?: number;
+                n?: number;
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | {
+                /** @constant */
+                op: "outliers";
+                /** @constant */
+                detect: "mad";
+                /** @enum {unknown} */
+                action: "clip" | "set_nan" | "remove_rows" | "replace_mean" | "replace_median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                n_sigma?: number;
+                lower?: number;
+                upper?: number;
+                k?: number;
+                n?: number;
+            } | {
+                /** @constant */
+                op: "transform";
+                /** @enum {unknown} */
+                method: "log1p" | "round" | "cast";
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                decimals?: number | null;
+                /** @enum {unknown} */
+                dtype?: "float" | "int";
+            } | ({
+                /** @constant */
+                op: "transform";
+                /** @enum {unknown} */
+                method: "minmax" | "zscore" | "rank";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+                feature_range?: number[];
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | ({
+                /** @constant */
+                op: "filter";
+                where?: (({
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "is_null" | "not_null";
+                } | {
+                    column: string;
+                    /** @constant */
+                    op: "between";
+                    value: (string | number)[];
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "in" | "not_in";
+                    value: (string | number)[];
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "contains" | "starts_with";
+                    value: string;
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                    value: string | number;
+                }) | {
+                    and: ({
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    })[];
+                } | {
+                    or: ({
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    })[];
+                } | {
+                    not: {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    };
+                }) | null;
+                start?: string | null;
+                end?: string | null;
+                symbols?: string[] | null;
+                exclude_symbols?: string[] | null;
+            } | unknown | unknown | unknown | unknown | unknown))[];
             /**
              * Symbols
              * @description preview only
@@ -3063,6 +6080,60 @@ export interface components {
              */
             note: string;
         };
+        /**
+         * PortfolioMode
+         * @description How cash is shared between instruments.
+         * @enum {string}
+         */
+        PortfolioMode: "shared" | "per_column";
+        /** PositionItem */
+        PositionItem: {
+            /** Symbol */
+            symbol?: string | null;
+            /** Industry */
+            industry?: string | null;
+            /** Quantity */
+            quantity?: number | null;
+            /** Value */
+            value: number;
+            /** Weight */
+            weight: number | null;
+            /** Count */
+            count?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PositionsView
+         * @description Holdings at one close, by symbol or by industry.
+         */
+        PositionsView: {
+            /** Date */
+            date: string | null;
+            /** Group By */
+            group_by: string;
+            /** Equity */
+            equity?: number | null;
+            /** Cash */
+            cash?: number | null;
+            /** Industry Known */
+            industry_known?: boolean | null;
+            /** Items */
+            items: components["schemas"]["PositionItem"][];
+        };
+        /**
+         * PredictionsOut
+         * @description The score panel over the test span: ``values[d][i]`` for ``dates[d]``,
+         *     ``instruments[i]`` (None where there is no prediction).
+         */
+        PredictionsOut: {
+            /** Dates */
+            dates: string[];
+            /** Instruments */
+            instruments: string[];
+            /** Values */
+            values: (number | null)[][];
+        };
         /** PreferencesOut */
         PreferencesOut: {
             /**
@@ -3082,6 +6153,13 @@ export interface components {
              * @enum {string}
              */
             theme: "light" | "dark";
+            /**
+             * Candle Colors
+             * @description auto: red up/green down on CN markets, green up elsewhere
+             * @default auto
+             * @enum {string}
+             */
+            candle_colors: "auto" | "red_up" | "green_up";
             /** Completed Guides */
             completed_guides: string[];
             /**
@@ -3118,8 +6196,13 @@ export interface components {
              * @enum {string}
              */
             theme?: "light" | "dark";
+            /**
+             * Candle Colors
+             * @enum {string}
+             */
+            candle_colors?: "auto" | "red_up" | "green_up";
             /** Completed Guides */
-            completed_guides?: string[];
+            completed_guides?: ("build_strategy" | "import_data" | "run_backtest")[];
         };
         /**
          * PriceMode
@@ -3127,6 +6210,29 @@ export interface components {
          * @enum {string}
          */
         PriceMode: "close" | "next_open" | "next_vwap";
+        /** Problem */
+        Problem: {
+            /** Path */
+            path: string;
+            /** Message */
+            message: string;
+            /** Suggestion */
+            suggestion: string;
+        };
+        /**
+         * ProcessorIn
+         * @description A processor by name with its options (``RobustZScoreNorm``: ``clip``; ``Fillna``:
+         *     ``value``).
+         */
+        ProcessorIn: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "DropnaLabel" | "CSZScoreNorm" | "CSRankNorm" | "RobustZScoreNorm" | "Fillna";
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * Range
          * @description Allowed values of a request field.
@@ -3139,12 +6245,116 @@ export interface components {
             /** Default */
             default: number;
         };
+        /** RatingBody */
+        RatingBody: {
+            /** Stars */
+            stars: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** RatingOut */
+        RatingOut: {
+            /** User Id */
+            user_id: string;
+            /** Stars */
+            stars: number;
+            /** Comment */
+            comment: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** RatingSummary */
+        RatingSummary: {
+            /** Average */
+            average: number | null;
+            /** Count */
+            count: number;
+            /** Mine */
+            mine?: number | null;
+        };
+        /**
+         * ReadyOut
+         * @description Every configured backend answered.
+         */
+        ReadyOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ready";
+            /** Checks */
+            checks: {
+                [key: string]: components["schemas"]["CheckOut"];
+            };
+        };
         /**
          * Rebalance
          * @description Which decision days a weight or top-k strategy may trade on.
          * @enum {string}
          */
         Rebalance: "daily" | "weekly" | "monthly";
+        /**
+         * RecentFactorOut
+         * @description A factor with how often and when the caller last used it.
+         */
+        RecentFactorOut: {
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "expression" | "python";
+            /** Expression */
+            expression: string | null;
+            /** Code */
+            code: string | null;
+            /** Tags */
+            tags: string[];
+            /** Is Public */
+            is_public: boolean;
+            /** Dependencies */
+            dependencies: string[];
+            /** Lookback */
+            lookback: number | null;
+            /** Cloned From */
+            cloned_from: string | null;
+            /** Usage Count */
+            usage_count: number;
+            /** Last Used At */
+            last_used_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Is Favourite
+             * @default false
+             */
+            is_favourite: boolean;
+            /** My Uses */
+            my_uses: number;
+            /** My Last Used At */
+            my_last_used_at: string | null;
+        };
         /** RefreshIn */
         RefreshIn: {
             /** Refresh Token */
@@ -3164,6 +6374,50 @@ export interface components {
              */
             display_name: string;
         };
+        /** RejectedMeta */
+        RejectedMeta: {
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** By Reason */
+            by_reason: {
+                [key: string]: number;
+            };
+        };
+        /** RejectedOut */
+        RejectedOut: {
+            /** Date */
+            date: string;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "BUY" | "SELL";
+            /** Quantity */
+            quantity: number | null;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * RejectedPage
+         * @description A page of refused orders with each reason's count over the whole run.
+         */
+        RejectedPage: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["RejectedOut"][];
+            meta: components["schemas"]["RejectedMeta"];
+        };
         /**
          * RepairRequest
          * @description One-click repairs applied to a version, producing a new version.
@@ -3175,16 +6429,40 @@ export interface components {
             actions: ("drop_duplicates" | "drop_invalid_rows" | "mark_gaps_suspended")[];
         };
         /**
+         * Reproducibility
+         * @description What reproduces the run exactly.
+         */
+        Reproducibility: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Engine Version */
+            engine_version: string;
+            /** Seed */
+            seed: number;
+            /** Schema Version */
+            schema_version: number | null;
+        };
+        /** RestoreBody */
+        RestoreBody: {
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+        };
+        /**
          * Robustness
-         * @description Opt-in overfitting checks, run after this backtest completes as child
-         *     ``backtests.run`` jobs of the same owner (listed in ``/api/tasks`` and under
-         *     ``robustness`` in ``GET /api/backtests/{id}``). When the last child ends, its findings
-         *     join ``/diagnostics``.
+         * @description Opt-in overfitting checks, run after this backtest completes (in the same job when
+         *     the run is small, else as child ``backtests.run`` jobs of the same owner). Their
+         *     variants are listed under ``robustness`` in ``GET /api/backtests/{id}`` and their
+         *     findings join ``/diagnostics``.
          *
          *     ``sensitivity`` moves each numeric parameter by ±10 % (integers by at least one step):
          *     window-like operator parameters (``Mean($close, 10)``; equal values move together),
          *     ``top_k`` and ``n_drop`` of a scores strategy, and stop-loss / take-profit levels; at
-         *     most 8 parameters (16 children). Constants such as the ``1`` in ``$a / $b - 1`` stay.
+         *     most 8 parameters (16 variants). Constants such as the ``1`` in ``$a / $b - 1`` stay.
          */
         Robustness: {
             /**
@@ -3193,34 +6471,272 @@ export interface components {
              */
             sensitivity: boolean;
             walk_forward?: components["schemas"]["WalkForward"] | null;
+            /**
+             * Run As
+             * @description auto: in the run's own job when small, else child jobs
+             * @default auto
+             * @enum {string}
+             */
+            run_as: "auto" | "in_process" | "jobs";
+        };
+        /**
+         * RobustnessChild
+         * @description One robustness variant (a child run, or an in-process run without an id).
+         */
+        RobustnessChild: {
+            /** Id */
+            id?: string | null;
+            /** Job Id */
+            job_id?: string | null;
+            /** Status */
+            status: string;
+            /** Variant */
+            variant?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * RobustnessView
+         * @description The requested checks and each variant's state; ``complete`` once findings are in.
+         */
+        RobustnessView: {
+            /** Requested */
+            requested: {
+                [key: string]: unknown;
+            };
+            /** Complete */
+            complete: boolean;
+            /** Children */
+            children: components["schemas"]["RobustnessChild"][];
+        };
+        /**
+         * RowsMeta
+         * @description Pagination of a preview, with the version the rows were read from.
+         */
+        RowsMeta: {
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * RowsPage
+         * @description A page of stored rows (``field → value``).
+         */
+        RowsPage: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: {
+                [key: string]: string | number | boolean | null;
+            }[];
+            meta: components["schemas"]["RowsMeta"];
         };
         /**
          * Rules
-         * @description Overrides of the preset's market rules.
+         * @description Market rules; each one can be switched off on its own.
          */
         Rules: {
-            /** T Plus 1 */
-            t_plus_1?: boolean | null;
-            /** Price Limits */
-            price_limits?: boolean | null;
-            /** Limit Main */
-            limit_main?: number | null;
-            /** Limit Growth */
-            limit_growth?: number | null;
-            /** Limit St */
-            limit_st?: number | null;
-            /** Suspension */
-            suspension?: boolean | null;
-            /** Lot Size */
-            lot_size?: number | null;
-            /** Min Volume Lots */
-            min_volume_lots?: number | null;
-            /** Volume Cap */
-            volume_cap?: number | null;
-            /** Exclude St */
-            exclude_st?: boolean | null;
-            /** Exclude New */
-            exclude_new?: boolean | null;
+            /**
+             * T Plus 1
+             * @default true
+             */
+            t_plus_1: boolean;
+            /**
+             * Price Limits
+             * @default true
+             */
+            price_limits: boolean;
+            /**
+             * Limit Main
+             * @default 0.1
+             */
+            limit_main: number;
+            /**
+             * Limit Growth
+             * @description ChiNext 300/301, STAR 688
+             * @default 0.2
+             */
+            limit_growth: number;
+            /**
+             * Limit St
+             * @default 0.05
+             */
+            limit_st: number;
+            /**
+             * Suspension
+             * @description no trades on zero-volume or missing days
+             * @default true
+             */
+            suspension: boolean;
+            /**
+             * Lot Size
+             * @description 0: fractional quantities
+             * @default 100
+             */
+            lot_size: number;
+            /**
+             * Min Volume Lots
+             * @description liquidity floor in lots; 0 off
+             * @default 0
+             */
+            min_volume_lots: number;
+            /**
+             * Volume Cap
+             * @description max share of bar volume; 0 off
+             * @default 0
+             */
+            volume_cap: number;
+            /**
+             * Exclude St
+             * @description applies when ST flags are given
+             * @default true
+             */
+            exclude_st: boolean;
+            /**
+             * Exclude New
+             * @description applies when new-listing flags are given
+             * @default true
+             */
+            exclude_new: boolean;
+        };
+        /**
+         * RunBody
+         * @description A backtest of the strategy (or one of its versions) on a dataset.
+         */
+        RunBody: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version?: number | null;
+            /**
+             * Version
+             * @description strategy version; default: current
+             */
+            version?: number | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /** Initial Capital */
+            initial_capital?: number | null;
+            /** Universe */
+            universe?: "all" | string[] | null;
+            /** Benchmark */
+            benchmark?: string | null;
+            /** Preset */
+            preset?: ("cn_a_share" | "us_equity" | "rules_off") | null;
+            /**
+             * Parameters
+             * @description overrides for this run
+             */
+            parameters?: {
+                [key: string]: number;
+            };
+            /** Name */
+            name?: string | null;
+        };
+        /**
+         * RunSpec
+         * @description A strategy spec plus its run configuration: data, dates, capital, market model.
+         */
+        RunSpec: {
+            /**
+             * Schema Version
+             * @description version of this schema
+             * @default 2
+             * @constant
+             */
+            schema_version: 2;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /**
+             * Dataset Version
+             * @description default: latest (pinned)
+             */
+            dataset_version?: number | null;
+            /**
+             * Universe
+             * @default all
+             */
+            universe: "all" | string[];
+            /**
+             * Start
+             * @description first simulated day; default: data start
+             */
+            start?: string | null;
+            /**
+             * End
+             * @description last simulated day; default: data end
+             */
+            end?: string | null;
+            /**
+             * Initial Capital
+             * @default 1000000
+             */
+            initial_capital: number;
+            /**
+             * Preset
+             * @description fills every costs/rules/execution field not given
+             * @default cn_a_share
+             * @enum {string}
+             */
+            preset: "cn_a_share" | "us_equity" | "rules_off";
+            costs?: components["schemas"]["Costs"];
+            rules?: components["schemas"]["Rules"];
+            execution?: components["schemas"]["Execution"];
+            /**
+             * Benchmark
+             * @description a symbol of the dataset
+             */
+            benchmark?: string | null;
+            /**
+             * Seed
+             * @description seed of the bootstrap diagnostics
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Parameters
+             * @description named numbers referenced in expressions as {name}
+             */
+            parameters?: {
+                [key: string]: number;
+            };
+            /** Strategy */
+            strategy: components["schemas"]["SignalsStrategy"] | components["schemas"]["ScoresStrategy"] | components["schemas"]["WeightsStrategy"] | components["schemas"]["CodeStrategy"];
+            /** @description opt-in checks; see Robustness */
+            robustness?: components["schemas"]["Robustness"] | null;
+        };
+        /** RunStarted */
+        RunStarted: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+            /** Name */
+            name: string;
+            /** Strategy Id */
+            strategy_id: string;
+            /** Strategy Version */
+            strategy_version: number;
         };
         /**
          * SandboxHealth
@@ -3274,14 +6790,29 @@ export interface components {
             code_retention_days: number;
         };
         /**
+         * SavedFile
+         * @description A received upload.
+         */
+        SavedFile: {
+            /** Name */
+            name: string;
+            /** Original Name */
+            original_name: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+        };
+        /**
          * ScheduleCreate
          * @description A recurring job: ``cron`` (5 fields, or 6 with seconds) in ``timezone``.
          */
         ScheduleCreate: {
             /** Name */
             name: string;
-            /** Job Type */
-            job_type: string;
+            /**
+             * Job Type
+             * @enum {string}
+             */
+            job_type: "backtests.run" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -3300,8 +6831,9 @@ export interface components {
              * Timezone
              * @default UTC
              * @example Asia/Shanghai
+             * @enum {string}
              */
-            timezone: string;
+            timezone: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "Factory" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu" | "localtime";
             /**
              * Enabled
              * @default true
@@ -3360,14 +6892,15 @@ export interface components {
             /** Cron */
             cron?: string | null;
             /** Timezone */
-            timezone?: string | null;
+            timezone?: ("Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "Factory" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu" | "localtime") | null;
             /** Enabled */
             enabled?: boolean | null;
         };
         /**
          * ScoresStrategy
-         * @description Rank ``score`` daily; hold the ``top_k`` best, swapping at most ``n_drop`` per
-         *     rebalance (Qlib's TopkDropout).
+         * @description Rank ``score`` on each rebalance day; hold the ``top_k`` best, swapping at most
+         *     ``n_drop`` per rebalance (Qlib's TopkDropout, which rebalances daily: so does the
+         *     default here).
          */
         ScoresStrategy: {
             /**
@@ -3377,7 +6910,7 @@ export interface components {
             kind: "scores";
             /**
              * Score
-             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30))
+             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30)); {name} stands for a value of 'parameters'
              */
             score: string;
             /**
@@ -3390,7 +6923,10 @@ export interface components {
              * @default 5
              */
             n_drop: number;
-            /** @default monthly */
+            /**
+             * @description daily, as Qlib's TopkDropout
+             * @default daily
+             */
             rebalance: components["schemas"]["Rebalance"];
             /**
              * Hold Thresh
@@ -3406,6 +6942,49 @@ export interface components {
             risk_degree: number;
         };
         /**
+         * SegmentsIn
+         * @description Inclusive train / valid / test date spans (valid may be left out).
+         */
+        SegmentsIn: {
+            /** Train */
+            train: [
+                string,
+                string
+            ];
+            /** Valid */
+            valid?: [
+                string,
+                string
+            ] | null;
+            /** Test */
+            test: [
+                string,
+                string
+            ];
+        };
+        /**
+         * SignalOut
+         * @description IC, ICIR, Rank IC and Rank ICIR of the test-span predictions, with daily series.
+         */
+        SignalOut: {
+            /** Ic */
+            ic: number | null;
+            /** Icir */
+            icir: number | null;
+            /** Rank Ic */
+            rank_ic: number | null;
+            /** Rank Icir */
+            rank_icir: number | null;
+            /** N Days */
+            n_days: number;
+            /** Dates */
+            dates: string[];
+            /** Daily Ic */
+            daily_ic: (number | null)[];
+            /** Daily Rank Ic */
+            daily_rank_ic: (number | null)[];
+        };
+        /**
          * SignalsStrategy
          * @description Enter where ``entry`` is true (non-zero), exit where ``exit`` is true.
          */
@@ -3417,12 +6996,12 @@ export interface components {
             kind: "signals";
             /**
              * Entry
-             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30))
+             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30)); {name} stands for a value of 'parameters'
              */
             entry: string;
             /**
              * Exit
-             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30))
+             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30)); {name} stands for a value of 'parameters'
              */
             exit: string;
             sizing?: components["schemas"]["Sizing"];
@@ -3493,6 +7072,235 @@ export interface components {
          */
         StopMode: "none" | "percent" | "trailing" | "atr";
         /**
+         * StrategyCreate
+         * @description A strategy from scratch: a run-spec body (``strategy`` and optional ``parameters``,
+         *     ``preset``, ``costs``, ``rules``, ``execution``, ``universe``, ``benchmark``) and
+         *     optionally a parameter schema with linked constraints.
+         */
+        StrategyCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+            /** Tags */
+            tags?: string[];
+            /** Category */
+            category?: ("trend" | "mean_reversion" | "multi_factor" | "rotation") | null;
+            /**
+             * Body
+             * @description run-spec body without dataset, dates, capital
+             */
+            body: {
+                [key: string]: unknown;
+            };
+            /** Param Schema */
+            param_schema?: components["schemas"]["ParamSpec"][];
+            /** Constraints */
+            constraints?: components["schemas"]["Constraint"][];
+        };
+        /** StrategyDetail */
+        StrategyDetail: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Texts */
+            texts: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags: string[];
+            /** Category */
+            category: string | null;
+            /** Market */
+            market: string;
+            /** Is Template */
+            is_template: boolean;
+            /** Is System */
+            is_system: boolean;
+            /** Is Public */
+            is_public: boolean;
+            /** Hidden */
+            hidden: boolean;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Source Id */
+            source_id: string | null;
+            /** Template Key */
+            template_key: string | null;
+            /** Version */
+            version: number;
+            /** Usage Count */
+            usage_count: number;
+            /** Favourite */
+            favourite: boolean;
+            rating: components["schemas"]["RatingSummary"];
+            /** Requires Fields */
+            requires_fields: string[];
+            /**
+             * Human
+             * @description the spec in plain words, zh-CN and en
+             */
+            human: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Notes */
+            notes: string;
+            /** Body */
+            body: {
+                [key: string]: unknown;
+            };
+            /** Param Schema */
+            param_schema: components["schemas"]["ParamSpec"][];
+            /** Constraints */
+            constraints: components["schemas"]["Constraint"][];
+            /** Parameters */
+            parameters: {
+                [key: string]: number;
+            };
+            /** Examples */
+            examples?: components["schemas"]["ExampleOut"][];
+        };
+        /**
+         * StrategyOut
+         * @description A strategy or template as listed.
+         */
+        StrategyOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Texts */
+            texts: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags: string[];
+            /** Category */
+            category: string | null;
+            /** Market */
+            market: string;
+            /** Is Template */
+            is_template: boolean;
+            /** Is System */
+            is_system: boolean;
+            /** Is Public */
+            is_public: boolean;
+            /** Hidden */
+            hidden: boolean;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Source Id */
+            source_id: string | null;
+            /** Template Key */
+            template_key: string | null;
+            /** Version */
+            version: number;
+            /** Usage Count */
+            usage_count: number;
+            /** Favourite */
+            favourite: boolean;
+            rating: components["schemas"]["RatingSummary"];
+            /** Requires Fields */
+            requires_fields: string[];
+            /**
+             * Human
+             * @description the spec in plain words, zh-CN and en
+             */
+            human: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * StrategyUpdate
+         * @description Rename, describe, tag, or save a changed spec as a new version (with a message).
+         */
+        StrategyUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /** Tags */
+            tags?: string[] | null;
+            /** Category */
+            category?: ("trend" | "mean_reversion" | "multi_factor" | "rotation") | null;
+            /** Body */
+            body?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Parameters
+             * @description new values for the schema
+             */
+            parameters?: {
+                [key: string]: number;
+            } | null;
+            /** Param Schema */
+            param_schema?: components["schemas"]["ParamSpec"][] | null;
+            /** Constraints */
+            constraints?: components["schemas"]["Constraint"][] | null;
+            /**
+             * Message
+             * @description what changed (for the version)
+             * @default
+             */
+            message: string;
+        };
+        /**
+         * SymbolCoverage
+         * @description How completely one symbol covers the calendar between its first and last date.
+         */
+        SymbolCoverage: {
+            /** Symbol */
+            symbol: string;
+            /** First */
+            first: string | null;
+            /** Last */
+            last: string | null;
+            /** Rows */
+            rows: number;
+            /** Expected Rows */
+            expected_rows: number;
+            /** Coverage */
+            coverage: number | null;
+            /** Missing Cells */
+            missing_cells: number;
+        };
+        /**
          * TemplateIn
          * @description A named, reusable pipeline.
          */
@@ -3505,9 +7313,305 @@ export interface components {
              */
             description: string;
             /** Pipeline */
+            pipeline: ({
+                /** @constant */
+                op: "fill_missing";
+                /** @constant */
+                method: "drop_rows";
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                op: "fill_missing";
+                /** @constant */
+                method: "constant";
+                value: number;
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                op: "fill_missing";
+                /** @enum {unknown} */
+                method: "ffill" | "bfill" | "interpolate";
+                /** @constant */
+                scope?: "per_symbol_time";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                limit?: number | null;
+            } | ({
+                /** @constant */
+                op: "fill_missing";
+                /** @enum {unknown} */
+                method: "mean" | "median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | ({
+                /** @constant */
+                op: "outliers";
+                /** @enum {unknown} */
+                detect: "std" | "quantile" | "iqr";
+                /** @enum {unknown} */
+                action: "clip" | "set_nan" | "remove_rows" | "replace_mean" | "replace_median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+                n_sigma?: number;
+                lower?: number;
+                upper?: number;
+                k?: number;
+                n?: number;
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | {
+                /** @constant */
+                op: "outliers";
+                /** @constant */
+                detect: "mad";
+                /** @enum {unknown} */
+                action: "clip" | "set_nan" | "remove_rows" | "replace_mean" | "replace_median";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                n_sigma?: number;
+                lower?: number;
+                upper?: number;
+                k?: number;
+                n?: number;
+            } | {
+                /** @constant */
+                op: "transform";
+                /** @enum {unknown} */
+                method: "log1p" | "round" | "cast";
+                /** @constant */
+                scope?: "per_row";
+                /** @constant */
+                window?: "full";
+                columns?: string[] | null;
+                decimals?: number | null;
+                /** @enum {unknown} */
+                dtype?: "float" | "int";
+            } | ({
+                /** @constant */
+                op: "transform";
+                /** @enum {unknown} */
+                method: "minmax" | "zscore" | "rank";
+                /** @enum {unknown} */
+                scope: "per_symbol_time" | "per_day_cross_section" | "whole_sample";
+                window?: unknown;
+                columns?: string[] | null;
+                feature_range?: number[];
+            } | {
+                /** @constant */
+                scope?: "per_symbol_time";
+                window?: ("full" | "expanding") | number;
+            } | {
+                /** @enum {unknown} */
+                scope?: "per_day_cross_section" | "whole_sample";
+                /** @constant */
+                window?: "full";
+            }) | ({
+                /** @constant */
+                op: "filter";
+                where?: (({
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "is_null" | "not_null";
+                } | {
+                    column: string;
+                    /** @constant */
+                    op: "between";
+                    value: (string | number)[];
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "in" | "not_in";
+                    value: (string | number)[];
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "contains" | "starts_with";
+                    value: string;
+                } | {
+                    column: string;
+                    /** @enum {unknown} */
+                    op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                    value: string | number;
+                }) | {
+                    and: ({
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    })[];
+                } | {
+                    or: ({
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    })[];
+                } | {
+                    not: {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "is_null" | "not_null";
+                    } | {
+                        column: string;
+                        /** @constant */
+                        op: "between";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "in" | "not_in";
+                        value: (string | number)[];
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "contains" | "starts_with";
+                        value: string;
+                    } | {
+                        column: string;
+                        /** @enum {unknown} */
+                        op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+                        value: string | number;
+                    };
+                }) | null;
+                start?: string | null;
+                end?: string | null;
+                symbols?: string[] | null;
+                exclude_symbols?: string[] | null;
+            } | unknown | unknown | unknown | unknown | unknown))[];
+        };
+        /**
+         * TemplateOut
+         * @description A saved preprocessing pipeline.
+         */
+        TemplateOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Pipeline */
             pipeline: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * Text
+         * @description A text in both interface languages.
+         */
+        Text: {
+            /** Zh-Cn */
+            "zh-CN": string;
+            /** En */
+            en: string;
+        };
+        /**
+         * TokenData
+         * @description The token pair (RFC 6749 §5.1 fields) and whether the password must change first.
+         */
+        TokenData: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type: "bearer";
+            /**
+             * Expires In
+             * @description seconds until the access token expires
+             */
+            expires_in: number;
+            /** Refresh Token */
+            refresh_token: string;
+            /**
+             * Refresh Expires At
+             * Format: date-time
+             */
+            refresh_expires_at: string;
+            /** Password Change Required */
+            password_change_required: boolean;
         };
         /**
          * TokenOut
@@ -3543,10 +7647,99 @@ export interface components {
             refresh_expires_at: string;
             /** Password Change Required */
             password_change_required: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["TokenData"];
+        };
+        /** TradeOut */
+        TradeOut: {
+            /** Seq */
+            seq: number;
+            /** Date */
+            date: string;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "BUY" | "SELL";
+            /** Price */
+            price: number | null;
+            /** Quantity */
+            quantity: number | null;
+            /** Commission */
+            commission: number | null;
+            /** Tax */
+            tax: number | null;
+            /** Slippage */
+            slippage: number | null;
+            /** Pnl */
+            pnl: number | null;
+            /** Holding Days */
+            holding_days: number;
+        };
+        /**
+         * UniverseMember
+         * @description One membership span; ``end`` null means still a member.
+         */
+        UniverseMember: {
+            /** Symbol */
+            symbol: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string | null;
+        };
+        /**
+         * UniverseOut
+         * @description A dated universe with every membership span.
+         */
+        UniverseOut: {
+            /** Name */
+            name: string;
+            /** Source */
+            source: string;
+            /** Symbols Count */
+            symbols_count: number;
+            /** Spans */
+            spans: number;
+            /** First Start */
+            first_start: string | null;
+            /** Last End */
+            last_end: string | null;
+            /** Open Spans */
+            open_spans: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Members */
+            members: components["schemas"]["UniverseMember"][];
+        };
+        /**
+         * UniverseSummary
+         * @description A dated universe of a dataset, without its members.
+         */
+        UniverseSummary: {
+            /** Name */
+            name: string;
+            /** Source */
+            source: string;
+            /** Symbols Count */
+            symbols_count: number;
+            /** Spans */
+            spans: number;
+            /** First Start */
+            first_start: string | null;
+            /** Last End */
+            last_end: string | null;
+            /** Open Spans */
+            open_spans: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** UserCreateIn */
         UserCreateIn: {
@@ -3646,12 +7839,58 @@ export interface components {
             /** Display Name */
             display_name?: string | null;
         };
+        /** ValidationReport */
+        ValidationReport: {
+            /** Valid */
+            valid: boolean;
+            /** Problems */
+            problems: components["schemas"]["Problem"][];
+            /** Description */
+            description?: {
+                [key: string]: string;
+            } | null;
+        };
+        /** VersionDetail */
+        VersionDetail: {
+            /** Version */
+            version: number;
+            /** Message */
+            message: string;
+            /** Author Id */
+            author_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: boolean;
+            /** Body */
+            body: {
+                [key: string]: unknown;
+            };
+            /** Param Schema */
+            param_schema: components["schemas"]["ParamSpec"][];
+            /** Constraints */
+            constraints: components["schemas"]["Constraint"][];
+        };
+        /** VersionDiff */
+        VersionDiff: {
+            /** Strategy Id */
+            strategy_id: string;
+            /** From Version */
+            from_version: number;
+            /** To Version */
+            to_version: number;
+            /** Changes */
+            changes: components["schemas"]["Change"][];
+        };
         /**
          * WalkForward
          * @description Rolling windows over the simulated days, each an in-sample span followed by an
          *     out-of-sample one; windows step by the out-of-sample length and together end on the
-         *     last day. Each window is one child run; its Sharpe on either side of the split feeds
-         *     the walk-forward efficiency (mean out-of-sample over mean in-sample Sharpe).
+         *     last day. Each window's Sharpe on either side of the split feeds the walk-forward
+         *     efficiency (mean out-of-sample over mean in-sample Sharpe).
          */
         WalkForward: {
             /**
@@ -3709,6 +7948,210 @@ export interface components {
             /** Url */
             url: string;
         };
+        /**
+         * BacktestOut
+         * @description A backtest as listed: identity, status and summary metrics.
+         */
+        quantlab__backtests__schemas__BacktestOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Strategy Kind */
+            strategy_kind: string;
+            /** Incomplete */
+            incomplete: boolean;
+            /** Days Run */
+            days_run: number | null;
+            /** N Days */
+            n_days: number | null;
+            /** Final Equity */
+            final_equity: number | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Strategy Id */
+            strategy_id?: string | null;
+            /** Strategy Version */
+            strategy_version?: number | null;
+            /** Created At */
+            created_at: unknown;
+            /** Updated At */
+            updated_at: unknown;
+        };
+        /**
+         * CompareRequest
+         * @description Several of your runs to overlay.
+         */
+        quantlab__backtests__schemas__CompareRequest: {
+            /** Ids */
+            ids: string[];
+        };
+        /** CompareRow */
+        quantlab__backtests__schemas__CompareRow: {
+            /** Metric */
+            metric: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * VersionOut
+         * @description One stored version's metadata and lineage.
+         */
+        quantlab__datasets__schemas__VersionOut: {
+            /** Version */
+            version: number;
+            /** Parent Version */
+            parent_version: number | null;
+            /** Pipeline */
+            pipeline: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Symbols Count */
+            symbols_count: number;
+            /** Start */
+            start: string | null;
+            /** End */
+            end: string | null;
+            /** Frequency */
+            frequency: string;
+            /** Fields */
+            fields: string[];
+            /** Rows */
+            rows: number;
+            /** Missing */
+            missing: {
+                [key: string]: number;
+            };
+            /** Adjustment */
+            adjustment: string;
+            /** Units */
+            units: {
+                [key: string]: unknown;
+            };
+            /** Size Bytes */
+            size_bytes: number;
+            /** Checksum */
+            checksum: string;
+            /** Note */
+            note: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * BacktestOut
+         * @description Risk analysis of the top-k dropout backtest of the predictions.
+         */
+        quantlab__ml__schemas__BacktestOut: {
+            /** Annualized Excess Return With Cost */
+            annualized_excess_return_with_cost: number | null;
+            /** Annualized Excess Return Without Cost */
+            annualized_excess_return_without_cost: number | null;
+            /** Information Ratio With Cost */
+            information_ratio_with_cost: number | null;
+            /** Information Ratio Without Cost */
+            information_ratio_without_cost: number | null;
+            /** Max Drawdown With Cost */
+            max_drawdown_with_cost: number | null;
+            /** Max Drawdown Without Cost */
+            max_drawdown_without_cost: number | null;
+            /** N Trades */
+            n_trades: number;
+            /** Costs Paid */
+            costs_paid: number;
+        };
+        /**
+         * CompareRequest
+         * @description Runs to put side by side.
+         */
+        quantlab__ml__schemas__CompareRequest: {
+            /** Ids */
+            ids: string[];
+        };
+        /**
+         * CompareRow
+         * @description One run's headline figures.
+         */
+        quantlab__ml__schemas__CompareRow: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Model */
+            model: string;
+            /** Status */
+            status: string;
+            /** Signal */
+            signal: {
+                [key: string]: unknown;
+            } | null;
+            /** Backtest */
+            backtest: {
+                [key: string]: unknown;
+            } | null;
+            /** Best Rounds */
+            best_rounds: number[] | null;
+        };
+        /** Envelope[list[VersionOut]] */
+        quantlab__platform__envelope__Envelope_list_VersionOut____1: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["quantlab__datasets__schemas__VersionOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[VersionOut]] */
+        quantlab__platform__envelope__Envelope_list_VersionOut____2: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["quantlab__strategies__schemas__VersionOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** VersionOut */
+        quantlab__strategies__schemas__VersionOut: {
+            /** Version */
+            version: number;
+            /** Message */
+            message: string;
+            /** Author Id */
+            author_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -3733,9 +8176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_HealthOut_"];
                 };
             };
         };
@@ -3755,15 +8196,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_ReadyOut_"];
                 };
             };
-            /** @description A backend failed; the body lists each check */
+            /** @description A backend failed; details list each check */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
         };
     };
@@ -3782,9 +8225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_ErrorCodeOut__"];
                 };
             };
         };
@@ -5048,9 +9489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_LogoutOut_"];
                 };
             };
             /** @description Malformed request */
@@ -5156,7 +9595,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_PatOut__"];
+                    "application/json": components["schemas"]["Page_PatOut_"];
                 };
             };
             /** @description Malformed request */
@@ -5474,7 +9913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_UserOut__"];
+                    "application/json": components["schemas"]["Page_UserOut_"];
                 };
             };
             /** @description Malformed request */
@@ -6006,7 +10445,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_AuditEventOut__"];
+                    "application/json": components["schemas"]["Page_AuditEventOut_"];
                 };
             };
             /** @description Malformed request */
@@ -6116,7 +10555,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_JobOut__"];
+                    "application/json": components["schemas"]["Page_JobOut_"];
                 };
             };
             /** @description Malformed request */
@@ -6529,7 +10968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_ScheduleOut__"];
+                    "application/json": components["schemas"]["Page_ScheduleOut_"];
                 };
             };
             /** @description Malformed request */
@@ -7664,7 +12103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_JobResult_"];
                 };
             };
             /** @description Malformed request */
@@ -7775,7 +12214,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_JobLogOut__"];
+                    "application/json": components["schemas"]["Page_JobLogOut_"];
                 };
             };
             /** @description Malformed request */
@@ -7872,7 +12311,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description every kept line as <time> <LEVEL> <message> */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7887,7 +12326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated */
@@ -7896,7 +12335,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not allowed */
@@ -7905,7 +12344,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not found */
@@ -7914,7 +12353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Conflict */
@@ -7923,7 +12362,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Body too large */
@@ -7932,7 +12371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Unsupported media type */
@@ -7941,7 +12380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Validation error */
@@ -7950,7 +12389,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Rate limited */
@@ -7959,7 +12398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -8093,9 +12532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_DatasetOut_"];
                 };
             };
             /** @description Malformed request */
@@ -8200,9 +12637,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DatasetOut_"];
                 };
             };
             /** @description Malformed request */
@@ -8305,9 +12740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DatasetOut_"];
                 };
             };
             /** @description Malformed request */
@@ -8412,9 +12845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DatasetDeleted_"];
                 };
             };
             /** @description Malformed request */
@@ -8521,9 +12952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DatasetOut_"];
                 };
             };
             /** @description Malformed request */
@@ -8626,9 +13055,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["quantlab__platform__envelope__Envelope_list_VersionOut____1"];
                 };
             };
             /** @description Malformed request */
@@ -8732,9 +13159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_VersionOut_"];
                 };
             };
             /** @description Malformed request */
@@ -8845,9 +13270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RowsPage"];
                 };
             };
             /** @description Malformed request */
@@ -8952,9 +13375,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DatasetSummary_"];
                 };
             };
             /** @description Malformed request */
@@ -9061,9 +13482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_JobAccepted_"];
                 };
             };
             /** @description Malformed request */
@@ -9163,13 +13582,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description csv and qlib: a zip archive; parquet: one Parquet file */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/zip": string;
+                    "application/vnd.apache.parquet": string;
                 };
             };
             /** @description Malformed request */
@@ -9274,9 +13694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_InspectOut_"];
                 };
             };
             /** @description Malformed request */
@@ -9382,9 +13800,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_ImportOut_"];
                 };
             };
             /** @description Malformed request */
@@ -9489,9 +13905,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
                 };
             };
             /** @description Malformed request */
@@ -9594,9 +14008,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
                 };
             };
             /** @description Malformed request */
@@ -9690,6 +14102,7 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 version?: number | null;
+                /** @description up to 8 moving-average periods, 1-500, comma-separated */
                 ma?: string;
                 /** @description up to 3 of MACD,RSI,KDJ,BOLL,VOL */
                 indicators?: string | null;
@@ -9708,7 +14121,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_OhlcvOut_"];
+                    "text/csv": string;
                 };
             };
             /** @description Malformed request */
@@ -9802,6 +14216,7 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 version?: number | null;
+                /** @description up to 8 moving-average periods, 1-500, comma-separated */
                 ma?: string;
                 width?: number;
                 height?: number;
@@ -9812,12 +14227,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the chart */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "image/png": string;
+                };
             };
             /** @description Malformed request */
             400: {
@@ -9922,9 +14339,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_ChartConfigOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10029,9 +14444,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ChartConfigOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10134,9 +14547,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ChartConfigOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10243,9 +14654,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ChartConfigOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10348,9 +14757,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
                 };
             };
             /** @description Malformed request */
@@ -10458,9 +14865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_AnnotationOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10565,9 +14970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_AnnotationOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10670,9 +15073,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_AnnotationOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10779,9 +15180,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_AnnotationOut_"];
                 };
             };
             /** @description Malformed request */
@@ -10884,9 +15283,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
                 };
             };
             /** @description Malformed request */
@@ -10991,9 +15388,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_PipelinePreview_"];
                 };
             };
             /** @description Malformed request */
@@ -11098,9 +15493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_JobAccepted_"];
                 };
             };
             /** @description Malformed request */
@@ -11206,9 +15599,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_TemplateOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11313,9 +15704,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_TemplateOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11418,9 +15807,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_TemplateOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11527,9 +15914,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_TemplateOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11632,9 +16017,321 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_universes_api_datasets__dataset_id__universes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_UniverseSummary__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    upload_universe_api_datasets__dataset_id__universes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_universe_api_datasets__dataset_id__universes_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UniverseSummary_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_universe_api_datasets__dataset_id__universes__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UniverseOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11744,9 +16441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_IndicatorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11851,9 +16546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ComputeOut_"];
                 };
             };
             /** @description Malformed request */
@@ -11958,9 +16651,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_IndicatorDetail_"];
                 };
             };
             /** @description Malformed request */
@@ -12072,9 +16763,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -12179,9 +16868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -12286,9 +16973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_ExpressionInfo_"];
                 };
             };
             /** @description Malformed request */
@@ -12391,9 +17076,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_RecentFactorOut__"];
                 };
             };
             /** @description Malformed request */
@@ -12494,9 +17177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_FeatureSetOut__"];
                 };
             };
             /** @description Malformed request */
@@ -12599,9 +17280,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FeatureSetDetail_"];
                 };
             };
             /** @description Malformed request */
@@ -12706,9 +17385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_EvaluationStarted_"];
                 };
             };
             /** @description Malformed request */
@@ -12816,9 +17493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_EvaluationOut_"];
                 };
             };
             /** @description Malformed request */
@@ -12921,9 +17596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_EvaluationDetail_"];
                 };
             };
             /** @description Malformed request */
@@ -13026,9 +17699,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -13131,9 +17802,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
                 };
             };
             /** @description Malformed request */
@@ -13240,9 +17909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -13345,9 +18012,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -13454,9 +18119,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -13559,9 +18222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -13664,9 +18325,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -14037,7 +18696,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_ExecutionOut__"];
+                    "application/json": components["schemas"]["Page_ExecutionOut_"];
                 };
             };
             /** @description Malformed request */
@@ -14241,9 +18900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
                 };
             };
             /** @description Malformed request */
@@ -14344,9 +19001,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_CatalogItem__"];
                 };
             };
             /** @description Malformed request */
@@ -14447,9 +19102,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_CatalogItem__"];
                 };
             };
             /** @description Malformed request */
@@ -14560,9 +19213,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_BacktestOut__"];
                 };
             };
             /** @description Malformed request */
@@ -14657,7 +19308,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BacktestRequest"];
+                "application/json": components["schemas"]["RunSpec"];
             };
         };
         responses: {
@@ -14667,9 +19318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_BacktestStarted_"];
                 };
             };
             /** @description Malformed request */
@@ -14764,7 +19413,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CompareRequest"];
+                "application/json": components["schemas"]["quantlab__backtests__schemas__CompareRequest"];
             };
         };
         responses: {
@@ -14774,9 +19423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_CompareView_"];
                 };
             };
             /** @description Malformed request */
@@ -14879,9 +19526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_BacktestDetail_"];
                 };
             };
             /** @description Malformed request */
@@ -15085,9 +19730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_BacktestStarted_"];
                 };
             };
             /** @description Malformed request */
@@ -15190,9 +19833,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_EquityView_"];
                 };
             };
             /** @description Malformed request */
@@ -15295,9 +19936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_DrawdownView_"];
                 };
             };
             /** @description Malformed request */
@@ -15400,9 +20039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_MonthlyView_"];
                 };
             };
             /** @description Malformed request */
@@ -15513,9 +20150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_TradeOut__"];
                 };
             };
             /** @description Malformed request */
@@ -15621,9 +20256,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_PositionsView_"];
                 };
             };
             /** @description Malformed request */
@@ -15733,9 +20366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RejectedPage"];
                 };
             };
             /** @description Malformed request */
@@ -15847,7 +20478,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_list_LogLine__"];
+                    "text/plain": string;
                 };
             };
             /** @description Malformed request */
@@ -15950,9 +20582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Envelope_list_FindingOut__"];
                 };
             };
             /** @description Malformed request */
@@ -16056,6 +20686,3991 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_runs_api_models_get: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "running" | "completed" | "failed" | "cancelled") | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ModelRunOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_api_models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ModelRunStarted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    compare_api_models_compare_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["quantlab__ml__schemas__CompareRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_CompareRow__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_run_api_models__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ModelRunDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_run_api_models__run_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    importance_api_models__run_id__importance_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Importance_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    learning_curve_api_models__run_id__learning_curve_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_LearningCurve_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    signal_api_models__run_id__signal_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SignalOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    backtest_api_models__run_id__backtest_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BacktestOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    predictions_api_models__run_id__predictions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PredictionsOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_templates_api_strategy_templates_get: {
+        parameters: {
+            query?: {
+                /** @description text in name or description */
+                q?: string | null;
+                category?: ("trend" | "mean_reversion" | "multi_factor" | "rotation") | null;
+                tag?: string | null;
+                market?: ("any" | "cn" | "us") | null;
+                sort?: "name" | "popular" | "newest";
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    popular_api_strategy_templates_popular_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_template_api_strategy_templates__template_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    use_template_api_strategy_templates__template_id__use_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FromTemplate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    compute_example_api_strategy_templates__template_id__examples_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ExampleOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    refresh_examples_api_strategy_templates_examples_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_str__int__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    hide_api_strategy_templates__template_id__hide_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    show_api_strategy_templates__template_id__show_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_strategies_api_strategies_get: {
+        parameters: {
+            query?: {
+                /** @description text in name or description */
+                q?: string | null;
+                category?: ("trend" | "mean_reversion" | "multi_factor" | "rotation") | null;
+                tag?: string | null;
+                mine?: boolean;
+                sort?: "name" | "popular" | "newest";
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_api_strategies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    validate_api_strategies_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ValidationReport_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_strategy_api_strategies__strategy_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_api_strategies__strategy_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_api_strategies__strategy_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    copy_api_strategies__strategy_id__copy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CopyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    publish_api_strategies__strategy_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unpublish_api_strategies__strategy_id__unpublish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    versions_api_strategies__strategy_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["quantlab__platform__envelope__Envelope_list_VersionOut____2"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    version_api_strategies__strategy_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_VersionDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    diff_api_strategies__strategy_id__diff_get: {
+        parameters: {
+            query: {
+                from: number;
+                to: number;
+            };
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_VersionDiff_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    restore_api_strategies__strategy_id__versions__version__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_runs_api_strategies__strategy_id__runs_get: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_BacktestOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_run_api_strategies__strategy_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RunStarted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rate_api_strategies__strategy_id__rating_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RatingSummary_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unrate_api_strategies__strategy_id__rating_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RatingSummary_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ratings_api_strategies__strategy_id__ratings_get: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RatingOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    favourite_api_strategies__strategy_id__favourite_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unfavourite_api_strategies__strategy_id__favourite_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                };
             };
             /** @description Malformed request */
             400: {

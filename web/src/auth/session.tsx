@@ -12,6 +12,7 @@ import type { Language } from "../i18n";
 
 export type Me = components["schemas"]["MeOut"];
 export type Preferences = components["schemas"]["PreferencesOut"];
+export type PreferencesPatch = components["schemas"]["PreferencesPatch"];
 
 interface Session {
   me: Me | null;
@@ -19,7 +20,7 @@ interface Session {
   ready: boolean;
   signIn(username: string, password: string): Promise<void>;
   signOut(everywhere?: boolean): Promise<void>;
-  updatePrefs(patch: Partial<Pick<Preferences, "language" | "show_tooltips" | "theme" | "completed_guides">>): Promise<void>;
+  updatePrefs(patch: PreferencesPatch): Promise<void>;
   setMode(mode: Preferences["mode"]): Promise<void>;
 }
 

@@ -36,9 +36,10 @@ Deliberate differences from Qlib (``DatasetH`` + ``Alpha158`` handler + ``LGBMod
 
 from quantlab.engine.ml.analysis import SignalAnalysis, signal_analysis
 from quantlab.engine.ml.backtest import (
+    QLIB_RUN_CONFIG,
     PredictionBacktest,
     backtest_predictions,
-    qlib_workflow_config,
+    prediction_spec,
     risk_analysis,
 )
 from quantlab.engine.ml.dataset import DEFAULT_LABEL, Dataset, build_dataset
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_LABEL",
     "MODELS",
     "PROCESSORS",
+    "QLIB_RUN_CONFIG",
     "Dataset",
     "Model",
     "PredictionBacktest",
@@ -66,7 +68,7 @@ __all__ = [
     "load_model",
     "make_model",
     "membership_mask",
-    "qlib_workflow_config",
+    "prediction_spec",
     "risk_analysis",
     "rolling_segments",
     "run_workflow",

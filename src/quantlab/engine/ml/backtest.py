@@ -1,43 +1,55 @@
 """Top-k dropout backtest of model predictions and Qlib's risk analysis of its returns.
 
 :func:`backtest_predictions` is the one place that turns scores into a backtest. It adds the
-scores to the panel as a field and runs the engine's ``TopkDropout`` strategy (Qlib's
-semantics) through the simulator.
+scores to the panel as a field and runs a ``scores`` run spec (Qlib's TopkDropout
+semantics) through the engine's one entry point, :func:`quantlab.engine.run`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from quantlab.engine.backtest.config import BacktestConfig, cn_a_share
-from quantlab.engine.backtest.enums import PriceMode
-from quantlab.engine.backtest.simulator import Simulator
-from quantlab.engine.backtest.strategies import TopkDropout
 from quantlab.engine.data.panel import Panel
+from quantlab.engine.runner import run
+from quantlab.engine.spec import RunSpec
 
 #: Qlib annualises daily figures of its risk analysis with 238 trading days.
 QLIB_PERIODS = 238
 SCORE_FIELD = "score"
 
 
-def qlib_workflow_config() -> BacktestConfig:
-    """The exchange of Qlib's LightGBM Alpha158 workflow on our simulator.
+#: The exchange of Qlib's LightGBM Alpha158 workflow as run-spec fields: deal at the close,
+#: 0.05% commission on both sides (minimum 5), the 0.1% stamp tax on sells (Qlib's
+#: ``close_cost`` 0.15% = 0.05% + 0.1%), ±9.5% limits, 100-share lots, T+1, 100,000,000 of
+#: cash.
+QLIB_RUN_CONFIG: dict[str, Any] = {
+    "preset": "cn_a_share",
+    "initial_capital": 100_000_000.0,
+    "costs": {"commission_rate": 0.0005, "commission_min": 5.0},
+    "rules": {"limit_main": 0.095},
+    "execution": {"price": "close"},
+}
 
-    Deal at the close, 0.05% commission on both sides (minimum 5), the 0.1% stamp tax on
-    sells (Qlib's ``close_cost`` 0.15% = 0.05% + 0.1%), ±9.5% limits, 100-share lots,
-    T+1, 100,000,000 of cash.
-    """
-    return cn_a_share().replace(
-        costs__commission_rate=0.0005,
-        costs__commission_min=5.0,
-        rules__limit_main=0.095,
-        execution__price=PriceMode.CLOSE,
-        execution__init_cash=100_000_000.0,
-    )
+
+def prediction_spec(
+    topk: int, n_drop: int, run_config: dict[str, Any] | None = None, *, free: bool = False
+) -> RunSpec:
+    """The run spec that trades the panel's ``score`` field with top-k dropout (daily, as
+    Qlib's TopkDropout) under ``run_config`` (default :data:`QLIB_RUN_CONFIG`); ``free``
+    drops commissions and taxes."""
+    data = copy.deepcopy(run_config if run_config is not None else QLIB_RUN_CONFIG)
+    if free:
+        costs = {"commission_rate": 0.0, "commission_min": 0.0, "stamp_tax": []}
+        data["costs"] = {**data.get("costs", {}), **costs}
+    data["dataset_id"] = "-"
+    data["strategy"] = {"kind": "scores", "score": f"${SCORE_FIELD}", "top_k": topk,
+                        "n_drop": n_drop, "rebalance": "daily"}  # fmt: skip
+    return RunSpec.model_validate(data)
 
 
 def risk_analysis(returns: np.ndarray, periods: int = QLIB_PERIODS) -> dict[str, float]:
@@ -122,7 +134,7 @@ def backtest_predictions(
     end: object,
     topk: int = 50,
     n_drop: int = 5,
-    config: BacktestConfig | None = None,
+    run_config: dict[str, Any] | None = None,
     benchmark: np.ndarray | None = None,
     periods: int = QLIB_PERIODS,
 ) -> PredictionBacktest:
@@ -135,13 +147,14 @@ def backtest_predictions(
     scores : numpy.ndarray
         ``(T, N)`` predictions on the panel's axes, known at each day's close. As in Qlib's
         workflow the score of day ``t`` is traded on day ``t + 1`` (at its close under
-        :func:`qlib_workflow_config`), so the first day does not trade.
+        :data:`QLIB_RUN_CONFIG`), so the first day does not trade.
     start, end : date-like
         Inclusive backtest range.
     topk, n_drop : int
         Names held and names replaced per day at most.
-    config : BacktestConfig, optional
-        Market rules and costs; default :func:`qlib_workflow_config`.
+    run_config : dict, optional
+        Run-spec fields (preset, capital, costs, rules, execution); default
+        :data:`QLIB_RUN_CONFIG`.
     benchmark : numpy.ndarray, optional
         ``(T,)`` benchmark close on the panel's calendar (e.g. SH000300); zero returns when
         left out.
@@ -152,29 +165,26 @@ def backtest_predictions(
     -------
     PredictionBacktest
     """
-    cfg = config or qlib_workflow_config()
     if scores.shape != panel.shape:
         raise ValueError(f"scores {scores.shape} do not match the panel {panel.shape}")
     shifted = np.full(panel.shape, np.nan)
     shifted[1:] = scores[:-1]
     fields = {**panel.fields, SCORE_FIELD: np.asfortranarray(shifted)}
-    meta = {k: v for k, v in panel.meta.items() if k != "membership"}
+    meta = {k: v for k, v in panel.meta.items() if k not in ("membership", "version_key")}
     full = Panel(panel.calendar, panel.instruments, fields, panel.first, panel.last, meta)
-    sub = full.select(start=np.datetime64(str(start)[:10]), end=np.datetime64(str(end)[:10]))
-    lo = int(np.searchsorted(panel.calendar, np.datetime64(str(start)[:10], "D")))
+    first, last = np.datetime64(str(start)[:10], "D"), np.datetime64(str(end)[:10], "D")
+
+    def trade(free: bool) -> Any:
+        spec = prediction_spec(topk, n_drop, run_config, free=free)
+        return run(spec, full, start=first, end=last, diagnostics=False, cache=None)
+
+    with_cost, without_cost = trade(False), trade(True)
+    dates = with_cost.dates
+    lo = int(np.searchsorted(panel.calendar, dates[0])) if len(dates) else 0
     bench = (
-        None
-        if benchmark is None
-        else np.asarray(benchmark, dtype=np.float64)[lo : lo + len(sub.calendar)]
+        None if benchmark is None else np.asarray(benchmark, dtype=np.float64)[lo : lo + len(dates)]
     )
-
-    def run(c: BacktestConfig) -> Any:
-        strat = TopkDropout(np.ascontiguousarray(sub[SCORE_FIELD]), topk=topk, n_drop=n_drop)
-        return Simulator(sub, strat, c, benchmark=bench).run()
-
-    with_cost = run(cfg)
-    free = cfg.replace(costs__commission_rate=0.0, costs__commission_min=0.0, costs__stamp_tax=())
-    without_cost = run(free)
+    with_cost, without_cost = with_cost.simulation, without_cost.simulation
     r = _daily_returns(with_cost.total_equity)
     r0 = _daily_returns(without_cost.total_equity)
     if bench is None:
@@ -189,7 +199,7 @@ def backtest_predictions(
     }
     tr = with_cost.trades
     return PredictionBacktest(
-        dates=sub.calendar,
+        dates=dates,
         returns=r,
         returns_without_cost=r0,
         benchmark_returns=b,

@@ -77,7 +77,7 @@ def check_label(label: str, fields: Sequence[str] | None = None) -> int:
     ValueError
         When the label reads no future value (a label must be what is predicted).
     """
-    node = validate(label, fields, label=True)
+    node = validate(label, fields, allow_future=True)
     ahead = lookahead(node)
     if ahead < 1:
         raise ValueError(f"label {label!r} does not read the future: it is not a target")
@@ -176,7 +176,7 @@ def build_dataset(
         for k, e in enumerate(part, start=k0):
             x[:, k] = values[e][day, inst]
         del values
-    y = evaluate(label, panel, label=True, cache=None)[label][day, inst]
+    y = evaluate(label, panel, allow_future=True, cache=None)[label][day, inst]
     return Dataset(
         names=tuple(n for n, _ in feats),
         exprs=tuple(exprs),
