@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import LiveServer
 
-FUZZ_EXAMPLES = int(os.environ.get("QUANTLAB_FUZZ_EXAMPLES", "8"))
+FUZZ_EXAMPLES = int(os.environ.get("QUANTLAB_FUZZ_EXAMPLES", "3"))
 
 # Path parameters that name the owner's objects; ``item_id`` depends on the collection.
 _ITEM = {"/api/charts/configs/": "config_id", "/api/charts/annotations/": "annotation_id"}
