@@ -405,6 +405,8 @@ def _date_text(r: _Reader, key: str) -> str | None:
         return None
     import pandas as pd
 
+    if not isinstance(value, str):  # pandas would read 0 as 1970-01-01
+        raise r.fail(key, f"must be an ISO date like '2020-01-31', not {value!r}")
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
