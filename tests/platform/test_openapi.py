@@ -21,9 +21,8 @@ UNTYPED_ALLOWED: dict[str, str] = {
     # serves a typed view of its jobs' results (e.g. GET /api/factors/evaluations/{id}).
     "GET /api/tasks/{job_id}/result": "per job type",
 }
-# Typed on branch core: the backtests routes are typed by another engineer; the lead removes
-# this prefix after merging that branch.
-UNTYPED_PREFIXES_ALLOWED = ("/api/backtests",)
+# Path prefixes whose untyped bodies are allowed (none: every domain is typed).
+UNTYPED_PREFIXES_ALLOWED: tuple[str, ...] = ()
 
 # Routes that cannot fail with a client error (no input, no authentication).
 NO_CLIENT_ERRORS = {
