@@ -45,7 +45,9 @@ async def test_sensitivity_and_walk_forward_children_feed_diagnostics(
     moves = {(c["variant"]["parameter"], c["variant"]["value"]) for c in children
              if c["variant"]["kind"] == "sensitivity"}  # fmt: skip
     assert moves == {("window=5", 6), ("window=5", 4), ("window=20", 22), ("window=20", 18)}
-    assert all(c["status"] == "completed" for c in children)
+    assert all(c["status"] == "completed" for c in children), [
+        (c["variant"], c["status"], c.get("error")) for c in children
+    ]
 
     # children are real jobs of the same owner, and not listed as top-level backtests
     jobs = (await client.get("/api/tasks", params={"size": 50}, headers=h)).json()["data"]

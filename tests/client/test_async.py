@@ -69,7 +69,13 @@ async def test_pause_resume_and_cancel(live: LiveServer) -> None:
         assert (await run.status()).status == "paused"
         resumed = await run.resume()
         assert resumed.status in ("pending", "running")
-        cancelled = await _cancel(run)
+        try:
+            cancelled = await _cancel(run)
+        except QuantlabAPIError as exc:
+            # the resumed run can finish before the cancel arrives (it is ~1 s of work)
+            assert exc.code == "JOB_ILLEGAL_TRANSITION", exc
+            assert (await run.status()).status == "completed"
+            return
         assert cancelled.status in ("cancelled", "running", "pending")
         final = await run.wait(progress=False, timeout=600)
         assert final.status == "cancelled"

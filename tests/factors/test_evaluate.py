@@ -182,7 +182,7 @@ async def test_evaluate_against_a_label_that_reads_the_future(
     body = {"expression": text, "dataset_id": ds, "start": start, "label": label}
     resp = await client.post("/api/factors/evaluate", headers=h, json={**body, "horizons": [3, 1]})
     assert resp.status_code == 202, resp.text
-    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert done["status"] == "completed", done
     assert done["params"]["label"] == label and done["params"]["label_lookahead"] == 2
     assert done["params"]["warnings"] == []
@@ -218,7 +218,7 @@ async def test_evaluate_against_a_label_that_reads_the_future(
         "/api/factors/evaluate", headers=h, json={**body, "label": "$close / $open - 1"}
     )
     assert resp.status_code == 202, resp.text
-    same_day = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    same_day = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert same_day["params"]["label_lookahead"] == 0
     assert "reads no future day" in same_day["params"]["warnings"][0]
 
@@ -260,7 +260,7 @@ async def test_vwap_is_derived_when_a_dataset_has_amount_and_volume(
     body = {"feature_set": "Alpha158", "dataset_id": ds, "horizons": [1]}
     resp = await client.post("/api/factors/evaluate", headers=h, json=body)
     assert resp.status_code == 202, resp.text
-    done = await wait_evaluation(client, h, resp.json()["data"]["evaluation_id"])
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
     assert done["status"] == "completed", done
     result = done["result"]
     assert result["skipped"] == []  # VWAP0 computes instead of being skipped

@@ -5,6 +5,7 @@ mid-training that stops LightGBM between rounds and marks the run cancelled."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from quantlab.platform.jobs import store as job_store
 from tests.conftest import TEST_PASSWORD, make_settings
 from tests.helpers.datasets import Owner, store_dataset
 from tests.ml.test_router import market_frame, ridge
@@ -36,7 +38,12 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> Any:
     owner = Owner(user.id)
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, db=db))
     dataset_id = await store_dataset(app, owner.id, market_frame(), "ml")
+    # The worker store is one per process: set aside one an earlier test module made.
+    previous = job_store._stores.pop(os.getpid(), None)
     yield SimpleNamespace(settings=settings, db=db, owner=owner, dataset_id=dataset_id)
+    job_store._stores.pop(os.getpid(), None)
+    if previous is not None:
+        job_store._stores[os.getpid()] = previous
     await db.dispose()
 
 

@@ -20,6 +20,10 @@ UNTYPED_ALLOWED: dict[str, str] = {
     # The result of a job is the job type's own JSON (any type may be queued); each domain
     # serves a typed view of its jobs' results (e.g. GET /api/factors/evaluations/{id}).
     "GET /api/tasks/{job_id}/result": "per job type",
+    # a JSON Schema document (of the run spec), itself the description of a shape
+    "GET /api/backtests/schema": "a JSON Schema document",
+    # a download; its json format is the whole result as a file, not the envelope
+    "GET /api/backtests/{backtest_id}/export/{fmt}": "a download",
 }
 # Path prefixes whose untyped bodies are allowed (none: every domain is typed).
 UNTYPED_PREFIXES_ALLOWED: tuple[str, ...] = ()

@@ -48,6 +48,8 @@ INTERNAL_EXAMPLES: dict[str, dict[str, Any]] = {
     "datasets.import": {"import_id": MISSING},
     "factors.evaluate": {"evaluation_id": MISSING},
     "backtests.run": {"backtest_id": MISSING},
+    "strategies.example": {"example_id": MISSING},
+    "models.train": {"run_id": MISSING},
 }
 
 

@@ -32,7 +32,15 @@ from quantlab.backtests.schemas import (
 from quantlab.engine.backtest.diagnostics import list_diagnostics
 from quantlab.engine.backtest.metrics import list_metrics
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Envelope,
+    Page,
+    Pagination,
+    file_responses,
+    ok,
+    page,
+)
 from quantlab.platform.ratelimit import client_address
 from quantlab.tasks import ws as tasks_ws
 
@@ -100,7 +108,7 @@ async def create(
     return ok(_started(row, job))
 
 
-@router.get("", summary="Your backtests", response_model=Envelope[list[BacktestOut]])
+@router.get("", summary="Your backtests", response_model=Page[BacktestOut])
 async def list_backtests(
     user: CurrentUser,
     session: DbSession,
@@ -204,7 +212,7 @@ async def monthly_returns(
 @router.get(
     "/{backtest_id}/trades",
     summary="Fills: filter by symbol/side, sort by P&L or date",
-    response_model=Envelope[list[TradeOut]],
+    response_model=Page[TradeOut],
 )
 async def trades(
     backtest_id: Id,
@@ -268,7 +276,7 @@ async def rejected(
 @router.get(
     "/{backtest_id}/logs",
     summary="The run's log: filter, search, or TXT export (format=txt: text/plain)",
-    response_model=Envelope[list[LogLine]],
+    response_model=Page[LogLine],
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def logs(
@@ -305,6 +313,14 @@ async def diagnostics(
     "/{backtest_id}/export/{fmt}",
     summary="Download a report: csv (zip), json, xlsx, html or pdf",
     response_class=Response,
+    responses=file_responses(
+        "the report file",
+        "application/zip",
+        "application/json",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/html",
+        "application/pdf",
+    ),
 )
 async def export(
     backtest_id: Id, fmt: ExportFormat, user: CurrentUser, session: DbSession, request: Request

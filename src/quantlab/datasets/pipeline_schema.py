@@ -17,7 +17,7 @@ from quantlab.engine.data.preprocess_spec import (
 )
 
 _NAMES = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
-_SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+_SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
 
 
 def _number(lo: float, hi: float) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from quantlab.ml.schemas import (
     SignalOut,
 )
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Page, Pagination, ok, page
 from quantlab.platform.ratelimit import client_address
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
@@ -52,7 +52,7 @@ async def create(
     return ok({"id": row.id, "job_id": job.id, "status": row.status})
 
 
-@router.get("", summary="Your model runs", response_model=Envelope[list[ModelRunOut]])
+@router.get("", summary="Your model runs", response_model=Page[ModelRunOut])
 async def list_runs(
     user: CurrentUser,
     session: DbSession,

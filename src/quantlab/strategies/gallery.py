@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.backtests.service import ENGINE_VERSION
@@ -221,10 +221,16 @@ async def ensure_demo_examples(session: AsyncSession) -> int:
 
 @asynccontextmanager
 async def strategies_startup(app: Any) -> AsyncIterator[None]:
-    """Start-up hook: seed the system templates; enqueue the demo examples that are due."""
-    async with app.state.db.sessionmaker() as session:
-        changed = await seed_templates(session)
-        queued = await ensure_demo_examples(session)
-    if changed or queued:
-        log.info("strategy_templates_seeded", changed=changed, examples_enqueued=queued)
+    """Start-up hook: seed the system templates; enqueue the demo examples that are due.
+    With the database down the server starts anyway (so ``/api/ready`` can say what is
+    wrong); the next start seeds."""
+    try:
+        async with app.state.db.sessionmaker() as session:
+            changed = await seed_templates(session)
+            queued = await ensure_demo_examples(session)
+    except (DBAPIError, OSError) as exc:
+        log.warning("strategy_templates_skipped", reason=type(exc).__name__)
+    else:
+        if changed or queued:
+            log.info("strategy_templates_seeded", changed=changed, examples_enqueued=queued)
     yield

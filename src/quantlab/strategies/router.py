@@ -14,7 +14,15 @@ from fastapi import APIRouter, Query, Request, status
 from quantlab.auth.dependencies import AccountUser, AdminWriteUser, CurrentUser, WriteUser
 from quantlab.backtests.schemas import BacktestOut
 from quantlab.platform.db import DbSession
-from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Pagination, ok, page
+from quantlab.platform.envelope import (
+    ERROR_RESPONSES,
+    Deleted,
+    Envelope,
+    Page,
+    Pagination,
+    ok,
+    page,
+)
 from quantlab.platform.ratelimit import client_address
 from quantlab.strategies import gallery, service, social, validation, views
 from quantlab.strategies import runs as strategy_runs
@@ -23,6 +31,7 @@ from quantlab.strategies.schemas import (
     CopyBody,
     ExampleOut,
     ExampleRequest,
+    FavouriteOut,
     FromTemplate,
     Market,
     RatingBody,
@@ -64,9 +73,7 @@ async def _detail(session: Any, user: Any, row: Any) -> dict[str, Any]:
 # --- gallery --------------------------------------------------------------------------------
 
 
-@templates_router.get(
-    "", summary="The template gallery", response_model=Envelope[list[StrategyOut]]
-)
+@templates_router.get("", summary="The template gallery", response_model=Page[StrategyOut])
 async def list_templates(
     user: CurrentUser,
     session: DbSession,
@@ -199,7 +206,7 @@ async def validate(body: StrategyCreate, user: CurrentUser) -> dict[str, Any]:
     return ok(validation.validate(body.body, body.param_schema, body.constraints))
 
 
-@router.get("", summary="Strategies you can read", response_model=Envelope[list[StrategyOut]])
+@router.get("", summary="Strategies you can read", response_model=Page[StrategyOut])
 async def list_strategies(
     user: CurrentUser,
     session: DbSession,
@@ -243,7 +250,7 @@ async def update(
 
 
 @router.delete(
-    "/{strategy_id}", summary="Delete a strategy (soft)", response_model=Envelope[dict[str, Any]]
+    "/{strategy_id}", summary="Delete a strategy (soft)", response_model=Envelope[Deleted]
 )
 async def delete(
     strategy_id: str, user: WriteUser, session: DbSession, request: Request
@@ -394,7 +401,7 @@ async def start_run(
 @router.get(
     "/{strategy_id}/runs",
     summary="Your runs of the strategy with key metrics and versions",
-    response_model=Envelope[list[BacktestOut]],
+    response_model=Page[BacktestOut],
 )
 async def list_runs(
     strategy_id: str, user: CurrentUser, session: DbSession, params: Pagination
@@ -429,7 +436,7 @@ async def unrate(
 @router.get(
     "/{strategy_id}/ratings",
     summary="Ratings with comments, newest first",
-    response_model=Envelope[list[RatingOut]],
+    response_model=Page[RatingOut],
 )
 async def ratings(
     strategy_id: str, user: CurrentUser, session: DbSession, params: Pagination
@@ -439,7 +446,7 @@ async def ratings(
 
 
 @router.put(
-    "/{strategy_id}/favourite", summary="Add to favourites", response_model=Envelope[dict[str, Any]]
+    "/{strategy_id}/favourite", summary="Add to favourites", response_model=Envelope[FavouriteOut]
 )
 async def favourite(strategy_id: str, user: AccountUser, session: DbSession) -> dict[str, Any]:
     return ok(await social.set_favourite(session, user, strategy_id, True))
@@ -448,7 +455,7 @@ async def favourite(strategy_id: str, user: AccountUser, session: DbSession) -> 
 @router.delete(
     "/{strategy_id}/favourite",
     summary="Remove from favourites",
-    response_model=Envelope[dict[str, Any]],
+    response_model=Envelope[FavouriteOut],
 )
 async def unfavourite(strategy_id: str, user: AccountUser, session: DbSession) -> dict[str, Any]:
     return ok(await social.set_favourite(session, user, strategy_id, False))

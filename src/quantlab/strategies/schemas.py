@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from quantlab.engine.library import Constraint, ParamSpec
 from quantlab.engine.spec import MAX_CAPITAL, MIN_CAPITAL, PresetName
+from quantlab.platform.envelope import JsonInt
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Tag = Annotated[str, Field(min_length=1, max_length=40)]
 ParamValues = Annotated[
-    dict[str, float], Field(max_length=50, description="parameter name -> value")
+    dict[str, StrictFloat], Field(max_length=50, description="parameter name -> value")
 ]
 Category = Literal["trend", "mean_reversion", "multi_factor", "rotation"]
 Market = Literal["any", "cn", "us"]
@@ -71,7 +72,7 @@ class RestoreBody(_Strict):
 
 
 class RatingBody(_Strict):
-    stars: int = Field(ge=1, le=5)
+    stars: JsonInt = Field(ge=1, le=5)
     comment: str = Field("", max_length=2000)
 
 
@@ -79,11 +80,11 @@ class RunBody(_Strict):
     """A backtest of the strategy (or one of its versions) on a dataset."""
 
     dataset_id: str = Field(min_length=1, max_length=32)
-    dataset_version: int | None = Field(None, ge=1)
-    version: int | None = Field(None, ge=1, description="strategy version; default: current")
+    dataset_version: JsonInt | None = Field(None, ge=1)
+    version: JsonInt | None = Field(None, ge=1, description="strategy version; default: current")
     start: date | None = None
     end: date | None = None
-    initial_capital: float | None = Field(None, ge=MIN_CAPITAL, le=MAX_CAPITAL)
+    initial_capital: StrictFloat | None = Field(None, ge=MIN_CAPITAL, le=MAX_CAPITAL)
     universe: (
         Literal["all"] | Annotated[list[str], Field(min_length=1, max_length=5_000)] | None
     ) = None
@@ -209,3 +210,8 @@ class RunStarted(BaseModel):
     name: str
     strategy_id: str
     strategy_version: int
+
+
+class FavouriteOut(BaseModel):
+    id: str
+    favourite: bool

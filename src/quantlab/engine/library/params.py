@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, model_validator
 
 from quantlab.engine.spec import PARAMETER_NAME
 
@@ -46,10 +46,10 @@ class ParamSpec(BaseModel):
 
     name: str = Field(pattern=PARAMETER_NAME.pattern)
     type: Literal["int", "float"] = "int"
-    default: float
-    min: float
-    max: float
-    step: float | None = Field(None, gt=0)
+    default: StrictFloat
+    min: StrictFloat
+    max: StrictFloat
+    step: StrictFloat | None = Field(None, gt=0)
     log: bool = Field(False, description="searched on a log scale by the optimiser")
     target: str | None = Field(
         None,
@@ -78,7 +78,7 @@ class Constraint(BaseModel):
 
     left: str = Field(pattern=PARAMETER_NAME.pattern)
     op: Literal["<", "<=", ">", ">=", "!="]
-    right: str | float
+    right: StrictStr | StrictFloat
 
     def text(self) -> str:
         """``fast < slow``."""
