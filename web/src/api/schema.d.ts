@@ -3246,6 +3246,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[FavouriteOut] */
+        Envelope_FavouriteOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["FavouriteOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[FeatureSetDetail] */
         Envelope_FeatureSetDetail_: {
             /**
@@ -3816,19 +3828,6 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[BacktestOut]] */
-        Envelope_list_BacktestOut__: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: components["schemas"]["quantlab__backtests__schemas__BacktestOut"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
         /** Envelope[list[CatalogItem]] */
         Envelope_list_CatalogItem__: {
             /**
@@ -3920,45 +3919,6 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
-        /** Envelope[list[LogLine]] */
-        Envelope_list_LogLine__: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: components["schemas"]["LogLine"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
-        /** Envelope[list[ModelRunOut]] */
-        Envelope_list_ModelRunOut__: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: components["schemas"]["ModelRunOut"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
-        /** Envelope[list[RatingOut]] */
-        Envelope_list_RatingOut__: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: components["schemas"]["RatingOut"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
         /** Envelope[list[RecentFactorOut]] */
         Envelope_list_RecentFactorOut__: {
             /**
@@ -3982,19 +3942,6 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["StrategyOut"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
-        /** Envelope[list[TradeOut]] */
-        Envelope_list_TradeOut__: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: components["schemas"]["TradeOut"][];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -4656,6 +4603,13 @@ export interface components {
             language: "zh-CN" | "en-US";
             /** Items */
             items: components["schemas"]["FaqItem"][];
+        };
+        /** FavouriteOut */
+        FavouriteOut: {
+            /** Id */
+            id: string;
+            /** Favourite */
+            favourite: boolean;
         };
         /**
          * Feature
@@ -5514,6 +5468,18 @@ export interface components {
             data: components["schemas"]["AuditEventOut"][];
             meta: components["schemas"]["PageMeta"];
         };
+        /** Page[BacktestOut] */
+        Page_BacktestOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["quantlab__backtests__schemas__BacktestOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         /** Page[ChartConfigOut] */
         Page_ChartConfigOut_: {
             /**
@@ -5622,6 +5588,30 @@ export interface components {
             data: components["schemas"]["JobOut"][];
             meta: components["schemas"]["PageMeta"];
         };
+        /** Page[LogLine] */
+        Page_LogLine_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["LogLine"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[ModelRunOut] */
+        Page_ModelRunOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["ModelRunOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         /** Page[PatOut] */
         Page_PatOut_: {
             /**
@@ -5632,6 +5622,18 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["PatOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[RatingOut] */
+        Page_RatingOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["RatingOut"][];
             meta: components["schemas"]["PageMeta"];
         };
         /** Page[ScheduleOut] */
@@ -5646,6 +5648,18 @@ export interface components {
             data: components["schemas"]["ScheduleOut"][];
             meta: components["schemas"]["PageMeta"];
         };
+        /** Page[StrategyOut] */
+        Page_StrategyOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["StrategyOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         /** Page[TemplateOut] */
         Page_TemplateOut_: {
             /**
@@ -5656,6 +5670,18 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["TemplateOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[TradeOut] */
+        Page_TradeOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["TradeOut"][];
             meta: components["schemas"]["PageMeta"];
         };
         /** Page[UserOut] */
@@ -5955,12 +5981,12 @@ export interface components {
                     column: string;
                     /** @constant */
                     op: "between";
-                    value: (string | number)[];
+                    value: (string | number | boolean)[];
                 } | {
                     column: string;
                     /** @enum {unknown} */
                     op: "in" | "not_in";
-                    value: (string | number)[];
+                    value: (string | number | boolean)[];
                 } | {
                     column: string;
                     /** @enum {unknown} */
@@ -5970,7 +5996,7 @@ export interface components {
                     column: string;
                     /** @enum {unknown} */
                     op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                    value: string | number;
+                    value: string | number | boolean;
                 }) | {
                     and: ({
                         column: string;
@@ -5980,12 +6006,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -5995,7 +6021,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     })[];
                 } | {
                     or: ({
@@ -6006,12 +6032,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -6021,7 +6047,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     })[];
                 } | {
                     not: {
@@ -6032,12 +6058,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -6047,7 +6073,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     };
                 }) | null;
                 start?: string | null;
@@ -7448,12 +7474,12 @@ export interface components {
                     column: string;
                     /** @constant */
                     op: "between";
-                    value: (string | number)[];
+                    value: (string | number | boolean)[];
                 } | {
                     column: string;
                     /** @enum {unknown} */
                     op: "in" | "not_in";
-                    value: (string | number)[];
+                    value: (string | number | boolean)[];
                 } | {
                     column: string;
                     /** @enum {unknown} */
@@ -7463,7 +7489,7 @@ export interface components {
                     column: string;
                     /** @enum {unknown} */
                     op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                    value: string | number;
+                    value: string | number | boolean;
                 }) | {
                     and: ({
                         column: string;
@@ -7473,12 +7499,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -7488,7 +7514,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     })[];
                 } | {
                     or: ({
@@ -7499,12 +7525,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -7514,7 +7540,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     })[];
                 } | {
                     not: {
@@ -7525,12 +7551,12 @@ export interface components {
                         column: string;
                         /** @constant */
                         op: "between";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
                         op: "in" | "not_in";
-                        value: (string | number)[];
+                        value: (string | number | boolean)[];
                     } | {
                         column: string;
                         /** @enum {unknown} */
@@ -7540,7 +7566,7 @@ export interface components {
                         column: string;
                         /** @enum {unknown} */
                         op: "eq" | "ne" | "gt" | "ge" | "lt" | "le";
-                        value: string | number;
+                        value: string | number | boolean;
                     };
                 }) | null;
                 start?: string | null;
@@ -19213,7 +19239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_BacktestOut__"];
+                    "application/json": components["schemas"]["Page_BacktestOut_"];
                 };
             };
             /** @description Malformed request */
@@ -20150,7 +20176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_TradeOut__"];
+                    "application/json": components["schemas"]["Page_TradeOut_"];
                 };
             };
             /** @description Malformed request */
@@ -20478,7 +20504,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_LogLine__"];
+                    "application/json": components["schemas"]["Page_LogLine_"];
                     "text/plain": string;
                 };
             };
@@ -20680,12 +20706,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the report file */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/zip": string;
+                    "application/json": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/html": string;
+                    "application/pdf": string;
+                };
             };
             /** @description Malformed request */
             400: {
@@ -20791,7 +20823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_ModelRunOut__"];
+                    "application/json": components["schemas"]["Page_ModelRunOut_"];
                 };
             };
             /** @description Malformed request */
@@ -21832,7 +21864,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                    "application/json": components["schemas"]["Page_StrategyOut_"];
                 };
             };
             /** @description Malformed request */
@@ -22673,7 +22705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                    "application/json": components["schemas"]["Page_StrategyOut_"];
                 };
             };
             /** @description Malformed request */
@@ -23089,7 +23121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
                 };
             };
             /** @description Malformed request */
@@ -24038,7 +24070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_BacktestOut__"];
+                    "application/json": components["schemas"]["Page_BacktestOut_"];
                 };
             };
             /** @description Malformed request */
@@ -24463,7 +24495,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_RatingOut__"];
+                    "application/json": components["schemas"]["Page_RatingOut_"];
                 };
             };
             /** @description Malformed request */
@@ -24566,7 +24598,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                    "application/json": components["schemas"]["Envelope_FavouriteOut_"];
                 };
             };
             /** @description Malformed request */
@@ -24669,7 +24701,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_dict_str__Any__"];
+                    "application/json": components["schemas"]["Envelope_FavouriteOut_"];
                 };
             };
             /** @description Malformed request */
