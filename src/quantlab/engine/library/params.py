@@ -16,7 +16,15 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictStr,
+    model_validator,
+)
 
 from quantlab.engine.spec import PARAMETER_NAME
 
@@ -50,7 +58,7 @@ class ParamSpec(BaseModel):
     min: StrictFloat
     max: StrictFloat
     step: StrictFloat | None = Field(None, gt=0)
-    log: bool = Field(False, description="searched on a log scale by the optimiser")
+    log: StrictBool = Field(False, description="searched on a log scale by the optimiser")
     target: str | None = Field(
         None,
         pattern=r"^(/[A-Za-z_][A-Za-z0-9_]*)+$",

@@ -58,8 +58,8 @@ export default function FactorLab() {
   const evaluate = async () => {
     setError(undefined);
     try {
-      const started = await request<{ evaluation_id: string }>("/api/factors/evaluate", json("POST", { expression, dataset_id: dsId }));
-      setEvaluation({ id: started.evaluation_id, status: "pending" });
+      const started = await request<{ id: string }>("/api/factors/evaluate", json("POST", { expression, dataset_id: dsId }));
+      setEvaluation({ id: started.id, status: "pending" });
     } catch (e) { setError(e); }
   };
 
