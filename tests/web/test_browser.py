@@ -163,7 +163,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     expect(page.get_by_test_id("advanced")).to_be_visible()
     page.get_by_test_id("mode-switch").get_by_text("新手").click()
     expect(page.get_by_test_id("advanced")).to_have_count(0)
-    expect(page.get_by_text("A backtest run: data, dates, capital")).to_be_visible()
+    expect(page.get_by_text("A strategy spec plus its run configuration")).to_be_visible()
     j.check("backtest-form-beginner")
     page.get_by_test_id("mode-switch").get_by_text("专家").click()
     expect(page.get_by_test_id("advanced")).to_be_visible()

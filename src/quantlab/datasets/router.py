@@ -41,7 +41,13 @@ imports_router = APIRouter(prefix="/api/imports", tags=["imports"], responses=ER
 
 SymbolsQuery = Annotated[
     str | None,
-    Query(max_length=20000, description="comma-separated symbols", examples=["600519.SH"]),
+    Query(
+        max_length=4000,
+        pattern=r"^[\x20-\x7e]*$",
+        description="comma-separated symbols (printable ASCII codes; a URL stays under the "
+        "server's 16 KB request-head limit)",
+        examples=["600519.SH"],
+    ),
 ]
 
 

@@ -13275,7 +13275,7 @@ export interface operations {
         parameters: {
             query?: {
                 version?: number | null;
-                /** @description comma-separated symbols */
+                /** @description comma-separated symbols (printable ASCII codes; a URL stays under the server's 16 KB request-head limit) */
                 symbols?: string | null;
                 start?: string | null;
                 end?: string | null;
