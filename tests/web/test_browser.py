@@ -86,6 +86,9 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j = Journey(page, base, shots)
     from playwright.sync_api import expect
 
+    # Argon2 sign-in and first page loads share a 2-core machine with the rest of the suite
+    expect.set_options(timeout=30_000)
+
     # --- sign in (OAuth2 password flow) -------------------------------------------------
     j.go("/")
     expect(page.get_by_role("button", name="登录")).to_be_visible()
