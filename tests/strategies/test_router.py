@@ -283,3 +283,44 @@ async def test_viewers_read_but_do_not_write(client: Any, make_user: Any) -> Non
         f"/api/strategy-templates/{items[0]['id']}/use", json={}, headers=viewer.headers
     )
     assert resp.status_code == 403
+
+
+async def test_gallery_pages_are_cached_until_a_write_through_the_api(
+    app: Any, client: Any, researcher: Any, make_user: Any
+) -> None:
+    from sqlalchemy import update
+
+    from quantlab.strategies.models import Strategy
+
+    assert app.state.cache.enabled
+    h = researcher.headers
+    tid = await _template_id(client, h, "macd_cross")
+
+    def row(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(t for t in items if t["id"] == tid)
+
+    before = row(await _templates(client, h))
+    # a change behind the API's back is not seen while the page is cached ...
+    async with app.state.db.sessionmaker() as session:
+        await session.execute(
+            update(Strategy).where(Strategy.id == tid).values(usage_count=before["usage_count"] + 7)
+        )
+        await session.commit()
+    assert row(await _templates(client, h))["usage_count"] == before["usage_count"]
+    # ... and any write through the API makes every caller's pages stale at once
+    other = await make_user("researcher")
+    resp = await client.put(
+        f"/api/strategies/{tid}/rating", json={"stars": 4, "comment": "ok"}, headers=other.headers
+    )
+    assert resp.status_code == 200, resp.text
+    after = row(await _templates(client, h))
+    assert after["usage_count"] == before["usage_count"] + 7
+    assert after["rating"]["count"] == before["rating"]["count"] + 1
+    resp = await client.put(f"/api/strategies/{tid}/favourite", headers=h)
+    assert resp.status_code == 200, resp.text
+    assert row(await _templates(client, h))["favourite"] is True
+    assert row(await _templates(client, other.headers))["favourite"] is False
+    popular = (await client.get("/api/strategy-templates/popular", headers=h)).json()["data"]
+    assert [p["usage_count"] for p in popular] == sorted(
+        (p["usage_count"] for p in popular), reverse=True
+    )

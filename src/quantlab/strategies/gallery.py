@@ -22,6 +22,7 @@ from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.models import Job
 from quantlab.platform.logging import get_logger
 from quantlab.platform.ownership import Principal
+from quantlab.strategies import cache as gallery_cache
 from quantlab.strategies import views
 from quantlab.strategies.exceptions import ExampleUnavailable
 from quantlab.strategies.models import Strategy, StrategyExample, StrategyVersion
@@ -233,4 +234,7 @@ async def strategies_startup(app: Any) -> AsyncIterator[None]:
     else:
         if changed or queued:
             log.info("strategy_templates_seeded", changed=changed, examples_enqueued=queued)
+        cache = getattr(app.state, "cache", None)
+        if changed and cache is not None:  # a shared Redis cache may hold pages of older rows
+            await gallery_cache.changed(cache)
     yield

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
-from quantlab.auth.dependencies import AccountUser, AdminWriteUser, CurrentUser, WriteUser
+from quantlab.auth.dependencies import (
+    AccountUser,
+    AdminWriteUser,
+    AppCache,
+    CurrentUser,
+    WriteUser,
+)
 from quantlab.backtests.schemas import BacktestOut
 from quantlab.platform.db import DbSession
 from quantlab.platform.envelope import (
@@ -24,6 +30,7 @@ from quantlab.platform.envelope import (
     page,
 )
 from quantlab.platform.ratelimit import client_address
+from quantlab.strategies import cache as gallery_cache
 from quantlab.strategies import gallery, service, social, validation, views
 from quantlab.strategies import runs as strategy_runs
 from quantlab.strategies.schemas import (
@@ -77,6 +84,7 @@ async def _detail(session: Any, user: Any, row: Any) -> dict[str, Any]:
 async def list_templates(
     user: CurrentUser,
     session: DbSession,
+    cache: AppCache,
     params: Pagination,
     q: Q = None,
     category: Category | None = None,
@@ -84,25 +92,34 @@ async def list_templates(
     market: Market | None = None,
     sort: Sort = "name",
 ) -> dict[str, Any]:
-    items, total = await service.list_strategies(
-        session,
-        user,
-        params,
-        templates=True,
-        q=q,
-        category=category,
-        tag=tag,
-        market=market,
-        sort=sort,
-    )
+    async def load() -> Any:
+        return await service.list_strategies(
+            session,
+            user,
+            params,
+            templates=True,
+            q=q,
+            category=category,
+            tag=tag,
+            market=market,
+            sort=sort,
+        )
+
+    query: dict[str, Any] = {"q": q, "category": category, "tag": tag, "market": market}
+    query.update(sort=sort, page=params.page, size=params.size)
+    items, total = await gallery_cache.read(cache, user, query, load)
     return page(items, total, params)
 
 
 @templates_router.get(
     "/popular", summary="The five most used templates", response_model=Envelope[list[StrategyOut]]
 )
-async def popular(user: CurrentUser, session: DbSession) -> dict[str, Any]:
-    return ok(await service.popular(session, user))
+async def popular(user: CurrentUser, session: DbSession, cache: AppCache) -> dict[str, Any]:
+    return ok(
+        await gallery_cache.read(
+            cache, user, {"popular": True}, lambda: service.popular(session, user)
+        )
+    )
 
 
 @templates_router.get(
@@ -122,10 +139,17 @@ async def get_template(template_id: str, user: CurrentUser, session: DbSession) 
     response_model=Envelope[StrategyDetail],
 )
 async def use_template(
-    template_id: str, body: FromTemplate, user: WriteUser, session: DbSession, request: Request
+    template_id: str,
+    body: FromTemplate,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.from_template(session, user, template_id, body, client_address(request))
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @templates_router.post(
@@ -135,12 +159,19 @@ async def use_template(
     response_model=Envelope[list[ExampleOut]],
 )
 async def compute_example(
-    template_id: str, body: ExampleRequest, user: WriteUser, session: DbSession, request: Request
+    template_id: str,
+    body: ExampleRequest,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     await gallery.refresh_examples(session, user, body.dataset_id, template_id)
     request.app.state.jobs.wake()
     row = await service.get_strategy(session, user, template_id)
-    return ok(await gallery.examples_of(session, user, row))
+    out = ok(await gallery.examples_of(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @templates_router.post(
@@ -150,11 +181,17 @@ async def compute_example(
     response_model=Envelope[dict[str, int]],
 )
 async def refresh_examples(
-    body: ExampleRequest, user: WriteUser, session: DbSession, request: Request
+    body: ExampleRequest,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     templates, queued = await gallery.refresh_examples(session, user, body.dataset_id)
     request.app.state.jobs.wake()
-    return ok({"templates": templates, "queued": queued})
+    out = ok({"templates": templates, "queued": queued})
+    await gallery_cache.changed(cache)
+    return out
 
 
 @templates_router.post(
@@ -163,10 +200,16 @@ async def refresh_examples(
     response_model=Envelope[StrategyOut],
 )
 async def hide(
-    template_id: str, user: AdminWriteUser, session: DbSession, request: Request
+    template_id: str,
+    user: AdminWriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.set_hidden(session, user, template_id, True, client_address(request))
-    return ok((await views.strategy_views(session, user, [row]))[0])
+    out = ok((await views.strategy_views(session, user, [row]))[0])
+    await gallery_cache.changed(cache)
+    return out
 
 
 @templates_router.post(
@@ -175,10 +218,16 @@ async def hide(
     response_model=Envelope[StrategyOut],
 )
 async def show(
-    template_id: str, user: AdminWriteUser, session: DbSession, request: Request
+    template_id: str,
+    user: AdminWriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.set_hidden(session, user, template_id, False, client_address(request))
-    return ok((await views.strategy_views(session, user, [row]))[0])
+    out = ok((await views.strategy_views(session, user, [row]))[0])
+    await gallery_cache.changed(cache)
+    return out
 
 
 # --- saved strategies -------------------------------------------------------------------------
@@ -191,10 +240,16 @@ async def show(
     response_model=Envelope[StrategyDetail],
 )
 async def create(
-    body: StrategyCreate, user: WriteUser, session: DbSession, request: Request
+    body: StrategyCreate,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.create_strategy(session, user, body, client_address(request))
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.post(
@@ -243,20 +298,33 @@ async def get_strategy(strategy_id: str, user: CurrentUser, session: DbSession) 
     response_model=Envelope[StrategyDetail],
 )
 async def update(
-    strategy_id: str, body: StrategyUpdate, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    body: StrategyUpdate,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.update_strategy(session, user, strategy_id, body, client_address(request))
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.delete(
     "/{strategy_id}", summary="Delete a strategy (soft)", response_model=Envelope[Deleted]
 )
 async def delete(
-    strategy_id: str, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     await service.delete_strategy(session, user, strategy_id, client_address(request))
-    return ok({"id": strategy_id, "deleted": True})
+    out = ok({"id": strategy_id, "deleted": True})
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.post(
@@ -266,12 +334,19 @@ async def delete(
     response_model=Envelope[StrategyDetail],
 )
 async def copy(
-    strategy_id: str, body: CopyBody, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    body: CopyBody,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.copy_strategy(
         session, user, strategy_id, body.name, client_address(request)
     )
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.post(
@@ -280,10 +355,16 @@ async def copy(
     response_model=Envelope[StrategyDetail],
 )
 async def publish(
-    strategy_id: str, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.publish(session, user, strategy_id, True, client_address(request))
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.post(
@@ -292,10 +373,16 @@ async def publish(
     response_model=Envelope[StrategyDetail],
 )
 async def unpublish(
-    strategy_id: str, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.publish(session, user, strategy_id, False, client_address(request))
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 # --- versions -----------------------------------------------------------------------------------
@@ -363,11 +450,14 @@ async def restore(
     user: WriteUser,
     session: DbSession,
     request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     row = await service.restore(
         session, user, strategy_id, version, body.message, client_address(request)
     )
-    return ok(await _detail(session, user, row))
+    out = ok(await _detail(session, user, row))
+    await gallery_cache.changed(cache)
+    return out
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -380,13 +470,18 @@ async def restore(
     response_model=Envelope[RunStarted],
 )
 async def start_run(
-    strategy_id: str, body: RunBody, user: WriteUser, session: DbSession, request: Request
+    strategy_id: str,
+    body: RunBody,
+    user: WriteUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
     backtest, job, row, version = await strategy_runs.run_strategy(
         session, user, strategy_id, body, _data_dir(request), client_address(request)
     )
     request.app.state.jobs.wake()
-    return ok(
+    out = ok(
         {
             "id": backtest.id,
             "job_id": job.id,
@@ -396,6 +491,8 @@ async def start_run(
             "strategy_version": version,
         }
     )
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.get(
@@ -419,18 +516,31 @@ async def list_runs(
     response_model=Envelope[RatingSummary],
 )
 async def rate(
-    strategy_id: str, body: RatingBody, user: AccountUser, session: DbSession, request: Request
+    strategy_id: str,
+    body: RatingBody,
+    user: AccountUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
-    return ok(await social.rate(session, user, strategy_id, body, client_address(request)))
+    out = ok(await social.rate(session, user, strategy_id, body, client_address(request)))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.delete(
     "/{strategy_id}/rating", summary="Remove your rating", response_model=Envelope[RatingSummary]
 )
 async def unrate(
-    strategy_id: str, user: AccountUser, session: DbSession, request: Request
+    strategy_id: str,
+    user: AccountUser,
+    session: DbSession,
+    request: Request,
+    cache: AppCache,
 ) -> dict[str, Any]:
-    return ok(await social.unrate(session, user, strategy_id, client_address(request)))
+    out = ok(await social.unrate(session, user, strategy_id, client_address(request)))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.get(
@@ -448,8 +558,12 @@ async def ratings(
 @router.put(
     "/{strategy_id}/favourite", summary="Add to favourites", response_model=Envelope[FavouriteOut]
 )
-async def favourite(strategy_id: str, user: AccountUser, session: DbSession) -> dict[str, Any]:
-    return ok(await social.set_favourite(session, user, strategy_id, True))
+async def favourite(
+    strategy_id: str, user: AccountUser, session: DbSession, cache: AppCache
+) -> dict[str, Any]:
+    out = ok(await social.set_favourite(session, user, strategy_id, True))
+    await gallery_cache.changed(cache)
+    return out
 
 
 @router.delete(
@@ -457,5 +571,9 @@ async def favourite(strategy_id: str, user: AccountUser, session: DbSession) -> 
     summary="Remove from favourites",
     response_model=Envelope[FavouriteOut],
 )
-async def unfavourite(strategy_id: str, user: AccountUser, session: DbSession) -> dict[str, Any]:
-    return ok(await social.set_favourite(session, user, strategy_id, False))
+async def unfavourite(
+    strategy_id: str, user: AccountUser, session: DbSession, cache: AppCache
+) -> dict[str, Any]:
+    out = ok(await social.set_favourite(session, user, strategy_id, False))
+    await gallery_cache.changed(cache)
+    return out

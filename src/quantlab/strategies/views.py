@@ -3,6 +3,8 @@ description; the detail with parameters and examples; version diffs."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +29,17 @@ _EXPRESSION_KEYS = {"entry", "exit", "score", "weight", "code"}
 
 def human(body: dict[str, Any]) -> dict[str, str]:
     """The body in plain words (zh-CN and en); empty when it no longer validates."""
+    return dict(_human(json.dumps(body, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _human(body_json: str) -> tuple[tuple[str, str], ...]:
+    # a pure function of the body: validating and rendering it is most of a gallery row's cost
     try:
-        spec = RunSpec.model_validate({**body, "dataset_id": "-"})
+        spec = RunSpec.model_validate({**json.loads(body_json), "dataset_id": "-"})
     except ValueError:
-        return {}
-    return library.describe(spec)
+        return ()
+    return tuple(library.describe(spec).items())
 
 
 async def _social(
