@@ -1,5 +1,7 @@
 """The ``models.train`` job: load the pinned dataset version, run the engine's model
-workflow (progress per stage and per boosting round, cancel between rounds), back-test the
+workflow (progress per stage and per boosting round, cancel between rounds; a pause keeps
+every finished training window as a checkpoint and the resumed job loads them instead of
+retraining, so its predictions equal an uninterrupted run's), back-test the
 predictions when asked, and store predictions, model files and results under the run's
 folder. Results files hold no pickles: arrays are ``.npz`` read with ``allow_pickle=False``,
 models are the libraries' own text."""
@@ -27,7 +29,7 @@ from quantlab.engine.ml import (
 from quantlab.ml.models import ModelRun
 from quantlab.ml.schemas import ModelRunRequest
 from quantlab.platform.db import utcnow
-from quantlab.platform.jobs.context import JobCancelled, JobContext, write_atomic
+from quantlab.platform.jobs.context import JobCancelled, JobContext, JobPaused, write_atomic
 from quantlab.platform.jobs.registry import register_job_type
 from quantlab.platform.ownership import Principal
 
@@ -156,7 +158,22 @@ def run_train(ctx: JobContext, params: TrainParams) -> dict[str, Any]:
             else:
                 ctx.report(0.9 if stage == "signal" else 0.05, stage=stage)
 
-        res = run_workflow(panel, workflow_config(req), progress=progress)
+        saved = ctx.load_checkpoint() if ctx.resumed else None
+        done = list(saved["windows"]) if isinstance(saved, dict) else []
+        if done:
+            ctx.log("INFO", f"resumed: {len(done)} trained window(s) loaded from the checkpoint")
+
+        def window_done(w: int, state: dict[str, Any]) -> None:
+            done.append(state)
+            ctx.save_checkpoint({"windows": done})  # a pause now loses no finished window
+
+        res = run_workflow(
+            panel,
+            workflow_config(req),
+            progress=progress,
+            done_windows=list(done),
+            on_window=window_done,
+        )
         bt_summary = None
         if req.backtest is not None:
             ctx.report(0.95, stage="backtest")
@@ -177,6 +194,8 @@ def run_train(ctx: JobContext, params: TrainParams) -> dict[str, Any]:
             bt_summary = bt.summary()
         folder = result_dir(ctx.data_dir, run_id)
         _store(folder, panel, res, bt_summary)
+    except JobPaused:
+        raise  # the run stays open; its job resumes from the finished windows
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, JobCancelled) else "failed"
         message = f"{type(exc).__name__}: {exc}"[:2000]
@@ -201,4 +220,5 @@ register_job_type(
     params=TrainParams,
     fn=run_train,
     description="Train a model on a feature set, predict the test span and analyse the signal.",
+    checkpointable=True,
 )

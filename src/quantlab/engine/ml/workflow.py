@@ -27,6 +27,8 @@ from quantlab.engine.ml.universe import Universe, membership_mask
 
 #: ``progress(stage, info)``; training passes ``{"window", "round", "total", "losses"}``.
 StageFn = Callable[[str, dict[str, Any]], None]
+#: ``on_window(w, state)`` after each training window (a checkpoint to resume from).
+WindowFn = Callable[[int, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def run_workflow(
     config: WorkflowConfig,
     progress: StageFn | None = None,
     keep_dataset: bool = False,
+    done_windows: Sequence[Mapping[str, Any]] = (),
+    on_window: WindowFn | None = None,
 ) -> WorkflowResult:
     """Run the whole model workflow on ``panel``.
 
@@ -124,6 +128,14 @@ def run_workflow(
         Called per stage and per boosting round; raising from it stops the run.
     keep_dataset : bool
         Keep the feature rows on the result (tests compare them with Qlib's).
+    done_windows : sequence of dict, optional
+        Training windows finished by an earlier, interrupted run, as ``on_window`` gave
+        them: their models are loaded, not retrained, so a resumed run predicts exactly as
+        an uninterrupted one (processing is recomputed; it is deterministic).
+    on_window : callable, optional
+        ``on_window(w, state)`` after window ``w`` is trained, with ``state`` a JSON-ready
+        dict (the model in its library's text format, its learning curve and best round)
+        to keep as a checkpoint.
 
     Returns
     -------
@@ -177,7 +189,12 @@ def run_workflow(
         fit_progress: ProgressFn = model_progress
         t2 = time.perf_counter()
         model = make_model(config.model, config.params, config.seed, config.threads)
-        model.fit(xt, yt, xv, yv, fit_progress)
+        if w < len(done_windows):
+            model = _restore(model, done_windows[w], config.threads)
+        else:
+            model.fit(xt, yt, xv, yv, fit_progress)
+            if on_window is not None:
+                on_window(w, _window_state(model))
         timings["training"] += time.perf_counter() - t2
         t3 = time.perf_counter()
         pred_rows[np.arange(te.start, te.stop)[kept]] = model.predict(xs)
@@ -208,6 +225,17 @@ def run_workflow(
         n_rows=n_rows,
         dataset=data if keep_dataset else None,
     )
+
+
+def _window_state(model: Model) -> dict[str, Any]:
+    return {"model": model.to_text(), "curve": model.curve, "best_round": model.best_round}
+
+
+def _restore(blank: Model, state: Mapping[str, Any], threads: int) -> Model:
+    model = type(blank).from_text(str(state["model"]), threads=threads)
+    model.curve = {k: [float(v) for v in vals] for k, vals in state["curve"].items()}
+    model.best_round = int(state["best_round"])
+    return model
 
 
 __all__: Sequence[str] = (
