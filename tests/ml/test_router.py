@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.factors.conftest import wait_evaluation
 from tests.helpers.datasets import store_dataset
 from tests.helpers.idor import assert_no_idor
 
@@ -224,3 +225,73 @@ async def test_unknown_dataset_and_malformed_request(client: Any, make_user: Any
         "/api/models", json={**ridge("0" * 32), "model": "svm"}, headers=user.headers
     )
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_predictions_are_a_factor_the_factor_lab_evaluates(
+    app: Any, client: Any, make_user: Any
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    h = alice.headers
+    frame = market_frame()
+    dataset_id = await store_dataset(app, alice.id, frame, "ml")
+    other_dataset = await store_dataset(app, alice.id, frame, "ml-copy")
+    resp = await client.post("/api/models", json=ridge(dataset_id), headers=h)
+    run_id = resp.json()["data"]["id"]
+    assert (await wait_done(client, h, run_id))["status"] == "completed"
+
+    resp = await client.post(f"/api/models/{run_id}/factor", json={"name": "ridge_sig"}, headers=h)
+    assert resp.status_code == 201, resp.text
+    factor = resp.json()["data"]
+    assert factor["kind"] == "model" and factor["model_run_id"] == run_id
+    assert factor["expression"] is None and factor["code"] is None
+    taken = await client.post(f"/api/models/{run_id}/factor", json={"name": "ridge_sig"}, headers=h)
+    assert taken.status_code == 409
+    resp = await client.post(
+        f"/api/models/{run_id}/factor", json={"name": "x"}, headers=bob.headers
+    )
+    assert resp.status_code == 404
+    listed = await client.get("/api/factors", params={"kind": "model"}, headers=h)
+    assert [f["id"] for f in listed.json()["data"]] == [factor["id"]]
+    edit = await client.patch(
+        f"/api/factors/{factor['id']}", json={"expression": "$close"}, headers=h
+    )
+    assert edit.status_code == 422, edit.text
+
+    label = "Ref($close, -2) / Ref($close, -1) - 1"
+    body = {"factor_id": factor["id"], "dataset_id": dataset_id, "horizons": [1], "label": label}
+    wrong = await client.post(
+        "/api/factors/evaluate", json={**body, "dataset_id": other_dataset}, headers=h
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["error"]["code"] == "MODEL_FACTOR_UNAVAILABLE"
+    resp = await client.post("/api/factors/evaluate", json=body, headers=h)
+    assert resp.status_code in (201, 202), resp.text
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
+    assert done["status"] == "completed", done
+    result = done["result"]
+
+    # the daily IC against the label, by pandas from the stored predictions and the prices
+    preds = (await client.get(f"/api/models/{run_id}/predictions", headers=h)).json()["data"]
+    scores = pd.DataFrame(preds["values"], index=preds["dates"], columns=preds["instruments"])
+    close = frame.pivot(index="date", columns="symbol")["close"]
+    close.index = [str(d)[:10] for d in close.index]
+    fwd = close.shift(-2) / close.shift(-1) - 1
+    want = {
+        d: scores.loc[d].astype(float).corr(fwd.loc[d, scores.columns].astype(float))
+        for d in scores.index
+    }
+    got = dict(zip(result["dates"], result["ic"]["1"], strict=True))
+    compared = [d for d in want if not np.isnan(want[d])]
+    assert len(compared) > 40
+    for d in compared:  # stored prices are float32: labels agree to ~1e-7
+        assert got[d] == pytest.approx(want[d], abs=1e-5), d
+    assert all(got[d] is None for d in got if d < preds["dates"][0])  # no predictions yet
+    # the run's own signal analysis reads the same label: the same mean IC
+    sig = (await client.get(f"/api/models/{run_id}/signal", headers=h)).json()["data"]
+    assert np.nanmean([want[d] for d in compared]) == pytest.approx(sig["ic"], abs=1e-5)
+
+    # the run cannot be deleted while a factor holds its predictions
+    resp = await client.delete(f"/api/models/{run_id}", headers=h)
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "MODEL_RUN_IN_USE"
+    assert (await client.delete(f"/api/factors/{factor['id']}", headers=h)).status_code == 200
+    assert (await client.delete(f"/api/models/{run_id}", headers=h)).status_code == 204

@@ -18,6 +18,7 @@ from quantlab.factors import service as factor_service
 from quantlab.factors.exceptions import (
     EvaluationNotFound,
     InvalidExpression,
+    ModelFactorUnavailable,
     NothingToEvaluate,
     PriceFieldMissing,
 )
@@ -62,6 +63,8 @@ async def _features(
         await factor_service.record_usage(session, user, factor)
         if factor.kind == "python":
             return {"code": factor.code, "name": factor.name}, []
+        if factor.kind == "model":
+            return await _model_source(session, factor, body.dataset_id), []
         assert factor.expression is not None
         lookup = await validation.owner_lookup(session, factor.owner_id)
         expanded = expand(factor.expression, lookup, self_name=factor.name)
@@ -71,6 +74,26 @@ async def _features(
     expanded = expand(body.expression, await validation.owner_lookup(session, user.id))
     validation.parse_expanded(expanded, fields)
     return {"features": [["expression", expanded.text]]}, []
+
+
+async def _model_source(session: AsyncSession, factor: Any, dataset_id: str) -> dict[str, Any]:
+    """A model factor's predictions, pinned: the run's stored folder (422 when the run is
+    gone or unfinished, or the evaluation asks for another dataset)."""
+    from quantlab.ml.models import ModelRun
+
+    run = await session.get(ModelRun, factor.model_run_id or "")
+    if run is None or run.status != "completed" or not run.result_dir:
+        raise ModelFactorUnavailable(
+            f"factor {factor.name!r} is the predictions of model run {factor.model_run_id}, "
+            "which was deleted or has no results"
+        )
+    if run.dataset_id != dataset_id:
+        raise ModelFactorUnavailable(
+            f"factor {factor.name!r} holds predictions for dataset {run.dataset_id}: "
+            "evaluate it on that dataset",
+            details={"dataset_id": run.dataset_id},
+        )
+    return {"model": {"run_id": run.id, "folder": run.result_dir}, "name": factor.name}
 
 
 def check_label(text: str, fields: Sequence[str]) -> tuple[int, list[str]]:

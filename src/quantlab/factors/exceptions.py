@@ -93,3 +93,11 @@ class PriceFieldMissing(ValidationFailed):
 class NothingToEvaluate(ValidationFailed):
     code = "NOTHING_TO_EVALUATE"
     description = "No feature of the set can be computed from the dataset's fields."
+
+
+class ModelFactorUnavailable(ValidationFailed):
+    code = "MODEL_FACTOR_UNAVAILABLE"
+    description = (
+        "A model factor holds one run's predictions: it is evaluated on that run's dataset "
+        "only, cannot be copied by others, and needs its run to exist."
+    )

@@ -12,8 +12,8 @@ from quantlab.platform.db import Base, IdMixin, TimestampMixin, utcnow
 
 
 class Factor(IdMixin, TimestampMixin, Base):
-    """A user's factor: a Qlib expression (may reference other factors as ``$$name``) or
-    Python code run in the sandbox."""
+    """A user's factor: a Qlib expression (may reference other factors as ``$$name``),
+    Python code run in the sandbox, or a model run's predictions (kind ``model``)."""
 
     __tablename__ = "factors"
     __table_args__ = (Index("uq_factors_owner_name", "owner_id", "name", unique=True),)
@@ -34,6 +34,8 @@ class Factor(IdMixin, TimestampMixin, Base):
     cloned_from: Mapped[str | None] = mapped_column(String(32))
     usage_count: Mapped[int] = mapped_column(Integer, default=0)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # kind "model": the model run whose stored predictions are the factor's values
+    model_run_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
 
 
 class FactorFavourite(Base):

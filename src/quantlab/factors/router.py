@@ -18,6 +18,7 @@ from quantlab.factors.schemas import (
     EvaluationStarted,
     ExpressionInfo,
     FactorCreate,
+    FactorKind,
     FactorOut,
     FactorUpdate,
     FactorValidate,
@@ -114,7 +115,7 @@ async def list_factors(
     params: Pagination,
     q: Annotated[str | None, Query(max_length=120, description="search name/description")] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
-    kind: Literal["expression", "python"] | None = None,
+    kind: FactorKind | None = None,
     scope: Literal["all", "mine", "public"] = "all",
     favourites: bool = False,
 ) -> Any:

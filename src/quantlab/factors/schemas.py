@@ -17,7 +17,9 @@ from pydantic import (
 
 from quantlab.platform.envelope import IsoDate, JsonInt, VersionNumber, json_number
 
-FactorKind = Literal["expression", "python"]
+FactorKind = Literal["expression", "python", "model"]
+#: kinds a client writes; a ``model`` factor is made from a model run (POST /api/models/{id}/factor)
+WritableKind = Literal["expression", "python"]
 NAME_PATTERN = r"^[^\W\d]\w{0,79}$"
 MAX_SYMBOLS = 500
 DEFAULT_HORIZONS = [1, 5, 10, 20]
@@ -94,7 +96,7 @@ class FactorCreate(FactorBody):
     )
 
     name: str = Field(pattern=NAME_PATTERN, description="letters, digits, _; referenced as $$name")
-    kind: FactorKind = "expression"
+    kind: WritableKind = "expression"
 
     @model_validator(mode="after")
     def _source_matches_kind(self) -> FactorCreate:
@@ -158,6 +160,7 @@ class FactorOut(BaseModel):
     dependencies: list[str]
     lookback: int | None
     cloned_from: str | None
+    model_run_id: str | None = None
     usage_count: int
     last_used_at: datetime | None
     created_at: datetime

@@ -19,6 +19,7 @@ from quantlab.factors.exceptions import (
     FactorNotFound,
     InvalidExpression,
     InvalidFactorCode,
+    ModelFactorUnavailable,
 )
 from quantlab.factors.models import Factor, FactorFavourite, FactorUsage
 from quantlab.factors.references import expand, references
@@ -110,6 +111,38 @@ async def create_factor(
     return factor
 
 
+async def create_model_factor(
+    session: AsyncSession,
+    user: Principal,
+    *,
+    name: str,
+    description: str,
+    model_run_id: str,
+    client: str | None = None,
+) -> Factor:
+    """Store a model run's predictions as a factor of ``user`` (the caller checked the run
+    is theirs and completed; 409 on a taken name)."""
+    if await _name_taken(session, user.id, name):
+        raise FactorNameTaken(f"you already have a factor named {name!r}")
+    factor = Factor(
+        owner_id=user.id,
+        name=name,
+        description=description,
+        kind="model",
+        model_run_id=model_run_id,
+        tags=["model"],
+        is_public=False,
+        dependencies=[],
+        usage_count=0,
+    )
+    session.add(factor)
+    await _flush_unique(session, name)
+    details = {"name": name, "kind": "model", "model_run_id": model_run_id}
+    _audit(session, user, "factor.create", factor, details, client)
+    await session.commit()
+    return factor
+
+
 async def get_factor(
     session: AsyncSession, user: Principal, factor_id: str, *, write: bool = False
 ) -> Factor:
@@ -188,6 +221,13 @@ async def update_factor(
         raise InvalidFactorCode("an expression factor has no code; send 'expression'")
     if factor.kind == "python" and changes.get("expression") is not None:
         raise InvalidExpression("a python factor has no expression; send 'code'")
+    if factor.kind == "model" and {"expression", "code"} & changes.keys():
+        raise InvalidExpression(
+            "a model factor's values are its run's predictions: it has no expression or "
+            "code to change; train another run and save it as a new factor"
+        )
+    if factor.kind == "model":
+        dataset_id = None  # nothing to validate against a dataset
     old = {k: getattr(factor, k) for k in changes}
     for key in ("name", "description", "tags", "is_public"):
         if key in changes:
@@ -252,6 +292,11 @@ async def clone_factor(
 ) -> Factor:
     """Copy a readable factor into ``user``'s library (references expanded, private)."""
     source = await get_factor(session, user, factor_id)
+    if source.kind == "model" and source.owner_id != user.id:
+        raise ModelFactorUnavailable(
+            "a model factor is its owner's predictions and cannot be copied; evaluate the "
+            "public factor itself, or train a run of your own"
+        )
     new_name = name or source.name
     if await _name_taken(session, user.id, new_name):
         raise FactorNameTaken(f"you already have a factor named {new_name!r}")
@@ -271,6 +316,7 @@ async def clone_factor(
         dependencies=[],
         lookback=source.lookback,
         cloned_from=source.id,
+        model_run_id=source.model_run_id,
         usage_count=0,
     )
     session.add(factor)

@@ -182,9 +182,20 @@ def _all_fields(ctx: JobContext, spec: dict[str, Any]) -> list[str]:
     return ctx.run_db(go)
 
 
+def _model_factor(ctx: JobContext, spec: dict[str, Any]) -> tuple[Window, np.ndarray]:
+    from quantlab.ml.tasks import predictions_on
+
+    ctx.report(0.05, stage="loading")
+    fields = sorted(expr.stored_fields({"close"} | _label_fields(spec), _all_fields(ctx, spec)))
+    window = _load(ctx, spec, fields, None)
+    ctx.report(0.2, stage="predictions", current=spec["name"])
+    return window, predictions_on(ctx.data_dir / spec["model"]["folder"], window.panel)
+
+
 def _evaluate(ctx: JobContext, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    if spec.get("code") is not None:
-        window, values = _python_factor(ctx, spec)
+    if spec.get("code") is not None or spec.get("model") is not None:
+        maker = _python_factor if spec.get("code") is not None else _model_factor
+        window, values = maker(ctx, spec)
         analysis = _analyse(window, values, spec, _label(window, spec))
         row = feature_row(spec["name"], None, analysis)
         ctx.report(1.0, stage="done")

@@ -27,3 +27,8 @@ class InvalidModelConfig(ValidationFailed):
         "does not read the future, a feature reads it, too few rows, or an unknown model, "
         "processor or hyper-parameter; the message says which."
     )
+
+
+class ModelRunInUse(Conflict):
+    code = "MODEL_RUN_IN_USE"
+    description = "Factors hold this run's predictions; delete them first."

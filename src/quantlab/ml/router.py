@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 
 from quantlab.auth.dependencies import CurrentUser, WriteUser
+from quantlab.factors import service as factor_service
+from quantlab.factors.schemas import FactorOut
 from quantlab.ml import service
 from quantlab.ml.schemas import (
     BacktestOut,
@@ -15,6 +17,7 @@ from quantlab.ml.schemas import (
     CompareRow,
     Importance,
     LearningCurve,
+    ModelFactorIn,
     ModelRunDetail,
     ModelRunOut,
     ModelRunRequest,
@@ -27,7 +30,7 @@ from quantlab.platform.envelope import ERROR_RESPONSES, Envelope, Page, Paginati
 from quantlab.platform.ratelimit import client_address
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
-Status = Literal["pending", "running", "completed", "failed", "cancelled"]
+Status = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
 
 
 def _data_dir(request: Request) -> Path:
@@ -126,3 +129,18 @@ async def backtest(run_id: str, user: CurrentUser, session: DbSession, request: 
 )
 async def predictions(run_id: str, user: CurrentUser, session: DbSession, request: Request) -> Any:
     return ok(await service.predictions(session, user, run_id, _data_dir(request)))
+
+
+@router.post(
+    "/{run_id}/factor",
+    status_code=status.HTTP_201_CREATED,
+    summary="Save the predictions as a factor (kind model) the factor lab can evaluate",
+    response_model=Envelope[FactorOut],
+)
+async def as_factor(
+    run_id: str, body: ModelFactorIn, user: WriteUser, session: DbSession, request: Request
+) -> Any:
+    factor = await service.as_factor(
+        session, user, run_id, body.name, body.description, client_address(request)
+    )
+    return ok(factor_service.factor_view(factor))

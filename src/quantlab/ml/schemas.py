@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from quantlab.engine.ml.dataset import DEFAULT_LABEL
+from quantlab.factors.schemas import NAME_PATTERN
 
 ModelName = Literal["lightgbm", "linear", "ridge", "lasso", "mlp"]
 Span = tuple[date, date]
@@ -171,3 +172,12 @@ class CompareRow(BaseModel):
     signal: dict[str, Any] | None
     backtest: dict[str, Any] | None
     best_rounds: list[int] | None
+
+
+class ModelFactorIn(BaseModel):
+    """Save a run's predictions as a factor of your library."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN, description="the factor's name (letters, digits, _)")
+    description: str = Field("", max_length=2000)

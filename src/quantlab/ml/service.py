@@ -17,15 +17,24 @@ from quantlab import __version__
 from quantlab.datasets import service as dataset_service
 from quantlab.engine.expr import ExprError
 from quantlab.engine.ml import check_config
+from quantlab.factors import service as factor_service
+from quantlab.factors.models import Factor
 from quantlab.ml.exceptions import (
     InvalidModelConfig,
+    ModelRunInUse,
     ModelRunNotFound,
     ModelRunNotReady,
     ModelRunRunning,
 )
 from quantlab.ml.models import ModelRun
 from quantlab.ml.schemas import ModelRunRequest
-from quantlab.ml.tasks import JOB_TYPE, load_panel, result_dir, workflow_config
+from quantlab.ml.tasks import (
+    JOB_TYPE,
+    load_panel,
+    read_predictions,
+    result_dir,
+    workflow_config,
+)
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
@@ -153,6 +162,12 @@ async def delete_run(
     row = await get_owned(session, ModelRun, run_id, user, write=True, not_found=ModelRunNotFound)
     if await _status(session, row) not in TERMINAL:
         raise ModelRunRunning(f"model run {run_id} is still {row.status}; cancel it first")
+    users = list(await session.scalars(select(Factor.name).where(Factor.model_run_id == row.id)))
+    if users:
+        raise ModelRunInUse(
+            f"factors {', '.join(sorted(users))} hold this run's predictions; delete them first",
+            details={"factors": sorted(users)},
+        )
     audit.record(
         session,
         "model_run.delete",
@@ -167,11 +182,13 @@ async def delete_run(
 
 
 async def _results(
-    session: AsyncSession, user: Principal, run_id: str, data_dir: Path
+    session: AsyncSession, user: Principal, run_id: str, data_dir: Path, read: bool = True
 ) -> tuple[ModelRun, dict[str, Any]]:
     row = await get_run(session, user, run_id)
     if row.status != "completed" or not row.result_dir:
         raise ModelRunNotReady(f"model run {run_id} has no results (status {row.status})")
+    if not read:
+        return row, {}
     text = await asyncio.to_thread((data_dir / row.result_dir / "results.json").read_text)
     return row, json.loads(text)
 
@@ -193,14 +210,12 @@ async def results_part(
 
 
 def _read_predictions(folder: Path) -> dict[str, Any]:
-    with np.load(folder / "predictions.npz", allow_pickle=False) as f:
-        dates = f["dates"].astype("datetime64[D]")
-        values = f["values"]
-        return {
-            "dates": [str(d) for d in dates],
-            "instruments": f["instruments"].tolist(),
-            "values": [[None if np.isnan(v) else float(v) for v in row] for row in values],
-        }
+    dates, instruments, values = read_predictions(folder)
+    return {
+        "dates": [str(d) for d in dates],
+        "instruments": instruments.tolist(),
+        "values": [[None if np.isnan(v) else float(v) for v in row] for row in values],
+    }
 
 
 async def predictions(
@@ -230,3 +245,20 @@ async def compare(session: AsyncSession, user: Principal, ids: list[str]) -> lis
             }
         )
     return out
+
+
+async def as_factor(
+    session: AsyncSession,
+    user: Principal,
+    run_id: str,
+    name: str,
+    description: str,
+    client: str | None = None,
+) -> Factor:
+    """Save a completed run's predictions as a factor of the caller's library (kind
+    ``model``): the factor lab evaluates it on the run's dataset like any other factor."""
+    row, _ = await _results(session, user, run_id, Path("."), read=False)
+    text = description or f"predictions of model run {row.name!r} ({row.model})"
+    return await factor_service.create_model_factor(
+        session, user, name=name, description=text, model_run_id=row.id, client=client
+    )

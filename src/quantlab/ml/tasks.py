@@ -138,6 +138,28 @@ def _store(
     write_atomic(folder / "results.json", json.dumps(results, allow_nan=False).encode())
 
 
+def read_predictions(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stored run's predictions: days (``datetime64[D]``), instruments (str) and the
+    ``(days, instruments)`` float64 scores, NaN where the model gave none."""
+    with np.load(folder / "predictions.npz", allow_pickle=False) as f:
+        return f["dates"].astype("datetime64[D]"), f["instruments"], f["values"]
+
+
+def predictions_on(folder: Path, panel: Panel) -> np.ndarray:
+    """A run's predictions laid on ``panel``'s axes: NaN on days or instruments the run
+    did not predict (before and after its test span, outside its universe)."""
+    dates, instruments, values = read_predictions(folder)
+    out = np.full(panel.shape, np.nan)
+    days = panel.calendar.astype("datetime64[D]")
+    rows = np.searchsorted(days, dates)
+    row_ok = (rows < len(days)) & (days[np.minimum(rows, len(days) - 1)] == dates)
+    column = {str(s): j for j, s in enumerate(panel.instruments)}
+    cols = np.asarray([column.get(str(s), -1) for s in instruments], dtype=np.int64)
+    col_ok = cols >= 0
+    out[np.ix_(rows[row_ok], cols[col_ok])] = values[np.ix_(row_ok, col_ok)]
+    return out
+
+
 def run_train(ctx: JobContext, params: TrainParams) -> dict[str, Any]:
     """Train, predict, analyse (and back-test), then store everything."""
     run_id = params.run_id
