@@ -91,11 +91,25 @@ class _Writer:
             args += [_number(c, node, p.name) for p in t.params]
             out = f"{t.extra['operator']}({', '.join(args)})"
         else:
-            raise GraphError([_issue("not_compilable", f"{nid}: {t.type} gives no expression "
-                                     "(indicators are preview-only)", nid)])  # fmt: skip
+            raise GraphError(
+                [
+                    _issue(
+                        "not_compilable",
+                        f"{nid}: {t.type} gives no expression (indicators are preview-only)",
+                        nid,
+                    )
+                ]
+            )
         if len(out) > MAX_EXPRESSION:
-            raise GraphError([_issue("expression_too_long", f"{nid}: the expression grows past "
-                                     f"{MAX_EXPRESSION} characters", nid)])  # fmt: skip
+            raise GraphError(
+                [
+                    _issue(
+                        "expression_too_long",
+                        f"{nid}: the expression grows past {MAX_EXPRESSION} characters",
+                        nid,
+                    )
+                ]
+            )
         self.memo[nid] = out
         return out
 
@@ -145,15 +159,22 @@ def compile_graph(graph: Graph, factors: Mapping[str, str] | None = None) -> Com
         wid = src["weights"][0]
         exprs["strategy.weight"] = w.input_text(wid, "weight")
         node = c.nodes[wid]
-        strategy = {"kind": "weights", "weight": exprs["strategy.weight"],
-                    "normalize": c.value(node, "normalize"),
-                    "rebalance": c.value(node, "rebalance")}  # fmt: skip
+        strategy = {
+            "kind": "weights",
+            "weight": exprs["strategy.weight"],
+            "normalize": c.value(node, "normalize"),
+            "rebalance": c.value(node, "rebalance"),
+        }
     else:
         assert src["entry"] is not None and src["exit"] is not None
         exprs["strategy.entry"] = w.input_text(src["entry"][0], "when")
         exprs["strategy.exit"] = w.input_text(src["exit"][0], "when")
-        strategy = {"kind": "signals", "entry": exprs["strategy.entry"],
-                    "exit": exprs["strategy.exit"], **_sizing(c, src["sizing"])}  # fmt: skip
+        strategy = {
+            "kind": "signals",
+            "entry": exprs["strategy.entry"],
+            "exit": exprs["strategy.exit"],
+            **_sizing(c, src["sizing"]),
+        }
     body: dict[str, Any] = {
         "name": graph.name,
         "preset": graph.settings.preset,
@@ -269,11 +290,13 @@ class _Builder:
         self.ids[key] = nid
         depth = 1 + max((self.depth[s] for s, _ in inputs), default=0)
         self.depth[nid] = depth
-        self.nodes.append(Node(id=nid, type=type_, params=params,
-                               position=Position(x=240.0 * depth, y=0.0)))  # fmt: skip
+        self.nodes.append(
+            Node(id=nid, type=type_, params=params, position=Position(x=240.0 * depth, y=0.0))
+        )
         for src, port in inputs:
-            self.edges.append(Edge(id=f"e{len(self.edges) + 1}", source=src, target=nid,
-                                   target_port=port))  # fmt: skip
+            self.edges.append(
+                Edge(id=f"e{len(self.edges) + 1}", source=src, target=nid, target_port=port)
+            )
         return nid
 
     def value(self, v: float) -> float | ParamRef:
@@ -316,16 +339,26 @@ def graph_from_spec(spec: RunSpec) -> Graph:
         wire["exit"] = b.add("signal.exit", {}, [(b.expression(s.exit), "when")])
         sz = s.sizing
         if sz.mode != "equal" or sz.per_stock_cap or s.max_holdings:
-            params: dict[str, Any] = {"per_stock_cap": sz.per_stock_cap,
-                                      "max_holdings": s.max_holdings}  # fmt: skip
-            extra = {"fixed_fraction": ("fraction",), "fixed_amount": ("amount",),
-                     "vol_target": ("vol_target", "vol_window")}.get(sz.mode.value, ())  # fmt: skip
+            params: dict[str, Any] = {
+                "per_stock_cap": sz.per_stock_cap,
+                "max_holdings": s.max_holdings,
+            }
+            extra = {
+                "fixed_fraction": ("fraction",),
+                "fixed_amount": ("amount",),
+                "vol_target": ("vol_target", "vol_window"),
+            }.get(sz.mode.value, ())
             params.update({k: getattr(sz, k) for k in extra})
             wire["sizing"] = b.add(f"sizing.{sz.mode.value}", params, [])
     elif isinstance(s, ScoresStrategy):
         score = b.expression(s.score)
-        params = {"top_k": s.top_k, "n_drop": s.n_drop, "rebalance": s.rebalance.value,
-                  "hold_thresh": s.hold_thresh, "risk_degree": s.risk_degree}  # fmt: skip
+        params = {
+            "top_k": s.top_k,
+            "n_drop": s.n_drop,
+            "rebalance": s.rebalance.value,
+            "hold_thresh": s.hold_thresh,
+            "risk_degree": s.risk_degree,
+        }
         wire["select"] = b.add("select.top_k", params, [(score, "score")])
     elif isinstance(s, WeightsStrategy) and s.weight is not None:
         weight = b.expression(s.weight)
@@ -341,13 +374,29 @@ def graph_from_spec(spec: RunSpec) -> Graph:
     if ex.stop_loss == "trailing":
         risks.append(b.add("risk.trailing_stop", {"value": ex.stop_loss_value}, []))
     elif ex.stop_loss != "none":
-        risks.append(b.add("risk.stop_loss", {"mode": ex.stop_loss.value,
-                                              "value": ex.stop_loss_value,
-                                              "atr_window": ex.atr_window}, []))  # fmt: skip
+        risks.append(
+            b.add(
+                "risk.stop_loss",
+                {
+                    "mode": ex.stop_loss.value,
+                    "value": ex.stop_loss_value,
+                    "atr_window": ex.atr_window,
+                },
+                [],
+            )
+        )
     if ex.take_profit != "none":
-        risks.append(b.add("risk.take_profit", {"mode": ex.take_profit.value,
-                                                "value": ex.take_profit_value,
-                                                "atr_window": ex.atr_window}, []))  # fmt: skip
+        risks.append(
+            b.add(
+                "risk.take_profit",
+                {
+                    "mode": ex.take_profit.value,
+                    "value": ex.take_profit_value,
+                    "atr_window": ex.atr_window,
+                },
+                [],
+            )
+        )
     filters = []
     if spec.rules.exclude_st:
         filters.append(b.add("universe.exclude_st", {}, []))
@@ -361,8 +410,13 @@ def graph_from_spec(spec: RunSpec) -> Graph:
     b.add("strategy", {}, inputs)
     _layout(b)
     settings = RunSettings(preset=spec.preset, price=spec.execution.price.value)
-    return Graph(name=spec.name, nodes=b.nodes, edges=b.edges,
-                 parameters=dict(spec.parameters), settings=settings)  # fmt: skip
+    return Graph(
+        name=spec.name,
+        nodes=b.nodes,
+        edges=b.edges,
+        parameters=dict(spec.parameters),
+        settings=settings,
+    )
 
 
 def _layout(b: _Builder) -> None:
@@ -375,10 +429,18 @@ def _layout(b: _Builder) -> None:
 
 def dropped_fields(spec: RunSpec, graph: Graph) -> list[str]:
     """Top-level spec sections that the graph does not carry (custom costs, rules ...)."""
-    back = compile_spec(graph, spec.dataset_id, dataset_version=spec.dataset_version,
-                        universe=spec.universe, start=spec.start, end=spec.end,
-                        initial_capital=spec.initial_capital, benchmark=spec.benchmark,
-                        seed=spec.seed, robustness=spec.robustness)  # fmt: skip
+    back = compile_spec(
+        graph,
+        spec.dataset_id,
+        dataset_version=spec.dataset_version,
+        universe=spec.universe,
+        start=spec.start,
+        end=spec.end,
+        initial_capital=spec.initial_capital,
+        benchmark=spec.benchmark,
+        seed=spec.seed,
+        robustness=spec.robustness,
+    )
     a, z = canonical_spec(spec), canonical_spec(back)
     out = []
     for key in a:

@@ -90,34 +90,66 @@ def _param_issues(node: Node, t: NodeType, graph: Graph) -> list[Issue]:
     for name in node.params:
         if t.param(name) is None:
             allowed = ", ".join(p.name for p in t.params) or "none"
-            out.append(Issue("param_unknown", f"{t.type} has no parameter {name!r}",
-                             f"remove it (parameters: {allowed})", node.id, param=name))  # fmt: skip
+            out.append(
+                Issue(
+                    "param_unknown",
+                    f"{t.type} has no parameter {name!r}",
+                    f"remove it (parameters: {allowed})",
+                    node.id,
+                    param=name,
+                )
+            )
     for p in t.params:
         raw = node.params.get(p.name)
         if raw is None:
             if p.required and p.default is None:
-                out.append(Issue("param_missing", f"{t.type}: parameter {p.name!r} is required",
-                                 f"set {p.name}", node.id, param=p.name))  # fmt: skip
+                out.append(
+                    Issue(
+                        "param_missing",
+                        f"{t.type}: parameter {p.name!r} is required",
+                        f"set {p.name}",
+                        node.id,
+                        param=p.name,
+                    )
+                )
             continue
         if isinstance(raw, ParamRef):
             if raw.ref not in graph.parameters:
-                out.append(Issue("unknown_parameter", f"{node.id}.{p.name} refers to the "
-                                 f"undefined parameter {raw.ref!r}",
-                                 f"add {raw.ref!r} to the graph's parameters", node.id,
-                                 param=p.name))  # fmt: skip
+                out.append(
+                    Issue(
+                        "unknown_parameter",
+                        f"{node.id}.{p.name} refers to the undefined parameter {raw.ref!r}",
+                        f"add {raw.ref!r} to the graph's parameters",
+                        node.id,
+                        param=p.name,
+                    )
+                )
                 continue
             if p.type not in ("int", "float"):
-                out.append(Issue("param_type", f"{p.name} takes a {p.type}, not a reference",
-                                 "write the value itself", node.id, param=p.name))  # fmt: skip
+                out.append(
+                    Issue(
+                        "param_type",
+                        f"{p.name} takes a {p.type}, not a reference",
+                        "write the value itself",
+                        node.id,
+                        param=p.name,
+                    )
+                )
                 continue
             value: Any = graph.parameters[raw.ref] * (-1 if raw.negate else 1)
         else:
             value = raw
         problem = _check_value(p, value)
         if problem:
-            out.append(Issue("param_range" if "range" in problem else "param_type",
-                             f"{node.id}.{p.name}: {problem}", _fix(p), node.id,
-                             param=p.name))  # fmt: skip
+            out.append(
+                Issue(
+                    "param_range" if "range" in problem else "param_type",
+                    f"{node.id}.{p.name}: {problem}",
+                    _fix(p),
+                    node.id,
+                    param=p.name,
+                )
+            )
     return out
 
 
@@ -165,14 +197,26 @@ def check(
     types: dict[str, NodeType] = {}
     for node in graph.nodes:
         if node.id in nodes:
-            issues.append(Issue("duplicate_id", f"two nodes have the id {node.id!r}",
-                                "give each node its own id", node.id))  # fmt: skip
+            issues.append(
+                Issue(
+                    "duplicate_id",
+                    f"two nodes have the id {node.id!r}",
+                    "give each node its own id",
+                    node.id,
+                )
+            )
             continue
         nodes[node.id] = node
         t = cat.get(node.type)
         if t is None:
-            issues.append(Issue("unknown_node_type", f"unknown node type {node.type!r}",
-                                "pick a type from GET /api/builder/catalog", node.id))  # fmt: skip
+            issues.append(
+                Issue(
+                    "unknown_node_type",
+                    f"unknown node type {node.type!r}",
+                    "pick a type from GET /api/builder/catalog",
+                    node.id,
+                )
+            )
             continue
         types[node.id] = t
         issues.extend(_param_issues(node, t, graph))
@@ -182,37 +226,76 @@ def check(
     edge_ids: set[str] = set()
     for e in graph.edges:
         if e.id in edge_ids:
-            issues.append(Issue("duplicate_id", f"two edges have the id {e.id!r}",
-                                "give each edge its own id", edge_id=e.id))  # fmt: skip
+            issues.append(
+                Issue(
+                    "duplicate_id",
+                    f"two edges have the id {e.id!r}",
+                    "give each edge its own id",
+                    edge_id=e.id,
+                )
+            )
             continue
         edge_ids.add(e.id)
         missing = [n for n in (e.source, e.target) if n not in nodes]
         if missing:
-            issues.append(Issue("unknown_edge_node", f"edge {e.id} names no node {missing[0]!r}",
-                                "delete the edge or add the node", edge_id=e.id))  # fmt: skip
+            issues.append(
+                Issue(
+                    "unknown_edge_node",
+                    f"edge {e.id} names no node {missing[0]!r}",
+                    "delete the edge or add the node",
+                    edge_id=e.id,
+                )
+            )
             continue
         st, tt = types.get(e.source), types.get(e.target)
         if st is None or tt is None:
             continue
         out_port, in_port = st.output(e.source_port), tt.input(e.target_port)
         if out_port is None or in_port is None:
-            side, name, t = (("output", e.source_port, st) if out_port is None
-                             else ("input", e.target_port, tt))  # fmt: skip
+            side, name, t = (
+                ("output", e.source_port, st) if out_port is None else ("input", e.target_port, tt)
+            )
             ports = [p.name for p in (t.outputs if side == "output" else t.inputs)]
-            issues.append(Issue("unknown_port", f"{t.type} has no {side} port {name!r}",
-                                f"use one of {ports}", edge_id=e.id, port=name))  # fmt: skip
+            issues.append(
+                Issue(
+                    "unknown_port",
+                    f"{t.type} has no {side} port {name!r}",
+                    f"use one of {ports}",
+                    edge_id=e.id,
+                    port=name,
+                )
+            )
             continue
         if out_port.type not in ACCEPTS[in_port.type]:
-            fix = ("add a comparison (e.g. Greater than) to turn numbers into a condition"
-                   if in_port.type == "bool" else f"connect a {in_port.type} output here")  # fmt: skip
-            issues.append(Issue("type_mismatch", f"{e.source}.{e.source_port} gives "
-                                f"{out_port.type} but {e.target}.{e.target_port} takes "
-                                f"{in_port.type}", fix, e.target, e.id, e.target_port))  # fmt: skip
+            fix = (
+                "add a comparison (e.g. Greater than) to turn numbers into a condition"
+                if in_port.type == "bool"
+                else f"connect a {in_port.type} output here"
+            )
+            issues.append(
+                Issue(
+                    "type_mismatch",
+                    f"{e.source}.{e.source_port} gives "
+                    f"{out_port.type} but {e.target}.{e.target_port} takes "
+                    f"{in_port.type}",
+                    fix,
+                    e.target,
+                    e.id,
+                    e.target_port,
+                )
+            )
             continue
         if inputs[e.target][e.target_port] and not in_port.multiple:
-            issues.append(Issue("port_taken", f"{e.target}.{e.target_port} already has an input",
-                                "delete one of the two edges", e.target, e.id,
-                                e.target_port))  # fmt: skip
+            issues.append(
+                Issue(
+                    "port_taken",
+                    f"{e.target}.{e.target_port} already has an input",
+                    "delete one of the two edges",
+                    e.target,
+                    e.id,
+                    e.target_port,
+                )
+            )
             continue
         inputs[e.target][e.target_port].append((e.source, e.source_port))
         consumers[e.source] += 1
@@ -220,26 +303,49 @@ def check(
     for nid, t in types.items():
         for p in t.inputs:
             if not p.optional and not inputs[nid][p.name]:
-                issues.append(Issue("missing_input", f"{nid}: input {p.name!r} is not connected",
-                                    f"connect a {p.type} output to {p.name}", nid,
-                                    port=p.name))  # fmt: skip
+                issues.append(
+                    Issue(
+                        "missing_input",
+                        f"{nid}: input {p.name!r} is not connected",
+                        f"connect a {p.type} output to {p.name}",
+                        nid,
+                        port=p.name,
+                    )
+                )
     order = _topological(list(nodes), inputs)
     if order is None:
         cyc = sorted(_in_cycles(list(nodes), succ))
         cyc_edges = [e.id for e in graph.edges if e.source in cyc and e.target in cyc]
-        issues.append(Issue("cycle", f"the graph has a cycle through {cyc[:10]}",
-                            "remove one of the edges of the loop", cyc[0] if cyc else None,
-                            cyc_edges[0] if cyc_edges else None))  # fmt: skip
+        issues.append(
+            Issue(
+                "cycle",
+                f"the graph has a cycle through {cyc[:10]}",
+                "remove one of the edges of the loop",
+                cyc[0] if cyc else None,
+                cyc_edges[0] if cyc_edges else None,
+            )
+        )
         order = []
     outputs = [nid for nid, t in types.items() if t.type == "strategy"]
     output = outputs[0] if len(outputs) == 1 else None
     checked = Checked(graph, nodes, types, inputs, consumers, order, output)
     if not outputs:
-        issues.append(Issue("missing_output", "the graph has no strategy output node",
-                            "add a 'strategy' node and connect signals to it"))  # fmt: skip
+        issues.append(
+            Issue(
+                "missing_output",
+                "the graph has no strategy output node",
+                "add a 'strategy' node and connect signals to it",
+            )
+        )
     elif len(outputs) > 1:
-        issues.append(Issue("multiple_outputs", f"{len(outputs)} strategy nodes",
-                            "keep one strategy node", outputs[1]))  # fmt: skip
+        issues.append(
+            Issue(
+                "multiple_outputs",
+                f"{len(outputs)} strategy nodes",
+                "keep one strategy node",
+                outputs[1],
+            )
+        )
     if output is not None:
         issues.extend(_output_issues(checked, output))
         if order:
@@ -287,43 +393,100 @@ def _in_cycles(ids: list[str], succ: Mapping[str, list[str]]) -> set[str]:
 def _output_issues(c: Checked, out: str) -> list[Issue]:
     has = {p: bool(c.inputs[out][p]) for p in ("entry", "exit", "select", "weights")}
     issues: list[Issue] = []
-    modes = [m for m, on in (("signals", has["entry"] or has["exit"]),
-                              ("select", has["select"]), ("weights", has["weights"])) if on]  # fmt: skip
+    modes = [
+        m
+        for m, on in (
+            ("signals", has["entry"] or has["exit"]),
+            ("select", has["select"]),
+            ("weights", has["weights"]),
+        )
+        if on
+    ]
     if not modes:
-        issues.append(Issue("missing_entry", "nothing decides what to buy",
-                            "connect an entry signal, a top-k selection or target weights "
-                            "to the strategy node", out, port="entry"))  # fmt: skip
+        issues.append(
+            Issue(
+                "missing_entry",
+                "nothing decides what to buy",
+                "connect an entry signal, a top-k selection or target weights to the strategy node",
+                out,
+                port="entry",
+            )
+        )
     if len(modes) > 1:
-        issues.append(Issue("conflicting_outputs", f"the strategy node mixes {modes}",
-                            "keep only one of entry/exit signals, selection or weights", out))  # fmt: skip
+        issues.append(
+            Issue(
+                "conflicting_outputs",
+                f"the strategy node mixes {modes}",
+                "keep only one of entry/exit signals, selection or weights",
+                out,
+            )
+        )
     if has["entry"] and not has["exit"]:
-        issues.append(Issue("missing_exit", "there is an entry signal but no exit path",
-                            "add an exit signal node and connect it to the strategy's exit",
-                            out, port="exit"))  # fmt: skip
+        issues.append(
+            Issue(
+                "missing_exit",
+                "there is an entry signal but no exit path",
+                "add an exit signal node and connect it to the strategy's exit",
+                out,
+                port="exit",
+            )
+        )
     if has["exit"] and not has["entry"]:
-        issues.append(Issue("missing_entry", "there is an exit signal but no entry",
-                            "add an entry signal node and connect it to the strategy's entry",
-                            out, port="entry"))  # fmt: skip
-    for port, wanted in (("entry", "signal.entry"), ("exit", "signal.exit"),
-                         ("select", "select.top_k")):  # fmt: skip
+        issues.append(
+            Issue(
+                "missing_entry",
+                "there is an exit signal but no entry",
+                "add an entry signal node and connect it to the strategy's entry",
+                out,
+                port="entry",
+            )
+        )
+    for port, wanted in (
+        ("entry", "signal.entry"),
+        ("exit", "signal.exit"),
+        ("select", "select.top_k"),
+    ):
         src = c.source(out, port)
         if src is not None and c.types[src[0]].type != wanted:
-            issues.append(Issue("type_mismatch", f"the strategy's {port} takes a {wanted} node",
-                                f"put a {wanted} node between", out, port=port))  # fmt: skip
+            issues.append(
+                Issue(
+                    "type_mismatch",
+                    f"the strategy's {port} takes a {wanted} node",
+                    f"put a {wanted} node between",
+                    out,
+                    port=port,
+                )
+            )
     if has["select"] or has["weights"]:
         if c.inputs[out]["sizing"]:
-            issues.append(Issue("sizing_unused", "sizing applies to entry/exit signals only",
-                                "remove the sizing node (top-k and weights size themselves)",
-                                out, port="sizing", severity="warning"))  # fmt: skip
+            issues.append(
+                Issue(
+                    "sizing_unused",
+                    "sizing applies to entry/exit signals only",
+                    "remove the sizing node (top-k and weights size themselves)",
+                    out,
+                    port="sizing",
+                    severity="warning",
+                )
+            )
     risks = [c.types[s].type for s, _ in c.inputs[out]["risk"]]
     if "risk.trailing_stop" in risks and "risk.stop_loss" in risks:
-        issues.append(Issue("conflicting_risk", "a stop-loss and a trailing stop together",
-                            "keep one of them (a trailing stop is a stop-loss)", out,
-                            port="risk"))  # fmt: skip
+        issues.append(
+            Issue(
+                "conflicting_risk",
+                "a stop-loss and a trailing stop together",
+                "keep one of them (a trailing stop is a stop-loss)",
+                out,
+                port="risk",
+            )
+        )
     for kind in set(risks):
         if risks.count(kind) > 1:
-            issues.append(Issue("conflicting_risk", f"{kind} is connected twice",
-                                "keep one", out, port="risk"))  # fmt: skip
+            issues.append(
+                Issue(
+                    "conflicting_risk", f"{kind} is connected twice", "keep one", out, port="risk"
+                )
+            )
     return issues
 
 
@@ -338,8 +501,13 @@ def _reach_issues(c: Checked, out: str) -> list[Issue]:
                     reached.add(src)
                     stack.append(src)
     return [
-        Issue("disconnected", f"{n} does not reach the strategy output",
-              "connect it or delete it", n, severity="warning")  # fmt: skip
+        Issue(
+            "disconnected",
+            f"{n} does not reach the strategy output",
+            "connect it or delete it",
+            n,
+            severity="warning",
+        )
         for n in c.nodes
         if n not in reached
     ]
@@ -354,9 +522,15 @@ def _node_issues(
         if t.type == "op.Ref":
             offset = c.value(node, "offset")
             if isinstance(offset, int | float) and offset < 0:
-                issues.append(Issue("lookahead", f"{nid} reads {-offset:g} day(s) into the "
-                                    "future", "use a positive offset (days ago)", nid,
-                                    param="offset"))  # fmt: skip
+                issues.append(
+                    Issue(
+                        "lookahead",
+                        f"{nid} reads {-offset:g} day(s) into the future",
+                        "use a positive offset (days ago)",
+                        nid,
+                        param="offset",
+                    )
+                )
         elif t.type == "expr":
             text = c.value(node, "expression")
             if isinstance(text, str):
@@ -364,20 +538,39 @@ def _node_issues(
         elif t.type == "factor":
             fid = c.value(node, "factor_id")
             if factors is not None and fid not in factors:
-                issues.append(Issue("unknown_factor", f"{nid}: no saved factor {fid!r}",
-                                    "pick a factor of your library", nid,
-                                    param="factor_id"))  # fmt: skip
+                issues.append(
+                    Issue(
+                        "unknown_factor",
+                        f"{nid}: no saved factor {fid!r}",
+                        "pick a factor of your library",
+                        nid,
+                        param="factor_id",
+                    )
+                )
         elif t.type == "field" and fields is not None:
             name = c.value(node, "name")
             if name not in fields:
-                issues.append(Issue("unknown_field", f"{nid}: the dataset has no field {name!r}",
-                                    f"use one of {sorted(fields)[:12]}", nid,
-                                    param="name"))  # fmt: skip
+                issues.append(
+                    Issue(
+                        "unknown_field",
+                        f"{nid}: the dataset has no field {name!r}",
+                        f"use one of {sorted(fields)[:12]}",
+                        nid,
+                        param="name",
+                    )
+                )
         elif not t.compilable:
-            issues.append(Issue("not_compilable", f"{nid}: {t.type} is a preview-only block "
-                                "(indicators are not part of the factor language)",
-                                "use the equivalent factor-language blocks (e.g. Moving "
-                                "average) or an expression node", nid, severity="warning"))  # fmt: skip
+            issues.append(
+                Issue(
+                    "not_compilable",
+                    f"{nid}: {t.type} is a preview-only block "
+                    "(indicators are not part of the factor language)",
+                    "use the equivalent factor-language blocks (e.g. Moving "
+                    "average) or an expression node",
+                    nid,
+                    severity="warning",
+                )
+            )
     return issues
 
 
@@ -387,15 +580,28 @@ def _expr_issues(
     try:
         resolved = substitute(text, dict(parameters))
     except KeyError as exc:
-        return [Issue("unknown_parameter", f"{nid}: expression refers to {exc.args[0]!r}",
-                      "add it to the graph's parameters", nid, param="expression")]  # fmt: skip
+        return [
+            Issue(
+                "unknown_parameter",
+                f"{nid}: expression refers to {exc.args[0]!r}",
+                "add it to the graph's parameters",
+                nid,
+                param="expression",
+            )
+        ]
     try:
         expr.validate(resolved, fields)
     except expr.ExprError as err:
         code = "lookahead" if err.kind == "lookahead" else "invalid_expression"
-        return [Issue(code, f"{nid}: {err.message} (at {err.position})",
-                      "fix the expression; GET /api/factors/operators lists the operators",
-                      nid, param="expression")]  # fmt: skip
+        return [
+            Issue(
+                code,
+                f"{nid}: {err.message} (at {err.position})",
+                "fix the expression; GET /api/factors/operators lists the operators",
+                nid,
+                param="expression",
+            )
+        ]
     return []
 
 
@@ -410,13 +616,24 @@ def _depth_issues(c: Checked) -> list[Issue]:
         depth[nid] = 1 + max((depth[s] for s in srcs), default=0)
         logic[nid] = own + max((logic[s] for s in srcs), default=0)
         if logic[nid] > MAX_LOGIC_DEPTH and own:
-            issues.append(Issue("nesting_too_deep", f"{nid}: AND/OR/NOT nested {logic[nid]} "
-                                f"deep (at most {MAX_LOGIC_DEPTH})",
-                                "combine conditions side by side rather than in a chain", nid))  # fmt: skip
+            issues.append(
+                Issue(
+                    "nesting_too_deep",
+                    f"{nid}: AND/OR/NOT nested {logic[nid]} deep (at most {MAX_LOGIC_DEPTH})",
+                    "combine conditions side by side rather than in a chain",
+                    nid,
+                )
+            )
             break
         if depth[nid] > MAX_DEPTH:
-            issues.append(Issue("nesting_too_deep", f"{nid}: {depth[nid]} blocks deep (at most "
-                                f"{MAX_DEPTH})", "use an expression node for long chains", nid))  # fmt: skip
+            issues.append(
+                Issue(
+                    "nesting_too_deep",
+                    f"{nid}: {depth[nid]} blocks deep (at most {MAX_DEPTH})",
+                    "use an expression node for long chains",
+                    nid,
+                )
+            )
             break
     return issues
 
