@@ -25,7 +25,10 @@ from quantlab.engine.builder.compile import (
     dropped_fields,
     graph_from_spec,
 )
+from quantlab.engine.builder.describe import describe_graph
 from quantlab.engine.builder.graph import GRAPH_VERSION, Graph, graph_schema
+from quantlab.engine.builder.python import PythonStrategy, UnsupportedPython, graph_python
+from quantlab.engine.builder.qlib import QlibYaml, graph_qlib_yaml
 from quantlab.engine.builder.validate import GraphError, Issue, validate
 
 __all__ = [
@@ -34,6 +37,9 @@ __all__ = [
     "Graph",
     "GraphError",
     "Issue",
+    "PythonStrategy",
+    "QlibYaml",
+    "UnsupportedPython",
     "UnsupportedSpec",
     "canonical",
     "canonical_spec",
@@ -41,8 +47,11 @@ __all__ = [
     "catalog_rows",
     "compile_graph",
     "compile_spec",
+    "describe_graph",
     "dropped_fields",
     "graph_from_spec",
+    "graph_python",
+    "graph_qlib_yaml",
     "graph_schema",
     "validate",
 ]

@@ -34,6 +34,8 @@ MAX_EXPRESSION = 4_000
 _SENTINEL = 7_919_000.0
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ = Expression
+INFIX = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Gt": ">", "Ge": ">=", "Lt": "<",
+         "Le": "<=", "Eq": "==", "Ne": "!=", "And": "&", "Or": "|"}  # fmt: skip
 
 
 class UnsupportedSpec(ValueError):
@@ -64,6 +66,7 @@ class _Writer:
         self.c = c
         self.factors = factors or {}
         self.memo: dict[str, str] = {}
+        self.infix: set[str] = set()
 
     def text(self, nid: str) -> str:
         done = self.memo.get(nid)
@@ -89,7 +92,12 @@ class _Writer:
                 assert src is not None
                 args.append(self.text(src[0]))
             args += [_number(c, node, p.name) for p in t.params]
-            out = f"{t.extra['operator']}({', '.join(args)})"
+            symbol = INFIX.get(t.extra["operator"])
+            if symbol is not None:
+                out = f"({args[0]} {symbol} {args[1]})"
+                self.infix.add(nid)
+            else:
+                out = f"{t.extra['operator']}({', '.join(args)})"
         else:
             raise GraphError(
                 [
@@ -116,7 +124,8 @@ class _Writer:
     def input_text(self, nid: str, port: str) -> str:
         src = self.c.source(nid, port)
         assert src is not None
-        return self.text(src[0])
+        text = self.text(src[0])
+        return text[1:-1] if src[0] in self.infix else text
 
 
 def _issue(code: str, message: str, nid: str) -> Any:

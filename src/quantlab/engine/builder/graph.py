@@ -38,10 +38,7 @@ class ParamRef(_Strict):
     negate: bool = False
 
 
-ParamValue = Annotated[
-    float | int | bool | Annotated[str, Field(max_length=4_000)] | ParamRef,
-    Field(union_mode="left_to_right"),
-]
+ParamValue = bool | int | float | Annotated[str, Field(max_length=4_000)] | ParamRef
 
 
 class Position(_Strict):
