@@ -28,6 +28,7 @@ from quantlab.engine.spec import (
     ScoresStrategy,
     SignalsStrategy,
     WeightsStrategy,
+    preset_values,
 )
 
 MAX_EXPRESSION = 4_000
@@ -189,9 +190,11 @@ def compile_graph(graph: Graph, factors: Mapping[str, str] | None = None) -> Com
         "preset": graph.settings.preset,
         "parameters": dict(graph.parameters),
         "strategy": strategy,
-        "execution": {"price": graph.settings.price, **_risk(c, out)},
+        "execution": _risk(c, out),
         "rules": _universe(c, out),
     }
+    if graph.settings.price is not None:
+        body["execution"]["price"] = graph.settings.price
     shared = [n for n in c.order if c.consumers.get(n, 0) > 1 and n in w.memo]
     return CompiledGraph(body, exprs, shared, warnings)
 
@@ -418,7 +421,9 @@ def graph_from_spec(spec: RunSpec) -> Graph:
     inputs += [(r, "risk") for r in risks] + [(f, "universe") for f in filters]
     b.add("strategy", {}, inputs)
     _layout(b)
-    settings = RunSettings(preset=spec.preset, price=spec.execution.price.value)
+    own_price = preset_values(spec.preset)["execution"]["price"]
+    price = None if spec.execution.price.value == own_price else spec.execution.price.value
+    settings = RunSettings(preset=spec.preset, price=price)
     return Graph(
         name=spec.name,
         nodes=b.nodes,

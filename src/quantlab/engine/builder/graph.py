@@ -74,7 +74,9 @@ class RunSettings(_Strict):
     """The run configuration a compiled spec gets (the data is chosen when running)."""
 
     preset: PresetName = "cn_a_share"
-    price: Literal["next_open", "close", "next_vwap"] = "next_open"
+    price: Literal["next_open", "close", "next_vwap"] | None = Field(
+        None, description="fill price; default: the preset's"
+    )
 
 
 class Graph(_Strict):

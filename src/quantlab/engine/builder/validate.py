@@ -378,13 +378,14 @@ def _topological(
 
 
 def _in_cycles(ids: list[str], succ: Mapping[str, list[str]]) -> set[str]:
-    # peel off nodes without successors until only the strongly connected core is left
+    # peel off nodes without successors or predecessors until only loops are left
     remaining = set(ids)
     changed = True
     while changed:
         changed = False
+        has_pred = {m for n in remaining for m in succ.get(n, []) if m in remaining}
         for n in list(remaining):
-            if not any(m in remaining for m in succ.get(n, [])):
+            if n not in has_pred or not any(m in remaining for m in succ.get(n, [])):
                 remaining.discard(n)
                 changed = True
     return remaining
