@@ -463,3 +463,10 @@ def dropped_fields(spec: RunSpec, graph: Graph) -> list[str]:
         elif a[key] != z.get(key):
             out.append(key)
     return out
+
+
+def node_expression(c: Checked, node_id: str, factors: Mapping[str, str] | None = None) -> str:
+    """The factor-language text of one block's output, parameters substituted (previews)."""
+    from quantlab.engine.spec import substitute
+
+    return substitute(_Writer(c, factors).text(node_id), dict(c.graph.parameters))
