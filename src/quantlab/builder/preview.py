@@ -117,8 +117,6 @@ async def preview(
         start=load_from,
         end=end,
     )
-    if body.symbols is None and len(panel.instruments) > body.series_symbols:
-        panel = panel.select(instruments=list(panel.instruments[: body.series_symbols]))
     port, text, values = await run_in_threadpool(_evaluate, c, body, factors, panel)
     keep = panel.calendar >= np.datetime64(start, "D")
     values, days = values[keep], panel.calendar[keep]

@@ -181,7 +181,7 @@ class PreviewBody(_Strict):
     port: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
     dataset_id: str = Field(min_length=1, max_length=32)
     symbols: list[Symbol] | None = Field(
-        None, min_length=1, max_length=500, description="default: the first 5 instruments"
+        None, min_length=1, max_length=500, description="default: every instrument (statistics over all of them)"
     )
     start: date | None = None
     end: date | None = None
