@@ -117,6 +117,8 @@ async def preview(
         start=load_from,
         end=end,
     )
+    if len(panel.calendar) == 0 or len(panel.instruments) == 0:
+        raise PreviewFailed("the dataset has no data in this range")
     port, text, values = await run_in_threadpool(_evaluate, c, body, factors, panel)
     keep = panel.calendar >= np.datetime64(start, "D")
     values, days = values[keep], panel.calendar[keep]

@@ -118,7 +118,7 @@ class DraftSave(_Strict):
     """An autosave: the graph and the version it was edited from (stale -> 409)."""
 
     graph: Graph
-    version: int = Field(ge=1, description="the draft version this edit started from")
+    version: int = Field(ge=1, strict=True, description="the draft version this edit started from")
     name: str | None = Field(None, min_length=1, max_length=120)
 
 
@@ -181,11 +181,16 @@ class PreviewBody(_Strict):
     port: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
     dataset_id: str = Field(min_length=1, max_length=32)
     symbols: list[Symbol] | None = Field(
-        None, min_length=1, max_length=500, description="default: every instrument (statistics over all of them)"
+        None,
+        min_length=1,
+        max_length=500,
+        description="default: every instrument (statistics over all of them)",
     )
     start: date | None = None
     end: date | None = None
-    series_symbols: int = Field(5, ge=1, le=20, description="symbols whose series are returned")
+    series_symbols: int = Field(
+        5, ge=1, le=20, strict=True, description="symbols whose series are returned"
+    )
 
 
 class SeriesStats(BaseModel):
@@ -209,7 +214,7 @@ class QuickTestBody(_Strict):
     dataset_id: str = Field(min_length=1, max_length=32)
     period: Period = "1Y"
     universe: Literal["all"] | list[Symbol] = Field("all")
-    initial_capital: float = Field(1_000_000.0, ge=MIN_CAPITAL, le=MAX_CAPITAL)
+    initial_capital: float = Field(1_000_000.0, ge=MIN_CAPITAL, le=MAX_CAPITAL, strict=True)
     end: date | None = Field(None, description="last day; default: the data's last day")
 
 

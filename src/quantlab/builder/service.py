@@ -113,6 +113,11 @@ def from_spec(data: dict[str, Any]) -> tuple[Graph, list[str]]:
         return graph, builder.dropped_fields(spec, graph)
     except builder.UnsupportedSpec as err:
         raise GraphUnsupported(str(err), details={"kind": spec.strategy.kind}) from None
+    except GraphError as err:
+        issues = [i.as_dict() for i in err.issues]
+        raise GraphUnsupported(
+            f"the spec has no valid graph: {err}", details={"issues": issues}
+        ) from None
 
 
 async def saved_factors(session: AsyncSession, user: Principal) -> list[dict[str, Any]]:
@@ -299,17 +304,18 @@ async def start_quick_test(
     version = await dataset_service.get_version(session, dataset, None)
     last = data.end or version_end(version)
     start = last - timedelta(days=PERIOD_DAYS[data.period])
-    spec = RunSpec.model_validate(
-        {
-            **body,
-            "dataset_id": dataset.id,
-            "dataset_version": version.version,
-            "start": start,
-            "end": last,
-            "universe": data.universe,
-            "initial_capital": data.initial_capital,
-        }
-    )
+    fields = {
+        "dataset_id": dataset.id,
+        "dataset_version": version.version,
+        "start": start,
+        "end": last,
+        "universe": data.universe,
+        "initial_capital": data.initial_capital,
+    }
+    try:
+        spec = RunSpec.model_validate({**body, **fields})
+    except ValueError as err:
+        raise InvalidGraph(f"the compiled spec is not valid: {err}"[:2000]) from None
     spec_json = spec.model_dump(mode="json")
     job = await job_service.enqueue(
         session,

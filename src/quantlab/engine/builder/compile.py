@@ -195,8 +195,26 @@ def compile_graph(graph: Graph, factors: Mapping[str, str] | None = None) -> Com
     }
     if graph.settings.price is not None:
         body["execution"]["price"] = graph.settings.price
+    _check_expressions(exprs, graph.parameters)
     shared = [n for n in c.order if c.consumers.get(n, 0) > 1 and n in w.memo]
     return CompiledGraph(body, exprs, shared, warnings)
+
+
+def _check_expressions(exprs: Mapping[str, str], parameters: Mapping[str, float]) -> None:
+    """Every compiled expression parses (windows fit their operator, no future reads)."""
+    from quantlab.engine.builder.validate import Issue
+    from quantlab.engine.spec import substitute
+
+    for path, text in exprs.items():
+        try:
+            expr.validate(substitute(text, dict(parameters)))
+        except expr.ExprError as err:
+            issue = Issue(
+                "invalid_expression",
+                f"{path}: {err.message}",
+                "check the blocks' parameters (e.g. windows an operator accepts)",
+            )
+            raise GraphError([issue]) from None
 
 
 def _sizing(c: Checked, src: tuple[str, str] | None) -> dict[str, Any]:
@@ -423,7 +441,7 @@ def graph_from_spec(spec: RunSpec) -> Graph:
     _layout(b)
     own_price = preset_values(spec.preset)["execution"]["price"]
     price = None if spec.execution.price.value == own_price else spec.execution.price.value
-    settings = RunSettings(preset=spec.preset, price=price)
+    settings = RunSettings.model_validate({"preset": spec.preset, "price": price})
     return Graph(
         name=spec.name,
         nodes=b.nodes,

@@ -28,7 +28,8 @@ TYPE_NAME = r"^[A-Za-z][A-Za-z0-9_.]{0,63}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a boolean is not a number and a number is not text (no silent coercion)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ParamRef(_Strict):
@@ -84,6 +85,7 @@ class Graph(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"$id": GRAPH_SCHEMA_ID, "x-schema-version": GRAPH_VERSION},
     )
 
@@ -91,9 +93,10 @@ class Graph(_Strict):
     name: str = Field("", max_length=120)
     nodes: list[Node] = Field(max_length=MAX_NODES)
     edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
-    parameters: dict[str, float] = Field(
-        default_factory=dict, max_length=50, description="named numbers nodes refer to"
-    )
+    parameters: dict[
+        Annotated[str, Field(pattern=PARAMETER_NAME.pattern)],
+        Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)],
+    ] = Field(default_factory=dict, max_length=50, description="named numbers nodes refer to")
     settings: RunSettings = Field(default_factory=RunSettings)
 
 
