@@ -97,3 +97,19 @@ def test_operators_without_a_helper_are_named() -> None:
     with pytest.raises(UnsupportedPython) as err:
         graph_python(Graph.model_validate(g))
     assert err.value.blocks == {"sk": "Skew"}
+
+
+def test_expression_blocks_translate_through_their_syntax_tree(panel: Panel) -> None:
+    g = dual_ma()
+    g["nodes"].append(node("trend", "expr", expression="Mean($close, {fast}) > Ref($close, 10)"))
+    g["nodes"].append(node("both", "op.And"))
+    g["edges"] = [e for e in g["edges"] if e["target"] != "buy"]
+    g["edges"] += [edge("up", "both", "x"), edge("trend", "both", "y"), edge("both", "buy", "when")]
+    graph = Graph.model_validate(g)
+    py = graph_python(graph)
+    assert "v_trend = Gt(Mean(_f32(close), 5.0), Ref(_f32(close), 10.0))" in py.code
+    spec = compile_spec(graph, "demo", preset="rules_off")
+    code_spec = RunSpec.model_validate({**spec.model_dump(mode="json"), "strategy": py.strategy})
+    by_spec = engine.run(spec, panel, diagnostics=False)
+    by_code = engine.run(code_spec, panel, code_runner=_sandbox, diagnostics=False)
+    _same_trades(by_spec, by_code)

@@ -289,7 +289,8 @@ def _fixed_nodes() -> list[NodeType]:
             "因子表达式",
             "Factor expression",
             "任意因子语言表达式",
-            "Any factor-language expression, e.g. Mean($close, 5) / $close",
+            "Any factor-language expression, e.g. Mean($close, 5) / $close; one whose outermost "
+            "operator compares, crosses or combines conditions is a condition (bool)",
             outputs=_SERIES_OUT,
             params=(ParamDef("expression", "expression", "$close", required=True),),
         ),

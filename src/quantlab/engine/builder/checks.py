@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from quantlab.engine import expr
-from quantlab.engine.builder.catalog import LOGIC_OPS, NodeType, ParamDef
+from quantlab.engine.builder.catalog import BOOL_OPS, LOGIC_OPS, NodeType, ParamDef
 from quantlab.engine.builder.graph import Graph, Node, ParamRef
 from quantlab.engine.builder.issues import Checked, Issue
 from quantlab.engine.spec import substitute
@@ -239,3 +239,16 @@ def depth_issues(c: Checked) -> list[Issue]:
             )
             break
     return issues
+
+
+def expression_type(node: Node, t: NodeType, graph: Graph) -> str | None:
+    """``bool`` for an expression block whose outermost operator is a comparison, a cross or
+    AND/OR/NOT (it gives 0/1), ``series`` for other expressions, None for other blocks."""
+    if t.type != "expr":
+        return None
+    text = node.params.get("expression")
+    try:
+        root = expr.parse(substitute(str(text), dict(graph.parameters)))
+    except (expr.ExprError, KeyError):
+        return "series"
+    return "bool" if isinstance(root, expr.Call) and root.op in BOOL_OPS else "series"

@@ -20,6 +20,7 @@ from quantlab.engine.builder.checks import (
     MAX_DEPTH,
     MAX_LOGIC_DEPTH,
     depth_issues,
+    expression_type,
     node_issues,
     param_issues,
 )
@@ -120,7 +121,8 @@ def check(
                 )
             )
             continue
-        if out_port.type not in ACCEPTS[in_port.type]:
+        given = expression_type(nodes[e.source], st, graph) or out_port.type
+        if given not in ACCEPTS[in_port.type]:
             fix = (
                 "add a comparison (e.g. Greater than) to turn numbers into a condition"
                 if in_port.type == "bool"
@@ -130,7 +132,7 @@ def check(
                 Issue(
                     "type_mismatch",
                     f"{e.source}.{e.source_port} gives "
-                    f"{out_port.type} but {e.target}.{e.target_port} takes "
+                    f"{given} but {e.target}.{e.target_port} takes "
                     f"{in_port.type}",
                     fix,
                     e.target,
