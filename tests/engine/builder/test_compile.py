@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.engine.builder.graphs import dual_ma
+from tests.engine.builder.graphs import dual_ma, edge, node
 
 from quantlab import engine
 from quantlab.engine.builder import (
     Graph,
+    GraphError,
     UnsupportedSpec,
     canonical,
     canonical_spec,
@@ -24,7 +25,7 @@ from quantlab.engine.data.demo import demo_frame
 from quantlab.engine.data.frame import frame_to_panel
 from quantlab.engine.library import TEMPLATES
 from quantlab.engine.library.examples import template_spec
-from quantlab.engine.spec import RunSpec
+from quantlab.engine.spec import RunSpec, SignalsStrategy
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +134,43 @@ def test_description_in_both_languages() -> None:
     assert "买入" in words["zh-CN"] and "剔除 ST" in words["zh-CN"]
     assert words["en"].startswith("Buys when") and "stop-loss at 0.1" in words["en"]
     assert "fast = 5" in words["en"] and "computed once" in words["en"]
+
+
+def test_sizing_risk_and_universe_blocks_map_to_spec_fields_and_back() -> None:
+    g = dual_ma()
+    g["nodes"] = [n for n in g["nodes"] if n["id"] not in ("size", "stop")]
+    g["edges"] = [e for e in g["edges"] if e["source"] not in ("size", "stop")]
+    g["nodes"] += [
+        node("vol", "sizing.vol_target", vol_target=0.2, vol_window=30, per_stock_cap=0.1),
+        node("trail", "risk.trailing_stop", value=0.12),
+        node("tp", "risk.take_profit", mode="atr", value=3.0, atr_window=20),
+        node("liq", "universe.liquidity", min_volume_lots=50),
+        node("new", "universe.listing_age"),
+    ]
+    g["edges"] += [
+        edge("vol", "out", "sizing"),
+        edge("trail", "out", "risk"),
+        edge("tp", "out", "risk"),
+        edge("liq", "out", "universe"),
+        edge("new", "out", "universe"),
+    ]
+    spec = compile_spec(Graph.model_validate(g), "demo")
+    s = spec.strategy
+    assert isinstance(s, SignalsStrategy)
+    assert (s.sizing.mode, s.sizing.vol_target, s.sizing.vol_window) == ("vol_target", 0.2, 30)
+    assert s.sizing.per_stock_cap == 0.1
+    ex = spec.execution
+    assert (ex.stop_loss, ex.stop_loss_value) == ("trailing", 0.12)
+    assert (ex.take_profit, ex.take_profit_value, ex.atr_window) == ("atr", 3.0, 20)
+    assert spec.rules.min_volume_lots == 50 and spec.rules.exclude_st and spec.rules.exclude_new
+    back = compile_spec(graph_from_spec(spec), "demo")
+    assert canonical_spec(back) == canonical_spec(spec)
+
+
+def test_a_stop_loss_and_a_trailing_stop_conflict() -> None:
+    g = dual_ma()
+    g["nodes"].append(node("trail", "risk.trailing_stop", value=0.1))
+    g["edges"].append(edge("trail", "out", "risk"))
+    with pytest.raises(GraphError) as err:
+        compile_graph(Graph.model_validate(g))
+    assert [i.code for i in err.value.issues] == ["conflicting_risk"]
