@@ -113,3 +113,11 @@ def test_expression_blocks_translate_through_their_syntax_tree(panel: Panel) -> 
     by_spec = engine.run(spec, panel, diagnostics=False)
     by_code = engine.run(code_spec, panel, code_runner=_sandbox, diagnostics=False)
     _same_trades(by_spec, by_code)
+
+
+def test_expanding_windows_are_named_not_approximated() -> None:
+    g = dual_ma()
+    g["nodes"][2]["params"]["window"] = 0  # Mean over the whole life so far
+    with pytest.raises(UnsupportedPython) as err:
+        graph_python(Graph.model_validate(g))
+    assert err.value.blocks == {"slow": "Mean with window 0 (expanding)"}

@@ -279,6 +279,17 @@ _HELPERS = {f.name: f for f in ast.parse(HELPERS_SOURCE).body if isinstance(f, a
 _PRIVATE_DEPS = {"_f32", "_clean", "_windows", "_count", "_truthy"}
 _DEPENDS: dict[str, set[str]] = {"Delta": {"Ref"}}
 SUPPORTED_OPERATORS = frozenset(n for n in _HELPERS if n[0].isupper())
+_WINDOWED = frozenset(
+    {"EMA", "Ref", "Mean", "Sum", "Std", "Var", "Max", "Min", "Med", "Count", "Delta"}
+)
+
+
+def _literal(node: ast.expr) -> float | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    return None
+
+
 _RESERVED = set(keyword.kwlist) | {"np", "dates", "entries", "exits", "weights", "scores"}
 
 
@@ -323,6 +334,9 @@ class _Emitter:
     def call(self, op: str, args: list[ast.expr], where: str) -> ast.expr:
         if op not in SUPPORTED_OPERATORS:
             self.unsupported[where] = op
+        elif op in _WINDOWED and _literal(args[-1]) == 0:
+            # window/span 0 is Qlib's expanding form over the instrument's life
+            self.unsupported[where] = f"{op} with window 0 (expanding)"
         self.used.add(op)
         return ast.Call(func=ast.Name(op, ast.Load()), args=args, keywords=[])
 
