@@ -107,6 +107,23 @@ _GRAMMAR.update(
         "POST /api/models": "segments within the data; label and feature expressions",
         # universe files: their contents
         "POST /api/datasets/{dataset_id}/universes": "file contents",
+        # builder graphs: node types, ports, parameter ranges and saved factors per block
+        **{
+            f"POST /api/builder/{op}": "graph: block types, ports, parameters, saved factors"
+            for op in (
+                "validate",
+                "compile",
+                "python",
+                "from-spec",
+                "qlib-yaml",
+                "describe",
+                "preview",
+                "drafts",
+            )
+        },
+        "PUT /api/builder/drafts/{draft_id}": "graph and the draft's current version",
+        "POST /api/builder/drafts/{draft_id}/quick-test": "the draft's graph; dates of the data",
+        "POST /api/builder/drafts/{draft_id}/save": "the draft's graph must compile",
     }
 )
 

@@ -22,6 +22,7 @@ UNTYPED_ALLOWED: dict[str, str] = {
     "GET /api/tasks/{job_id}/result": "per job type",
     # a JSON Schema document (of the run spec), itself the description of a shape
     "GET /api/backtests/schema": "a JSON Schema document",
+    "GET /api/builder/schema": "a JSON Schema document (of the builder graph)",
     # a download; its json format is the whole result as a file, not the envelope
     "GET /api/backtests/{backtest_id}/export/{fmt}": "a download",
 }

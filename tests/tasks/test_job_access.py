@@ -50,6 +50,7 @@ INTERNAL_EXAMPLES: dict[str, dict[str, Any]] = {
     "backtests.run": {"backtest_id": MISSING},
     "strategies.example": {"example_id": MISSING},
     "models.train": {"run_id": MISSING},
+    "builder.quick_test": {"draft_id": MISSING, "spec": {}},
 }
 
 

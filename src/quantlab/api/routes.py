@@ -13,6 +13,7 @@ from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
 from quantlab.auth.dependencies import authenticate, current_user
 from quantlab.backtests import router as backtests_router
+from quantlab.builder import router as builder_router
 from quantlab.datasets import charts_router, preprocessing_router, universes_router
 from quantlab.datasets import router as datasets_router
 from quantlab.factors import router as factors_router
@@ -70,3 +71,4 @@ def include_routers(app: FastAPI) -> None:
     protected(app, ml_router.router)
     protected(app, strategies_router.templates_router)
     protected(app, strategies_router.router)
+    protected(app, builder_router.router)
