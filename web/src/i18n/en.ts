@@ -75,7 +75,7 @@ const en = {
     preview: "Live preview", rowsBefore: "Rows before", rowsAfter: "Rows after", future: "A step uses future information (look-ahead): do not use its output for backtests.",
     distribution: "Distribution before and after", before: "Before", after: "After", changed: "Changed cells", outliers: "Outliers",
     sample: "Sample rows (changed first)", removed: "removed", execute: "Build a new version", note: "Note",
-    executed: "A new version is being built by job {{job}}.", templates: "Templates", saveTemplate: "Save as template",
+    executed: "A new version is being built by job {{job}}.", built: "Job {{job}} built a new version.", templates: "Templates", saveTemplate: "Save as template",
     loadTemplate: "Load a template", templateName: "Template name",
     help: "Each step cleans or rescales the data. The preview runs the steps on a sample as you edit; nothing is stored until you build a new version.",
     per_symbol_time: "each symbol over time", per_day_cross_section: "all symbols per day", whole_sample: "whole sample",

@@ -71,7 +71,7 @@ const zh: Messages = {
     preview: "实时预览", rowsBefore: "处理前行数", rowsAfter: "处理后行数", future: "有步骤使用了未来信息（前视偏差）：不要将其结果用于回测。",
     distribution: "处理前后的分布", before: "处理前", after: "处理后", changed: "改动的单元格", outliers: "异常值",
     sample: "样本行（改动的在前）", removed: "已删除", execute: "生成新版本", note: "备注",
-    executed: "任务 {{job}} 正在生成新版本。", templates: "模板", saveTemplate: "保存为模板",
+    executed: "任务 {{job}} 正在生成新版本。", built: "任务 {{job}} 已生成新版本。", templates: "模板", saveTemplate: "保存为模板",
     loadTemplate: "载入模板", templateName: "模板名称",
     help: "每一步清洗或缩放数据。编辑时预览会在样本上运行这些步骤；在生成新版本之前不会保存任何内容。",
     per_symbol_time: "每个标的的时间序列", per_day_cross_section: "每日全部标的截面", whole_sample: "全样本",

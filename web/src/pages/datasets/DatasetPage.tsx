@@ -52,7 +52,7 @@ export default function DatasetPage() {
             ) },
             { key: "versions", label: t("datasets.versions"), children: (
               <PageState state={versions}>
-                {(vs) => <Table size="small" rowKey="version" dataSource={vs} columns={[
+                {(vs) => <Table size="small" rowKey="version" dataSource={vs} data-testid="dataset-versions" columns={[
                   { title: t("datasets.version"), dataIndex: "version" }, { title: "parent", dataIndex: "parent_version" },
                   { title: t("datasets.rows"), dataIndex: "rows" }, { title: t("datasets.symbols"), dataIndex: "symbols_count" },
                   { title: t("datasets.range"), render: (_, v) => `${v.start} – ${v.end}` }, { title: "note", dataIndex: "note" },

@@ -126,7 +126,7 @@ export default function Preprocessing({ datasetId, fields, onExecuted }: { datas
   const [error, setError] = useState<unknown>();
   const [column, setColumn] = useState<string>();
   const [note, setNote] = useState("");
-  const [job, setJob] = useState<string>();
+  const [job, setJob] = useState<{ id: string; status: string }>();
   const [templateName, setTemplateName] = useState("");
   const templates = useLoad(() => request<Template[]>("/api/preprocessing/templates?size=20"), []);
 
@@ -148,10 +148,23 @@ export default function Preprocessing({ datasetId, fields, onExecuted }: { datas
     setError(undefined);
     try {
       const r = await request<{ job_id: string }>("/api/preprocessing/execute", json("POST", { dataset_id: datasetId, pipeline: steps, note }));
-      setJob(r.job_id);
-      onExecuted();
+      setJob({ id: r.job_id, status: "pending" });
     } catch (e) { setError(e); }
   };
+  // follow the job; once it is done the new version shows in the versions tab
+  useEffect(() => {
+    if (!job || !["pending", "running"].includes(job.status)) return;
+    const timer = setTimeout(() => {
+      request<{ status: string; error?: string | null }>(`/api/tasks/${job.id}`)
+        .then((j) => {
+          setJob({ id: job.id, status: j.status });
+          if (j.status === "completed") onExecuted();
+          if (j.status === "failed") setError(new Error(j.error ?? "failed"));
+        })
+        .catch(setError);
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [job, onExecuted]);
   const saveTemplate = async () => {
     setError(undefined);
     try {
@@ -189,7 +202,8 @@ export default function Preprocessing({ datasetId, fields, onExecuted }: { datas
                 <Input aria-label={t("preprocess.note")} placeholder={t("preprocess.note")} value={note} onChange={(e) => setNote(e.target.value)} style={{ width: 220 }} />
                 <Button type="primary" disabled={!steps.length} onClick={() => void execute()}>{t("preprocess.execute")}</Button>
               </Space>
-              {job && <Alert type="success" showIcon title={<span>{t("preprocess.executed", { job })} <Link to="/tasks" style={{ textDecoration: "underline" }}>{t("nav.tasks")}</Link></span>} />}
+              {job && <Alert type={job.status === "completed" ? "success" : "info"} showIcon data-testid="preprocess-job"
+                title={<span>{t(job.status === "completed" ? "preprocess.built" : "preprocess.executed", { job: job.id })} <Link to="/tasks" style={{ textDecoration: "underline" }}>{t("nav.tasks")}</Link></span>} />}
               <Space wrap>
                 <Input aria-label={t("preprocess.templateName")} placeholder={t("preprocess.templateName")} value={templateName} onChange={(e) => setTemplateName(e.target.value)} style={{ width: 220 }} />
                 <Button disabled={!templateName || !steps.length} onClick={() => void saveTemplate()}>{t("preprocess.saveTemplate")}</Button>
