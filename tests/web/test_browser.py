@@ -64,6 +64,10 @@ class Journey:
     def check(self, name: str) -> None:
         """Screenshot the page and record its serious/critical axe violations."""
         self.page.mouse.move(0, 0)  # judge the page at rest, not the control last hovered
+        # ... and not a select's dropdown still fading out after its choice (its listbox)
+        self.page.wait_for_function(
+            "() => !document.querySelector('.ant-select-dropdown:not(.ant-select-dropdown-hidden)')"
+        )
         self.page.screenshot(
             path=str(self.shots / f"{len(list(self.shots.iterdir())):02d}-{name}.png"),
             full_page=True,
@@ -74,6 +78,14 @@ class Journey:
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
+
+    def nav(self, path: str) -> None:
+        """Client-side navigation, as a link does: no reload, so no token refresh (sign-in
+        and refresh share a rate limit of 10 a minute per address)."""
+        self.page.evaluate(
+            "p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate')); }",
+            path,
+        )
 
 
 @pytest.mark.timeout(1500)  # one journey through every page, on a shared 2-core machine
@@ -209,7 +221,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("backtest-trades")
 
     # --- chart annotations (pinned to their bar) and saved chart configurations ----------
-    j.go(dataset_path + "/chart")
+    j.nav(dataset_path + "/chart")
     expect(page.locator("[data-testid=kline][data-drawn='1']")).to_be_visible(timeout=60_000)
     notes = page.get_by_test_id("annotations")
     notes.get_by_label("日期").fill("2015-06-12")
@@ -224,7 +236,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("chart-annotations")
 
     # --- Alpha158 / Alpha360: browse the set, evaluate it on the dataset, ranking drawn -----
-    j.go("/factors/sets")
+    j.nav("/factors/sets")
     expect(page.get_by_test_id("feature-set-Alpha158")).to_contain_text("158")
     expect(page.get_by_test_id("feature-set-Alpha360")).to_contain_text("360")
     expect(page.get_by_test_id("feature-list")).to_contain_text("($close-$open)/$open")
@@ -239,7 +251,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("feature-sets")
 
     # --- factor library: save, favourite, publish; the favourites filter -----------------
-    j.go("/factors")
+    j.nav("/factors")
     page.get_by_label("保存为因子").fill("mom5")
     page.get_by_role("button", name="保存为因子").click()
     library = page.get_by_test_id("factor-library")
@@ -275,7 +287,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     expect(page.get_by_test_id("results")).to_be_visible(timeout=300_000)
 
     # --- compare the two finished runs: metrics side by side, NAVs overlaid --------------
-    j.go("/backtests")
+    j.nav("/backtests")
     rows = page.locator(".ant-table-row")
     expect(rows).to_have_count(2)
     rows.nth(0).get_by_role("checkbox").check()
@@ -290,7 +302,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("compare")
 
     # --- task schedules (cron) -------------------------------------------------------------
-    j.go("/tasks")
+    j.nav("/tasks")
     page.get_by_role("button", name="定时任务").click()
     page.get_by_label("名称", exact=True).fill("nightly noop")
     page.get_by_label("任务类型").click()
@@ -303,7 +315,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("schedules")
 
     # --- preprocessing: steps, live preview with histograms, expert JSON; a new version ----
-    j.go(dataset_path)
+    j.nav(dataset_path)
     page.get_by_role("tab", name="预处理").click()
     expect(page.get_by_test_id("rows-before")).to_have_text("12611")
     page.get_by_label("添加步骤").click()
@@ -343,7 +355,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
         ("/tasks/schedules", "定时任务"),
         ("/", "总览"),
     ):
-        j.go(path)
+        j.nav(path)
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         expect(page.get_by_role("alert")).to_have_count(0)
         j.check(path.strip("/") or "home")

@@ -60,13 +60,23 @@ export function drawKLine(el: HTMLElement, data: OhlcvData, height: number): { c
   return { chart, candles };
 }
 
-export default function KLine({ data, height = 560, label, markers = [] }: { data: OhlcvData; height?: number; label: string; markers?: Marker[] }) {
+export default function KLine({ data, height = 560, label, markers = [], onPick }: {
+  data: OhlcvData; height?: number; label: string; markers?: Marker[]; onPick?: (date: string) => void;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const pins = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
+  const pick = useRef(onPick);
+  pick.current = onPick;
   useEffect(() => {
     const t0 = performance.now();
     const { chart, candles } = drawKLine(ref.current!, data, height);
     pins.current = createSeriesMarkers(candles, []);
+    // a click on a bar picks its date (e.g. for a new annotation)
+    chart.subscribeClick((p) => {
+      const t = p.time as Time | undefined;
+      if (typeof t === "string") pick.current?.(t);
+      else if (t && typeof t === "object") pick.current?.(`${t.year}-${String(t.month).padStart(2, "0")}-${String(t.day).padStart(2, "0")}`);
+    });
     requestAnimationFrame(() => {
       // measured by benchmarks/web.py: data arrived -> panes painted
       (window as unknown as { __klineDrawMs?: number }).__klineDrawMs = performance.now() - t0;

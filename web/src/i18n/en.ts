@@ -81,7 +81,7 @@ const en = {
     per_symbol_time: "each symbol over time", per_day_cross_section: "all symbols per day", whole_sample: "whole sample",
   },
   annotations: {
-    title: "Annotations", add: "Add annotation", text: "Text", price: "Price", none: "No annotations on this symbol",
+    title: "Annotations", add: "Add annotation", text: "Text", price: "Price", none: "No annotations on this symbol", pick: "Click a bar to pick its date.",
   },
   chartConfigs: { title: "Saved charts", save: "Save chart", name: "Chart name", load: "Open a saved chart", saved: "Saved" },
   compare: {

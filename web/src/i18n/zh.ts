@@ -77,7 +77,7 @@ const zh: Messages = {
     per_symbol_time: "每个标的的时间序列", per_day_cross_section: "每日全部标的截面", whole_sample: "全样本",
   },
   annotations: {
-    title: "标注", add: "添加标注", text: "内容", price: "价格", none: "该标的暂无标注",
+    title: "标注", add: "添加标注", text: "内容", price: "价格", none: "该标的暂无标注", pick: "点击 K 线选择日期。",
   },
   chartConfigs: { title: "已保存的图表", save: "保存图表", name: "图表名称", load: "打开已保存的图表", saved: "已保存" },
   compare: {

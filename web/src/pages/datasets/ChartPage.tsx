@@ -100,7 +100,7 @@ export default function ChartPage() {
               {(d) => d ? (
                 <Suspense fallback={null}>
                   <Typography.Text type="secondary">{t("chart.bars", { n: d.candles.length })}</Typography.Text>
-                  <KLine data={d} label={`${current} K-line`} markers={(notes.data ?? []).map((n) => ({ date: n.date.slice(0, 10), text: n.text }))} />
+                  <KLine data={d} label={`${current} K-line`} markers={(notes.data ?? []).map((n) => ({ date: n.date.slice(0, 10), text: n.text }))} onPick={setNoteDate} />
                   <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                     {t("chart.attribution")} — <a href="https://www.tradingview.com/" target="_blank" rel="noreferrer">TradingView</a>
                   </Typography.Text>
@@ -112,6 +112,7 @@ export default function ChartPage() {
         <Col xs={24} xl={6}>
           <Card title={t("annotations.title")} size="small" data-testid="annotations">
             <Space direction="vertical" style={{ width: "100%" }}>
+              <Typography.Text type="secondary">{t("annotations.pick")}</Typography.Text>
               <Input aria-label={t("common.date")} placeholder={lastDate || "YYYY-MM-DD"} value={noteDate} onChange={(e) => setNoteDate(e.target.value)} />
               <Input aria-label={t("annotations.text")} placeholder={t("annotations.text")} value={noteText} onChange={(e) => setNoteText(e.target.value)} maxLength={500} />
               <Button type="primary" onClick={() => void addNote()} disabled={!noteText || !current}>{t("annotations.add")}</Button>
