@@ -59,13 +59,12 @@ def import_files(c: httpx.Client, files: list[Path], name: str) -> str:
     return dataset_id
 
 
-def run_backtest(
-    c: httpx.Client, dataset_id: str, preset: str = "us_equity", top_k: int = 50
-) -> str:
+def run_backtest(c: httpx.Client, dataset_id: str, strategy: dict[str, Any] | None = None) -> str:
     body = {
         "dataset_id": dataset_id,
-        "preset": preset,
-        "strategy": {"kind": "scores", "score": "Mean($close, 5) / $close", "top_k": top_k},
+        "preset": "us_equity",
+        "strategy": strategy
+        or {"kind": "scores", "score": "Mean($close, 5) / $close", "top_k": 50},
     }
     r = c.post("/api/backtests", json=body)
     assert r.status_code == 202, r.text
@@ -171,7 +170,9 @@ def measure(args: argparse.Namespace) -> int:
         ds = import_files(c, [csv], f"bench-kline-{int(time.time())}")
         draws = []
         for _ in range(args.runs):
-            pg.goto(f"{args.url}/datasets/{ds}/chart")
+            spa_goto(pg, "/")  # in-app, so the chart mounts afresh without a token refresh
+            pg.wait_for_selector("main h2")
+            spa_goto(pg, f"/datasets/{ds}/chart")
             pg.wait_for_selector("[data-testid=kline][data-drawn='1']", timeout=60_000)
             draws.append(pg.evaluate("window.__klineDrawMs"))
         out["kline_draw_ms_median"] = round(statistics.median(draws), 1)
@@ -200,7 +201,19 @@ def measure(args: argparse.Namespace) -> int:
         out["preprocess_preview_note"] = "includes the editor's 400 ms debounce"
 
         # 3c. compare page of two runs on the K-line dataset
-        runs = [run_backtest(c, ds, "cn_a_share", k) for k in (1, 2)]
+        cross = "Cross(Mean($close,{0}), Mean($close,{1}))"
+        runs = [
+            run_backtest(
+                c,
+                ds,
+                {
+                    "kind": "signals",
+                    "entry": cross.format(fast, slow),
+                    "exit": cross.format(fast, slow).replace("Cross(", "CrossDown("),
+                },
+            )
+            for fast, slow in ((5, 20), (10, 60))
+        ]
         compares = []
         for _ in range(args.runs):
             spa_goto(pg, "/")
