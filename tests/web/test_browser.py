@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from quantlab.auth.bootstrap import read_bootstrap_password
@@ -20,6 +21,7 @@ from tests.web.browser import chromium_path, painted, serious_violations, start_
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
 QBOT = "cn/qbot_tushare_qfq_2010_2020"
+SECOND_PASSWORD = "second-researcher-Pw-2026!"
 SLOW_STRATEGY = """import time
 time.sleep(8)
 prev = np.roll(close, 20, axis=0)
@@ -374,6 +376,33 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     page.get_by_test_id("user-menu").hover()
     page.get_by_text("退出所有设备").click()
     expect(page.get_by_role("button", name="登录")).to_be_visible()
+    context.close()
+
+    # --- a second researcher clones the published factor into their own library ----------
+    admin = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": password})
+    created = httpx.post(
+        f"{base}/api/admin/users",
+        json={"username": "second", "password": SECOND_PASSWORD},
+        headers={"Authorization": f"Bearer {admin.json()['access_token']}"},
+    )
+    assert created.status_code == 201, created.text
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = j.page = context.new_page()
+    page.set_default_timeout(60_000)
+    j.go("/factors")
+    page.locator("#username").fill("second")
+    page.locator("#password").fill(SECOND_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="因子实验室")).to_be_visible()
+    library = page.get_by_test_id("factor-library")
+    library.get_by_text("已公开", exact=True).click()
+    published = library.locator(".ant-list-item").filter(has_text="mom5")
+    expect(published.get_by_role("button", name="发布")).to_have_count(0)  # not theirs
+    published.get_by_role("button", name="克隆").click()
+    library.get_by_text("我的", exact=True).click()
+    expect(library.get_by_test_id("factor-item")).to_have_count(1)
+    expect(library.get_by_test_id("factor-item")).to_have_text("mom5")  # a private copy
+    j.check("factor-clone")
     context.close()
     print(f"\nscreenshots: {shots}")
     for name, found in j.violations.items():
