@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from quantlab.auth.bootstrap import read_bootstrap_password
@@ -20,6 +21,7 @@ from tests.web.browser import chromium_path, painted, serious_violations, start_
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
 QBOT = "cn/qbot_tushare_qfq_2010_2020"
+SECOND_PASSWORD = "second-researcher-Pw-2026!"
 SLOW_STRATEGY = """import time
 time.sleep(8)
 prev = np.roll(close, 20, axis=0)
@@ -64,6 +66,10 @@ class Journey:
     def check(self, name: str) -> None:
         """Screenshot the page and record its serious/critical axe violations."""
         self.page.mouse.move(0, 0)  # judge the page at rest, not the control last hovered
+        # ... and not a select's dropdown still fading out after its choice (its listbox)
+        self.page.wait_for_function(
+            "() => !document.querySelector('.ant-select-dropdown:not(.ant-select-dropdown-hidden)')"
+        )
         self.page.screenshot(
             path=str(self.shots / f"{len(list(self.shots.iterdir())):02d}-{name}.png"),
             full_page=True,
@@ -74,6 +80,14 @@ class Journey:
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
+
+    def nav(self, path: str) -> None:
+        """Client-side navigation, as a link does: no reload, so no token refresh (sign-in
+        and refresh share a rate limit of 10 a minute per address)."""
+        self.page.evaluate(
+            "p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate')); }",
+            path,
+        )
 
 
 @pytest.mark.timeout(1500)  # one journey through every page, on a shared 2-core machine
@@ -123,6 +137,7 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     j.check("import-done")
     page.get_by_role("button", name="打开数据集").click()
     expect(page.get_by_text("12611")).to_be_visible()
+    dataset_path = page.url.removeprefix(base)  # /datasets/{id}
     j.check("dataset")
 
     # --- K-line: the canvas is painted ---------------------------------------------------
@@ -207,6 +222,126 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     expect(page.locator(".ant-table-row").first).to_be_visible()
     j.check("backtest-trades")
 
+    # --- chart annotations (pinned to their bar) and saved chart configurations ----------
+    j.nav(dataset_path + "/chart")
+    expect(page.locator("[data-testid=kline][data-drawn='1']")).to_be_visible(timeout=60_000)
+    notes = page.get_by_test_id("annotations")
+    notes.get_by_label("日期").fill("2015-06-12")
+    notes.get_by_label("内容").fill("market top")
+    notes.get_by_role("button", name="添加标注").click()
+    expect(notes).to_contain_text("2015-06-12 market top")
+    page.get_by_label("图表名称").fill("macd-rsi")
+    page.get_by_role("button", name="保存图表").click()
+    page.get_by_test_id("chart-configs").click()
+    expect(page.get_by_title("macd-rsi")).to_be_visible()
+    page.keyboard.press("Escape")
+    j.check("chart-annotations")
+
+    # --- Alpha158 / Alpha360: browse the set, evaluate it on the dataset, ranking drawn -----
+    j.nav("/factors/sets")
+    expect(page.get_by_test_id("feature-set-Alpha158")).to_contain_text("158")
+    expect(page.get_by_test_id("feature-set-Alpha360")).to_contain_text("360")
+    expect(page.get_by_test_id("feature-list")).to_contain_text("($close-$open)/$open")
+    page.get_by_label("起始日期").fill("2019-06-01")
+    page.get_by_role("button", name="评估特征集").click()
+    ranking = page.get_by_test_id("feature-ranking")
+    expect(ranking).to_be_visible(timeout=180_000)
+    expect(ranking.locator(".ant-table-row")).to_have_count(15)  # first page of 158
+    page.wait_for_timeout(300)
+    top = painted(page, "[data-chart='|IC IR| 前 20 的特征']")
+    assert top["painted"] > 1_000, top
+    j.check("feature-sets")
+
+    # --- factor library: save, favourite, publish; the favourites filter -----------------
+    j.nav("/factors")
+    page.get_by_label("保存为因子").fill("mom5")
+    page.get_by_role("button", name="保存为因子").click()
+    library = page.get_by_test_id("factor-library")
+    expect(library).to_contain_text("mom5")
+    library.get_by_role("button", name="收藏 mom5").click()
+    expect(library.get_by_role("button", name="取消收藏 mom5")).to_be_visible()
+    library.get_by_role("button", name="发布").click()
+    expect(library.get_by_test_id("factor-item")).to_contain_text("公开")
+    library.get_by_text("收藏", exact=True).click()
+    expect(library.get_by_test_id("factor-item")).to_have_count(1)
+    j.check("factor-library")
+
+    # --- strategy library: gallery, use a template, rate it, versions, run it -------------
+    page.get_by_role("link", name="策略库").click()
+    gallery = page.get_by_test_id("template-gallery")
+    expect(gallery).to_contain_text("布林带均值回归")
+    j.check("strategy-gallery")
+    card = gallery.get_by_test_id("template-card").filter(has_text="布林带均值回归")
+    card.get_by_role("button", name="使用模板").click()
+    expect(page.get_by_test_id("strategy-plain")).to_contain_text("买入")
+    expect(page.get_by_test_id("strategy-params")).to_contain_text("20")
+    page.get_by_role("tab", name="评分").click()
+    page.locator(".ant-rate").first.locator("li").nth(3).click()
+    page.get_by_label("评论").fill("clear rules")
+    page.get_by_role("button", name="提交评分").click()
+    ratings = page.get_by_test_id("strategy-ratings")
+    expect(ratings).to_contain_text("clear rules")
+    expect(ratings.locator(".ant-rate-star-full")).to_have_count(4)
+    page.get_by_role("tab", name="版本历史").click()
+    expect(page.get_by_test_id("strategy-versions")).to_contain_text("当前")
+    j.check("strategy")
+    page.get_by_role("button", name="开始回测").click()
+    expect(page.get_by_test_id("results")).to_be_visible(timeout=300_000)
+
+    # --- compare the two finished runs: metrics side by side, NAVs overlaid --------------
+    j.nav("/backtests")
+    rows = page.locator(".ant-table-row")
+    expect(rows).to_have_count(2)
+    rows.nth(0).get_by_role("checkbox").check()
+    rows.nth(1).get_by_role("checkbox").check()
+    page.get_by_test_id("compare-selected").click()
+    metrics = page.get_by_test_id("compare-metrics")
+    expect(metrics).to_contain_text("sharpe_ratio")
+    expect(metrics).to_contain_text("Bollinger band reversion")
+    page.wait_for_timeout(300)
+    overlay = painted(page, "[data-chart='净值叠加']")
+    assert overlay["painted"] > 5_000, overlay
+    j.check("compare")
+
+    # --- task schedules (cron) -------------------------------------------------------------
+    j.nav("/tasks")
+    page.get_by_role("button", name="定时任务").click()
+    page.get_by_label("名称", exact=True).fill("nightly noop")
+    page.get_by_label("任务类型").click()
+    page.get_by_title("system.noop").click()
+    page.get_by_role("button", name="保存").click()
+    schedules = page.get_by_test_id("schedules")
+    expect(schedules).to_contain_text("nightly noop")
+    expect(schedules).to_contain_text("0 2 * * 1-5")
+    expect(schedules).to_contain_text("Asia/Shanghai")
+    j.check("schedules")
+
+    # --- preprocessing: steps, live preview with histograms, expert JSON; a new version ----
+    j.nav(dataset_path)
+    page.get_by_role("tab", name="预处理").click()
+    expect(page.get_by_test_id("rows-before")).to_have_text("12611")
+    page.get_by_label("添加步骤").click()
+    page.keyboard.type("zscore")
+    page.get_by_title("transform · zscore").click()
+    expect(page.get_by_test_id("pipeline-step")).to_have_count(2)
+    expect(page.get_by_test_id("preprocess-preview")).to_contain_text("zscore")
+    page.wait_for_timeout(300)
+    hist = painted(page, "[data-testid=preprocess-preview] [data-chart]")
+    assert hist["painted"] > 2_000, hist
+    expect(page.get_by_label("步骤 JSON 2")).to_have_value(
+        '{"op":"transform","method":"zscore","scope":"per_day_cross_section"}'
+    )
+    j.check("preprocessing")
+    page.get_by_test_id("mode-switch").get_by_text("新手").click()
+    expect(page.get_by_label("步骤 JSON 2")).to_have_count(0)
+    expect(page.get_by_text("在生成新版本之前不会保存任何内容")).to_be_visible()
+    page.get_by_test_id("mode-switch").get_by_text("专家").click()
+    page.get_by_role("button", name="生成新版本").click()
+    expect(page.get_by_test_id("preprocess-job")).to_contain_text("已生成新版本", timeout=120_000)
+    page.get_by_role("tab", name="版本", exact=True).click()
+    versions = page.get_by_test_id("dataset-versions").locator(".ant-table-row")
+    expect(versions).to_have_count(2)
+
     # --- the other pages render without errors -------------------------------------------
     for path, heading in (
         ("/tasks", "任务"),
@@ -216,9 +351,13 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
         ("/welcome", "新手引导"),
         ("/datasets", "数据集"),
         ("/backtests", "回测"),
+        ("/backtests/compare", "回测对比"),
+        ("/strategies", "策略库"),
+        ("/factors/sets", "Alpha158 / Alpha360"),
+        ("/tasks/schedules", "定时任务"),
         ("/", "总览"),
     ):
-        j.go(path)
+        j.nav(path)
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         expect(page.get_by_role("alert")).to_have_count(0)
         j.check(path.strip("/") or "home")
@@ -239,6 +378,33 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     page.get_by_test_id("user-menu").hover()
     page.get_by_text("退出所有设备").click()
     expect(page.get_by_role("button", name="登录")).to_be_visible()
+    context.close()
+
+    # --- a second researcher clones the published factor into their own library ----------
+    admin = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": password})
+    created = httpx.post(
+        f"{base}/api/admin/users",
+        json={"username": "second", "password": SECOND_PASSWORD},
+        headers={"Authorization": f"Bearer {admin.json()['access_token']}"},
+    )
+    assert created.status_code == 201, created.text
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = j.page = context.new_page()
+    page.set_default_timeout(60_000)
+    j.go("/factors")
+    page.locator("#username").fill("second")
+    page.locator("#password").fill(SECOND_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="因子实验室")).to_be_visible()
+    library = page.get_by_test_id("factor-library")
+    library.get_by_text("已公开", exact=True).click()
+    published = library.locator(".ant-list-item").filter(has_text="mom5")
+    expect(published.get_by_role("button", name="发布")).to_have_count(0)  # not theirs
+    published.get_by_role("button", name="克隆").click()
+    library.get_by_text("我的", exact=True).click()
+    expect(library.get_by_test_id("factor-item")).to_have_count(1)
+    expect(library.get_by_test_id("factor-item")).to_have_text("mom5")  # a private copy
+    j.check("factor-clone")
     context.close()
     print(f"\nscreenshots: {shots}")
     for name, found in j.violations.items():

@@ -19,6 +19,11 @@ const FactorLab = lazy(() => import("./pages/factors/FactorLab"));
 const Backtests = lazy(() => import("./pages/backtests/BacktestList"));
 const BacktestNew = lazy(() => import("./pages/backtests/BacktestNew"));
 const BacktestPage = lazy(() => import("./pages/backtests/BacktestPage"));
+const Compare = lazy(() => import("./pages/backtests/Compare"));
+const FeatureSets = lazy(() => import("./pages/factors/FeatureSets"));
+const Strategies = lazy(() => import("./pages/strategies/StrategyLibrary"));
+const StrategyPage = lazy(() => import("./pages/strategies/StrategyPage"));
+const Schedules = lazy(() => import("./pages/Schedules"));
 const Tasks = lazy(() => import("./pages/Tasks"));
 const Sandbox = lazy(() => import("./pages/Sandbox"));
 const Settings = lazy(() => import("./pages/Settings"));
@@ -39,10 +44,15 @@ function Routed() {
           <Route path="/datasets/:id" element={<DatasetPage />} />
           <Route path="/datasets/:id/chart" element={<ChartPage />} />
           <Route path="/factors" element={<FactorLab />} />
+          <Route path="/factors/sets" element={<FeatureSets />} />
+          <Route path="/strategies" element={<Strategies />} />
+          <Route path="/strategies/:id" element={<StrategyPage />} />
           <Route path="/backtests" element={<Backtests />} />
           <Route path="/backtests/new" element={<BacktestNew />} />
+          <Route path="/backtests/compare" element={<Compare />} />
           <Route path="/backtests/:id" element={<BacktestPage />} />
           <Route path="/tasks" element={<Tasks />} />
+          <Route path="/tasks/schedules" element={<Schedules />} />
           <Route path="/sandbox" element={<Sandbox />} />
           <Route path="/settings" element={<Settings />} />
           <Route path="/admin" element={<Admin />} />

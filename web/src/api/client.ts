@@ -64,7 +64,8 @@ export function refreshTokens(): Promise<boolean> {
   })
     .then(async (resp) => {
       if (!resp.ok) {
-        setTokens(null);
+        // a refused token ends the session; a rate limit or a server error keeps it to retry
+        if (resp.status !== 429 && resp.status < 500) setTokens(null);
         return false;
       }
       setTokens((await resp.json()) as TokenPair);

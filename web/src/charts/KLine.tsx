@@ -1,9 +1,9 @@
 // K-line with MA/BOLL overlays and up to three indicator panes (lightweight-charts, one
 // chart with a pane per indicator). TradingView's attribution logo stays on, as its licence asks.
 import {
-  CandlestickSeries, createChart, HistogramSeries, LineSeries,
+  CandlestickSeries, createChart, createSeriesMarkers, HistogramSeries, LineSeries,
 } from "lightweight-charts";
-import type { IChartApi, Time } from "lightweight-charts";
+import type { IChartApi, ISeriesApi, ISeriesMarkersPluginApi, SeriesType, Time } from "lightweight-charts";
 import { useEffect, useRef } from "react";
 
 export interface OhlcvData {
@@ -22,8 +22,12 @@ function line(dates: string[], values: (number | null)[]) {
   return out;
 }
 
-/** Draw ``data`` into a fresh chart in ``el``; returns the chart (call ``remove`` to free). */
-export function drawKLine(el: HTMLElement, data: OhlcvData, height: number): IChartApi {
+/** A note pinned to a bar (a saved chart annotation). */
+export interface Marker { date: string; text: string }
+
+/** Draw ``data`` into a fresh chart in ``el``; returns the chart (call ``remove`` to free)
+ * and its candle series (where annotations are pinned). */
+export function drawKLine(el: HTMLElement, data: OhlcvData, height: number): { chart: IChartApi; candles: ISeriesApi<SeriesType> } {
   const chart = createChart(el, {
     height,
     autoSize: true,
@@ -53,20 +57,40 @@ export function drawKLine(el: HTMLElement, data: OhlcvData, height: number): ICh
   const panes = chart.panes();
   panes.forEach((pane, i) => pane.setStretchFactor(i === 0 ? Math.max(1, panes.length - 1) : 1));
   chart.timeScale().fitContent();
-  return chart;
+  return { chart, candles };
 }
 
-export default function KLine({ data, height = 560, label }: { data: OhlcvData; height?: number; label: string }) {
+export default function KLine({ data, height = 560, label, markers = [], onPick }: {
+  data: OhlcvData; height?: number; label: string; markers?: Marker[]; onPick?: (date: string) => void;
+}) {
   const ref = useRef<HTMLDivElement>(null);
+  const pins = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
+  const pick = useRef(onPick);
+  pick.current = onPick;
   useEffect(() => {
     const t0 = performance.now();
-    const chart = drawKLine(ref.current!, data, height);
+    const { chart, candles } = drawKLine(ref.current!, data, height);
+    pins.current = createSeriesMarkers(candles, []);
+    // a click on a bar picks its date (e.g. for a new annotation)
+    chart.subscribeClick((p) => {
+      const t = p.time as Time | undefined;
+      if (typeof t === "string") pick.current?.(t);
+      else if (t && typeof t === "object") pick.current?.(`${t.year}-${String(t.month).padStart(2, "0")}-${String(t.day).padStart(2, "0")}`);
+    });
     requestAnimationFrame(() => {
       // measured by benchmarks/web.py: data arrived -> panes painted
       (window as unknown as { __klineDrawMs?: number }).__klineDrawMs = performance.now() - t0;
       ref.current?.setAttribute("data-drawn", "1");
     });
-    return () => chart.remove();
+    return () => { pins.current = null; chart.remove(); };
   }, [data, height]);
+  // annotations: arrows above their bars, redrawn without rebuilding the chart
+  const key = JSON.stringify(markers);
+  useEffect(() => {
+    const dates = new Set(data.candles.map((c) => c.date));
+    pins.current?.setMarkers(markers.filter((m) => dates.has(m.date)).sort((a, b) => a.date.localeCompare(b.date))
+      .map((m) => ({ time: m.date as Time, position: "aboveBar", shape: "arrowDown", color: "#ad4e00", text: m.text })));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [data, key]);
   return <div ref={ref} role="figure" aria-label={label} data-testid="kline" style={{ width: "100%", height }} />;
 }

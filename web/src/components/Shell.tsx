@@ -7,7 +7,7 @@ import type { Language } from "../i18n";
 
 const ITEMS = [
   ["/", "nav.dashboard"], ["/datasets", "nav.datasets"], ["/factors", "nav.factors"],
-  ["/backtests", "nav.backtests"], ["/tasks", "nav.tasks"], ["/sandbox", "nav.sandbox"],
+  ["/strategies", "nav.strategies"], ["/backtests", "nav.backtests"], ["/tasks", "nav.tasks"], ["/sandbox", "nav.sandbox"],
   ["/settings", "nav.settings"], ["/welcome", "nav.help"],
 ] as const;
 
@@ -16,7 +16,7 @@ export default function Shell({ children }: { children: ReactNode }) {
   const { me, prefs, setMode, updatePrefs, signOut } = useSession();
   const { pathname } = useLocation();
   const items: { key: string; label: ReactNode }[] = ITEMS.map(([to, key]) => ({ key: to, label: <Link to={to}>{t(key)}</Link> }));
-  if (me?.role === "admin") items.splice(7, 0, { key: "/admin", label: <Link to="/admin">{t("nav.admin")}</Link> });
+  if (me?.role === "admin") items.splice(items.length - 1, 0, { key: "/admin", label: <Link to="/admin">{t("nav.admin")}</Link> });
   const selected = ITEMS.map(([to]) => to as string).concat("/admin")
     .filter((p) => (p === "/" ? pathname === "/" : pathname.startsWith(p)));
   return (

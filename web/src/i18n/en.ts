@@ -2,7 +2,7 @@ const en = {
   app: { title: "quantlab", subtitle: "Quant research workbench" },
   nav: {
     dashboard: "Dashboard", datasets: "Datasets", factors: "Factor lab", backtests: "Backtests",
-    tasks: "Tasks", sandbox: "Sandbox", settings: "Settings", admin: "Admin", help: "Getting started",
+    tasks: "Tasks", sandbox: "Sandbox", settings: "Settings", admin: "Admin", help: "Getting started", strategies: "Strategies",
   },
   common: {
     loading: "Loading…", empty: "Nothing here yet", retry: "Retry", save: "Save", cancel: "Cancel",
@@ -67,6 +67,50 @@ const en = {
     title: "Settings", preferences: "Preferences", tokens: "Personal access tokens", sessions: "Sessions",
     newToken: "Create token", readOnly: "Read-only", secretOnce: "Copy the secret now; it is not shown again.",
     sessionsHelp: "End every session of this account on every device.", theme: "Theme",
+  },
+  preprocess: {
+    title: "Preprocessing", steps: "Pipeline steps", addStep: "Add a step", noSteps: "No steps yet: add one to see its effect.",
+    op: "Operation", method: "Method", scope: "Scope", columns: "Columns", allColumns: "all numeric columns",
+    detect: "Detect", action: "Action", stepJson: "Step as JSON", invalidJson: "Not valid JSON",
+    preview: "Live preview", rowsBefore: "Rows before", rowsAfter: "Rows after", future: "A step uses future information (look-ahead): do not use its output for backtests.",
+    distribution: "Distribution before and after", before: "Before", after: "After", changed: "Changed cells", outliers: "Outliers",
+    sample: "Sample rows (changed first)", removed: "removed", execute: "Build a new version", note: "Note",
+    executed: "A new version is being built by job {{job}}.", built: "Job {{job}} built a new version.", templates: "Templates", saveTemplate: "Save as template",
+    loadTemplate: "Load a template", templateName: "Template name",
+    help: "Each step cleans or rescales the data. The preview runs the steps on a sample as you edit; nothing is stored until you build a new version.",
+    per_symbol_time: "each symbol over time", per_day_cross_section: "all symbols per day", whole_sample: "whole sample",
+  },
+  annotations: {
+    title: "Annotations", add: "Add annotation", text: "Text", price: "Price", none: "No annotations on this symbol", pick: "Click a bar to pick its date.",
+  },
+  chartConfigs: { title: "Saved charts", save: "Save chart", name: "Chart name", load: "Open a saved chart", saved: "Saved" },
+  compare: {
+    title: "Compare runs", pick: "Choose two to ten finished backtests", run: "Compare", metric: "Metric", overlay: "Equity (NAV) overlay",
+    selected: "{{n}} selected", incomplete: "incomplete",
+  },
+  schedules: {
+    title: "Schedules", new: "New schedule", jobType: "Job type", cron: "Cron", timezone: "Time zone", enabled: "Enabled",
+    nextRun: "Next run", lastRun: "Last run", params: "Parameters (JSON)", priority: "Priority",
+    cronHelp: "Five fields: minute hour day-of-month month day-of-week. Example: 0 2 * * 1-5 runs at 02:00 on weekdays.",
+    jobs: "Jobs",
+  },
+  featureSets: {
+    title: "Alpha158 / Alpha360", help: "Qlib's standard feature sets: browse their expressions, then evaluate the whole set on a dataset and rank the features by IC IR.",
+    features: "Features", lookback: "Lookback (days)", filter: "Filter by name or expression", evaluate: "Evaluate the set",
+    ranking: "Ranking", rank: "Rank", icIr: "IC IR", icMean: "Mean IC", rankIcMean: "Mean Rank IC", rankIcIr: "Rank IC IR",
+    coverage: "Coverage", start: "From (date)", top: "Top 20 features by |IC IR|", skipped: "Skipped (fields missing): {{n}}",
+  },
+  library: {
+    favourite: "Favourite", unfavourite: "Remove from favourites", publish: "Publish", clone: "Clone", public: "public",
+    all: "All", mine: "Mine", favourites: "Favourites", published: "Published",
+  },
+  strategies: {
+    title: "Strategy library", gallery: "Template gallery", mine: "Saved strategies", use: "Use template", usage: "Used {{n}} times",
+    version: "Version", versions: "Versions", ratings: "Ratings", rate: "Rate", comment: "Comment", submitRating: "Submit rating",
+    removeRating: "Remove my rating", noRatings: "No ratings yet", copy: "Copy to mine", publish: "Publish", unpublish: "Unpublish",
+    runOn: "Backtest on", runs: "Runs", parameters: "Parameters", default: "Default", current: "Current", range: "Range",
+    restore: "Restore", diff: "Changes since", message: "Message", plain: "In plain words", category: "Category", market: "Market",
+    average: "{{avg}} ({{n}} ratings)", favourite: "Favourite", template: "template",
   },
   admin: { title: "Administration", users: "Users", audit: "Audit log", role: "Role", active: "Active", action: "Action", actor: "Actor", when: "When" },
 };

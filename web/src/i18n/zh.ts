@@ -4,7 +4,7 @@ const zh: Messages = {
   app: { title: "quantlab", subtitle: "量化研究工作台" },
   nav: {
     dashboard: "总览", datasets: "数据集", factors: "因子实验室", backtests: "回测",
-    tasks: "任务", sandbox: "沙箱", settings: "设置", admin: "管理", help: "新手引导",
+    tasks: "任务", sandbox: "沙箱", settings: "设置", admin: "管理", help: "新手引导", strategies: "策略库",
   },
   common: {
     loading: "加载中…", empty: "暂无内容", retry: "重试", save: "保存", cancel: "取消",
@@ -63,6 +63,50 @@ const zh: Messages = {
     title: "设置", preferences: "偏好", tokens: "个人访问令牌", sessions: "会话", newToken: "创建令牌",
     readOnly: "只读", secretOnce: "请立即复制密钥，之后不会再显示。", sessionsHelp: "结束此账号在所有设备上的会话。",
     theme: "主题",
+  },
+  preprocess: {
+    title: "预处理", steps: "处理步骤", addStep: "添加步骤", noSteps: "还没有步骤：添加一步即可看到效果。",
+    op: "操作", method: "方法", scope: "范围", columns: "列", allColumns: "全部数值列",
+    detect: "检测", action: "处理", stepJson: "步骤 JSON", invalidJson: "不是有效的 JSON",
+    preview: "实时预览", rowsBefore: "处理前行数", rowsAfter: "处理后行数", future: "有步骤使用了未来信息（前视偏差）：不要将其结果用于回测。",
+    distribution: "处理前后的分布", before: "处理前", after: "处理后", changed: "改动的单元格", outliers: "异常值",
+    sample: "样本行（改动的在前）", removed: "已删除", execute: "生成新版本", note: "备注",
+    executed: "任务 {{job}} 正在生成新版本。", built: "任务 {{job}} 已生成新版本。", templates: "模板", saveTemplate: "保存为模板",
+    loadTemplate: "载入模板", templateName: "模板名称",
+    help: "每一步清洗或缩放数据。编辑时预览会在样本上运行这些步骤；在生成新版本之前不会保存任何内容。",
+    per_symbol_time: "每个标的的时间序列", per_day_cross_section: "每日全部标的截面", whole_sample: "全样本",
+  },
+  annotations: {
+    title: "标注", add: "添加标注", text: "内容", price: "价格", none: "该标的暂无标注", pick: "点击 K 线选择日期。",
+  },
+  chartConfigs: { title: "已保存的图表", save: "保存图表", name: "图表名称", load: "打开已保存的图表", saved: "已保存" },
+  compare: {
+    title: "回测对比", pick: "选择 2 到 10 个已完成的回测", run: "对比", metric: "指标", overlay: "净值叠加",
+    selected: "已选 {{n}} 个", incomplete: "不完整",
+  },
+  schedules: {
+    title: "定时任务", new: "新建定时任务", jobType: "任务类型", cron: "Cron 表达式", timezone: "时区", enabled: "启用",
+    nextRun: "下次运行", lastRun: "上次运行", params: "参数（JSON）", priority: "优先级",
+    cronHelp: "五个字段：分 时 日 月 星期。例如 0 2 * * 1-5 表示工作日 02:00 运行。",
+    jobs: "任务列表",
+  },
+  featureSets: {
+    title: "Alpha158 / Alpha360", help: "Qlib 的标准特征集：浏览其表达式，然后在数据集上评估整个特征集，并按 IC IR 排序。",
+    features: "特征数", lookback: "回看天数", filter: "按名称或表达式筛选", evaluate: "评估特征集",
+    ranking: "排名", rank: "名次", icIr: "IC IR", icMean: "IC 均值", rankIcMean: "Rank IC 均值", rankIcIr: "Rank IC IR",
+    coverage: "覆盖率", start: "起始日期", top: "|IC IR| 前 20 的特征", skipped: "跳过（缺少字段）：{{n}}",
+  },
+  library: {
+    favourite: "收藏", unfavourite: "取消收藏", publish: "发布", clone: "克隆", public: "公开",
+    all: "全部", mine: "我的", favourites: "收藏", published: "已公开",
+  },
+  strategies: {
+    title: "策略库", gallery: "模板库", mine: "我的策略", use: "使用模板", usage: "已使用 {{n}} 次",
+    version: "版本", versions: "版本历史", ratings: "评分", rate: "评分", comment: "评论", submitRating: "提交评分",
+    removeRating: "删除我的评分", noRatings: "暂无评分", copy: "复制到我的策略", publish: "发布", unpublish: "取消发布",
+    runOn: "回测数据集", runs: "运行记录", parameters: "参数", default: "默认值", current: "当前值", range: "范围",
+    restore: "恢复", diff: "相对当前的改动", message: "说明", plain: "通俗描述", category: "类别", market: "市场",
+    average: "{{avg}}（{{n}} 人评分）", favourite: "收藏", template: "模板",
   },
   admin: { title: "系统管理", users: "用户", audit: "审计日志", role: "角色", active: "启用", action: "操作", actor: "操作人", when: "时间" },
 };

@@ -1,6 +1,7 @@
 import { Button, Drawer, Progress, Select, Space, Table, Typography } from "antd";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { ErrorAlert, PageState, useLoad } from "../components/State";
@@ -31,6 +32,7 @@ export default function Tasks() {
         <Select aria-label={t("common.status")} allowClear placeholder={t("common.status")} style={{ width: 160 }} value={status} onChange={setStatus}
           options={STATUSES.map((s) => ({ value: s, label: s }))} />
         <Button onClick={state.reload}>{t("common.refresh")}</Button>
+        <Link to="/tasks/schedules"><Button>{t("schedules.title")}</Button></Link>
       </Space>
       {error !== undefined && <ErrorAlert error={error} />}
       <PageState state={state}>

@@ -1,10 +1,13 @@
-import { Button, Descriptions, Space, Table, Tabs, Typography } from "antd";
+import { Button, Descriptions, Space, Spin, Table, Tabs, Typography } from "antd";
+import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router-dom";
 import { request } from "../../api/client";
 import { PageState, useLoad } from "../../components/State";
 import { num, when } from "../../format";
 import type { Dataset } from "./DatasetList";
+
+const Preprocessing = lazy(() => import("./Preprocessing"));
 
 interface FieldStats { count: number; missing: number; mean: number; std: number; min: number; max: number }
 interface Summary { rows: number; symbols: number; calendar_days: number; fields: Record<string, FieldStats> }
@@ -49,12 +52,17 @@ export default function DatasetPage() {
             ) },
             { key: "versions", label: t("datasets.versions"), children: (
               <PageState state={versions}>
-                {(vs) => <Table size="small" rowKey="version" dataSource={vs} columns={[
+                {(vs) => <Table size="small" rowKey="version" dataSource={vs} data-testid="dataset-versions" columns={[
                   { title: t("datasets.version"), dataIndex: "version" }, { title: "parent", dataIndex: "parent_version" },
                   { title: t("datasets.rows"), dataIndex: "rows" }, { title: t("datasets.symbols"), dataIndex: "symbols_count" },
                   { title: t("datasets.range"), render: (_, v) => `${v.start} – ${v.end}` }, { title: "note", dataIndex: "note" },
                   { title: t("common.created"), dataIndex: "created_at", render: when }]} />}
               </PageState>
+            ) },
+            { key: "preprocess", label: t("preprocess.title"), children: (
+              <Suspense fallback={<Spin />}>
+                <Preprocessing datasetId={id} fields={Object.keys(summary.data?.fields ?? {})} onExecuted={versions.reload} />
+              </Suspense>
             ) },
           ]} />
         </Space>

@@ -1,7 +1,9 @@
-import { Alert, Button, Card, Col, Input, List, Row, Select, Space, Statistic, Tabs, Typography } from "antd";
+import { Alert, Button, Card, Col, Input, List, Row, Segmented, Select, Space, Statistic, Tabs, Tag, Typography } from "antd";
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
 import { ApiError, json, request } from "../../api/client";
+import { useSession } from "../../auth/session";
 import { ErrorAlert, PageState, useLoad } from "../../components/State";
 import type { ValidationError } from "../../editor/FactorEditor";
 import type { Dataset } from "../datasets/DatasetList";
@@ -22,12 +24,26 @@ export interface EvaluationResult {
   long_short_cumulative: (number | null)[]; coverage: (number | null)[]; top_turnover: (number | null)[];
   top_turnover_mean: number | null; autocorrelation_mean: number | null;
 }
-interface Factor { id: string; name: string; expression: string | null; is_public: boolean; favourite?: boolean }
+interface Factor { id: string; owner_id: string; name: string; expression: string | null; is_public: boolean; is_favourite: boolean; cloned_from: string | null }
+type Scope = "all" | "mine" | "public" | "favourites";
 
 export default function FactorLab() {
   const { t } = useTranslation();
   const datasets = useLoad(() => request<Dataset[]>("/api/datasets?size=200"), []);
-  const factors = useLoad(() => request<Factor[]>("/api/factors?size=200"), []);
+  const { me } = useSession();
+  const [scope, setScope] = useState<Scope>("all");
+  const factors = useLoad(() => request<Factor[]>(`/api/factors?size=200&${scope === "favourites" ? "favourites=true" : `scope=${scope}`}`), [scope]);
+  // the library's actions: favourite, publish (own factors), clone (others' public factors)
+  const libraryAction = async (f: Factor, action: "favourite" | "unfavourite" | "publish" | "clone") => {
+    setError(undefined);
+    try {
+      if (action === "favourite") await request(`/api/factors/${f.id}/favourite`, { method: "PUT" });
+      else if (action === "unfavourite") await request(`/api/factors/${f.id}/favourite`, { method: "DELETE" });
+      else if (action === "publish") await request(`/api/factors/${f.id}/publish`, { method: "POST" });
+      else await request(`/api/factors/${f.id}/clone`, json("POST", {}));
+      factors.reload();
+    } catch (e) { setError(e); }
+  };
   const [datasetId, setDatasetId] = useState<string>();
   const [fields, setFields] = useState<string[]>([]);
   const [expression, setExpression] = useState("Mean($close, 5) / $close - 1");
@@ -108,12 +124,25 @@ export default function FactorLab() {
           </Card>
         </Col>
         <Col xs={24} lg={8}>
-          <Card title={t("factors.library")}>
+          <Card title={t("factors.library")} data-testid="factor-library" extra={<Link to="/factors/sets" style={{ textDecoration: "underline" }}>Alpha158 / Alpha360</Link>}>
+            <Segmented aria-label={t("factors.library")} size="small" style={{ marginBottom: 8 }} value={scope} onChange={(v) => setScope(v as Scope)}
+              options={(["all", "mine", "public", "favourites"] as const).map((k) => ({ value: k, label: t(`library.${k === "public" ? "published" : k}`) }))} />
             <PageState state={factors} empty={(f) => f.length === 0}>
-              {(fs) => <List size="small" dataSource={fs} renderItem={(f) => (
-                <List.Item actions={[<Button key="u" size="small" onClick={() => setExpression(f.expression ?? "")}>{t("common.open")}</Button>]}>
-                  {f.name}{f.is_public ? " · public" : ""}
-                </List.Item>)} />}
+              {(fs) => <List size="small" dataSource={fs} renderItem={(f) => {
+                const mine = f.owner_id === me?.id;
+                return (
+                  <List.Item actions={[
+                    <Button key="u" size="small" onClick={() => setExpression(f.expression ?? "")}>{t("common.open")}</Button>,
+                    <Button key="f" size="small" aria-pressed={f.is_favourite} aria-label={`${f.is_favourite ? t("library.unfavourite") : t("library.favourite")} ${f.name}`}
+                      onClick={() => void libraryAction(f, f.is_favourite ? "unfavourite" : "favourite")}>{f.is_favourite ? "★" : "☆"}</Button>,
+                    mine && !f.is_public
+                      ? <Button key="p" size="small" onClick={() => void libraryAction(f, "publish")}>{t("library.publish")}</Button>
+                      : !mine ? <Button key="c" size="small" onClick={() => void libraryAction(f, "clone")}>{t("library.clone")}</Button> : null,
+                  ].filter(Boolean)}>
+                    <span data-testid="factor-item">{f.name}{f.is_public && <Tag color="#0958d9" style={{ marginLeft: 6 }}>{t("library.public")}</Tag>}</span>
+                  </List.Item>
+                );
+              }} />}
             </PageState>
           </Card>
         </Col>
