@@ -1,7 +1,7 @@
 """factors: a factor may be a model run's predictions (kind "model")
 
 Revision ID: 0019_model_factors
-Revises: 0014_model_runs
+Revises: 0016_builder_drafts
 Create Date: 2026-12-05 01:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_model_factors"
-down_revision: str | None = "0014_model_runs"
+down_revision: str | None = "0016_builder_drafts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
