@@ -155,7 +155,7 @@ def analyse(
     metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
     findings: list[dict[str, Any]] = []
     if diagnostics:
-        close = pd.DataFrame(result.close[:n]).ffill().to_numpy()
+        close = result.last_close()[:n]
         with np.errstate(invalid="ignore", divide="ignore"):
             asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}

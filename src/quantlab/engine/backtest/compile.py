@@ -135,7 +135,9 @@ class Compiled:
 
 
 def _rows(values: np.ndarray, lo: int, cols: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(values, dtype=np.float64)[lo:][:, cols])
+    rows = np.asarray(values, dtype=np.float64)[lo:]
+    every = len(cols) == rows.shape[1] and bool((cols == np.arange(len(cols))).all())
+    return np.ascontiguousarray(rows if every else rows[:, cols])
 
 
 def _truthy(values: np.ndarray) -> np.ndarray:
