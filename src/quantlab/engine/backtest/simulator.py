@@ -119,6 +119,7 @@ class Simulator:
         self.strategy = strategy
         self.config = config or BacktestConfig()
         self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
+        self.panel: Panel = panel
         if market is not None and market.shares_market(panel, self.config, self.warmup):
             self.panel = market.panel  # the variant of a batch: same data, same rules
             self._share_market(market)
