@@ -32,6 +32,7 @@ from quantlab.platform.jobs.models import Job
 from quantlab.platform.ownership import Principal, get_owned
 
 JOB_TYPE = "factors.evaluate"
+PENDING = "pending"  # the status of an evaluation whose job is not (yet) recorded
 RESULTS_DIR = "factors/evaluations"
 INLINE_RESULT_BYTES = 1 << 20  # larger results go to a file under the data dir
 
@@ -135,7 +136,6 @@ async def start_evaluation(
         dataset_id=dataset.id,
         dataset_version=version.version,
         params=params,
-        status="pending",
     )
     session.add(evaluation)
     await session.flush()
@@ -170,7 +170,7 @@ async def get_evaluation(
         session, FactorEvaluation, evaluation_id, user, not_found=EvaluationNotFound
     )
     job = await session.get(Job, evaluation.job_id) if evaluation.job_id else None
-    out = evaluation_view(evaluation)
+    out = evaluation_view(evaluation, job.status if job is not None else PENDING)
     out["job"] = (
         None
         if job is None
@@ -182,10 +182,9 @@ async def get_evaluation(
             "error": job.error_message,
         }
     )
-    unfinished = out["status"] in ("pending", "running")
-    if job is not None and job.status in ("failed", "cancelled") and unfinished:
-        # the job ended before it could record its outcome (e.g. a lost worker)
-        out["status"], out["error"] = job.status, out["error"] or job.error_message
+    if job is not None and job.status in ("failed", "cancelled"):
+        # the job may have ended before it could record its outcome (e.g. a lost worker)
+        out["error"] = out["error"] or job.error_message
     result = evaluation.result
     if result is None and evaluation.result_ref:
         result = json.loads((data_dir / evaluation.result_ref).read_text(encoding="utf-8"))
@@ -206,13 +205,16 @@ async def list_evaluations(
     if factor_id:
         stmt = stmt.where(FactorEvaluation.factor_id == factor_id)
     if status:
-        stmt = stmt.where(FactorEvaluation.status == status)
+        stmt = stmt.join(Job, Job.id == FactorEvaluation.job_id).where(Job.status == status)
     rows, total = await paginate(
         session, stmt, params, FactorEvaluation.created_at.desc(), FactorEvaluation.id
     )
-    return [evaluation_view(r) for r in rows], total
+    found = await job_service.statuses(session, (r.job_id for r in rows))
+    return [evaluation_view(r, found.get(r.job_id or "", PENDING)) for r in rows], total
 
 
-def evaluation_view(evaluation: FactorEvaluation) -> dict[str, Any]:
-    """JSON form of an evaluation row without its result."""
-    return EvaluationOut.model_validate(evaluation).model_dump(mode="json")
+def evaluation_view(evaluation: FactorEvaluation, status: str) -> dict[str, Any]:
+    """JSON form of an evaluation row without its result; ``status`` is its job's (the
+    row keeps no copy)."""
+    data = {k: getattr(evaluation, k) for k in EvaluationOut.model_fields if k != "status"}
+    return EvaluationOut.model_validate({**data, "status": status}).model_dump(mode="json")

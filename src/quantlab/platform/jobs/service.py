@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform.jobs.access import check_owned_params
@@ -55,6 +57,17 @@ async def enqueue(
     session.add(job)
     await session.flush()
     return job
+
+
+async def statuses(session: AsyncSession, job_ids: Iterable[str | None]) -> dict[str, str]:
+    """The status of each job (by id, one query): the one record of a run's status, which
+    domain rows (backtests, evaluations, imports) read instead of keeping a copy. Ids of
+    missing jobs are left out."""
+    ids = sorted({i for i in job_ids if i})
+    if not ids:
+        return {}
+    rows = await session.execute(select(Job.id, Job.status).where(Job.id.in_(ids)))
+    return {str(i): str(s) for i, s in rows.all()}
 
 
 def job_view(job: Job) -> dict[str, Any]:
