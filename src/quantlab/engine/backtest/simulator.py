@@ -158,9 +158,11 @@ class Simulator:
         self.close = close
         self._marks: list[np.ndarray] = []
         self.exec_px = exec_px
-        self.open = _c(panel.fields.get("open", panel["close"]))
-        self.high = _c(panel.fields.get("high", panel["close"]))
-        self.low = _c(panel.fields.get("low", panel["close"]))
+        self.open = self.high = self.low = _UNUSED  # the kernel reads them for stops only
+        if (ex.stop_loss, ex.take_profit) != (StopMode.NONE, StopMode.NONE):
+            self.open = _c(panel.fields.get("open", panel["close"]))
+            self.high = _c(panel.fields.get("high", panel["close"]))
+            self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
         up, down = (a[w:] for a in price_limits(hist, cfg.rules))
