@@ -327,10 +327,15 @@ def main() -> None:
     vbt: Any = None
     bt: Any = None
     if not args.no_peers:
-        import backtrader
         import vectorbt
 
-        vbt, bt = vectorbt, backtrader
+        vbt = vectorbt
+        try:
+            import backtrader
+
+            bt = backtrader
+        except ImportError:  # the bench extra's; `make bench` installs it
+            print("backtrader is not installed: its W1 figure is skipped")
     print(f"data: seeded synthetic, {n} symbols × 2520 days; cpu count {psutil.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     w1(panel, vbt, None if args.quick else bt, bt_symbols=10)
