@@ -271,9 +271,8 @@ async def list_imports(
 
 async def statuses(session: AsyncSession, records: Sequence[DataImport]) -> list[str]:
     """Each import's status: its job's (the row keeps no copy), ``pending`` before it has
-    one."""
-    found = await job_service.statuses(session, (r.job_id for r in records))
-    return [found.get(r.job_id or "", "pending") for r in records]
+    one; a row read before its ended job's outcome was committed is read again."""
+    return await job_service.row_statuses(session, records, lambda r: r.report is not None)
 
 
 async def dataset_of(session: AsyncSession, record: DataImport) -> Dataset | None:

@@ -29,6 +29,7 @@ from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.models import Job
+from quantlab.platform.jobs.status import TERMINAL
 from quantlab.platform.ownership import Principal, get_owned
 
 JOB_TYPE = "factors.evaluate"
@@ -169,7 +170,11 @@ async def get_evaluation(
     evaluation = await get_owned(
         session, FactorEvaluation, evaluation_id, user, not_found=EvaluationNotFound
     )
-    job = await session.get(Job, evaluation.job_id) if evaluation.job_id else None
+    job = None
+    if evaluation.job_id:
+        job = await session.get(Job, evaluation.job_id, populate_existing=True)
+        if job is not None and job.status in TERMINAL and not _recorded(evaluation):
+            await session.refresh(evaluation)  # see job_service.row_statuses
     out = evaluation_view(evaluation, job.status if job is not None else PENDING)
     out["job"] = (
         None
@@ -209,8 +214,13 @@ async def list_evaluations(
     rows, total = await paginate(
         session, stmt, params, FactorEvaluation.created_at.desc(), FactorEvaluation.id
     )
-    found = await job_service.statuses(session, (r.job_id for r in rows))
-    return [evaluation_view(r, found.get(r.job_id or "", PENDING)) for r in rows], total
+    found = await job_service.row_statuses(session, rows, _recorded)
+    return [evaluation_view(r, s) for r, s in zip(rows, found, strict=True)], total
+
+
+def _recorded(evaluation: FactorEvaluation) -> bool:
+    """The job stored the evaluation's outcome (a summary, or the error it ended with)."""
+    return evaluation.summary is not None or evaluation.error is not None
 
 
 def evaluation_view(evaluation: FactorEvaluation, status: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -57,6 +57,21 @@ async def enqueue(
     session.add(job)
     await session.flush()
     return job
+
+
+async def row_statuses(
+    session: AsyncSession, rows: Sequence[Any], recorded: Callable[[Any], bool]
+) -> list[str]:
+    """The status of each domain row with a ``job_id`` (``pending`` without a job), and
+    rows whose job has ended but whose outcome (``recorded``) is not seen yet read again:
+    a job ends only after its run committed the outcome to the row, and each statement may
+    see a newer snapshot than the one the row was read in."""
+    found = await statuses(session, (r.job_id for r in rows))
+    out = [found.get(r.job_id or "", JobStatus.PENDING.value) for r in rows]
+    for row, status in zip(rows, out, strict=True):
+        if status in TERMINAL and not recorded(row):
+            await session.refresh(row)
+    return out
 
 
 async def statuses(session: AsyncSession, job_ids: Iterable[str | None]) -> dict[str, str]:
