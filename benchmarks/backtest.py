@@ -18,6 +18,7 @@ both sides). Peak memory is the largest resident-set growth seen by a 5 ms sampl
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ import pandas as pd
 import psutil
 
 from quantlab import engine
+from quantlab.engine import runner
 from quantlab.engine.backtest.config import BacktestConfig, rules_off
 from quantlab.engine.backtest.crossover import (
     CrossoverGrid,
@@ -141,6 +143,7 @@ def w1_engine_run(panel: Panel, fused_final: np.ndarray | None) -> float:
     line("quantlab engine.run, expressions, metrics+diagnostics", t, found)
     t_m, _ = best_of(lambda: engine.run(spec, panel, diagnostics=False), 5)
     line("quantlab engine.run, expressions, metrics only", t_m)
+    stages(spec, panel)
     if fused_final is not None:
         final = res.simulation.equity[-1] / 100.0  # 10,000 per symbol vs the kernel's 100
         diff = np.nanmax(np.abs(final / fused_final - 1.0))
@@ -151,6 +154,15 @@ def w1_engine_run(panel: Panel, fused_final: np.ndarray | None) -> float:
     print(f"  target ≤ 50 ms: {'PASS' if t <= 0.05 else 'FAIL'}   floor ≤ 0.15 s: "
           f"{'PASS' if t <= 0.15 else 'FAIL'}")  # fmt: skip
     return t
+
+
+def stages(spec: engine.RunSpec, panel: Panel) -> None:
+    """Where ``engine.run``'s time goes: the best of 5 of each stage."""
+    t_prep, prep = best_of(lambda: runner.prepare(spec, panel), 5)
+    t_sim, state = best_of(lambda: runner.simulate(prep), 5)
+    t_fin, _ = best_of(lambda: runner.finish(prep, state), 5)
+    print(f"  stages: cut+compile+market arrays {t_prep * 1000:.0f} ms, simulation kernel "
+          f"{t_sim * 1000:.0f} ms, metrics+diagnostics {t_fin * 1000:.0f} ms")  # fmt: skip
 
 
 def w1(panel: Panel, vbt: Any, bt: Any, bt_symbols: int) -> None:
@@ -272,6 +284,12 @@ def w2_run_batch(panel: Panel, fasts: np.ndarray, slows: np.ndarray, grid: Cross
         t, _ = best_of(sweep, 1)
     line(f"quantlab engine.run_batch, {len(variants)} pairs, metrics each", t,
          f"peak +{mem.mib:.0f} MiB")  # fmt: skip
+    prep = runner.prepare(spec, panel)
+    t_kernel, _ = best_of(lambda: runner.simulate(prep), 3)
+    line(
+        f"  of which the simulation kernel alone, {len(variants)} × one run",
+        t_kernel * len(variants),
+    )
     diff = np.nanmax(np.abs(np.array(finals) / grid.final_value - 1.0))
     print(f"  run_batch vs fused grid final values: max relative difference {diff:.2e}")
     print(f"  floor ≤ 2 s: {'PASS' if t <= 2.0 else 'FAIL'}")
@@ -309,14 +327,21 @@ def main() -> None:
     vbt: Any = None
     bt: Any = None
     if not args.no_peers:
-        import backtrader
         import vectorbt
 
-        vbt, bt = vectorbt, backtrader
-    print(f"data: seeded synthetic, {n} symbols × 2520 days; cpu count {psutil.cpu_count()}")
+        vbt = vectorbt
+        try:
+            import backtrader
+
+            bt = backtrader
+        except ImportError:  # the bench extra's; `make bench` installs it
+            print("backtrader is not installed: its W1 figure is skipped")
+    print(f"data: seeded synthetic, {n} symbols × 2520 days; cpu count {psutil.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     w1(panel, vbt, None if args.quick else bt, bt_symbols=10)
     w2(panel, vbt, vbt_symbols=10 if args.quick else 50, vbt_chunk=15)
     w3(panel)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

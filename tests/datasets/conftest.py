@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 
-TERMINAL = {"completed", "failed"}
+TERMINAL = {"completed", "failed", "cancelled"}
 
 
 async def wait_import(
     client: httpx.AsyncClient, headers: dict[str, str], import_id: str, timeout: float = 120.0
 ) -> dict[str, Any]:
-    """Poll an import until it completed or failed."""
+    """Poll an import until it completed, failed or was cancelled."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         body = (await client.get(f"/api/imports/{import_id}", headers=headers)).json()["data"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ def save(path: Path, run: RunResult) -> None:
     )
     rejected_frame(result).to_parquet(path / "rejected.parquet", index=False)
     symbols = [str(s) for s in result.instruments]
-    np.savez_compressed(
+    _savez(
         path / "positions.npz",
         calendar=result.calendar[:n].astype("datetime64[D]"),
         instruments=np.array(symbols, dtype=str),
@@ -58,6 +59,15 @@ def save(path: Path, run: RunResult) -> None:
     )
     (path / "metrics.json").write_text(json.dumps(json_safe(run.metrics), allow_nan=False))
     (path / "diagnostics.json").write_text(json.dumps(json_safe(run.diagnostics), allow_nan=False))
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    """``numpy.savez_compressed`` at deflate level 1: about twice as fast as its default
+    level 6 for a few percent more bytes; ``numpy.load`` reads either."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, value in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def read_frame(path: Path, name: str) -> pd.DataFrame:

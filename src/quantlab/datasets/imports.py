@@ -27,6 +27,7 @@ from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.errors import Forbidden, PayloadTooLarge
+from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.redact import redact_paths
 from quantlab.platform.ownership import Principal, get_owned, visible
 
@@ -220,7 +221,7 @@ async def create_import(
             client=client,
             commit=False,
         )
-    record = DataImport(owner_id=user.id, dataset_id=dataset.id, options=options, status="pending")
+    record = DataImport(owner_id=user.id, dataset_id=dataset.id, options=options)
     session.add(record)
     await session.flush()
     folder = data_dir / UPLOADS_DIR / record.id
@@ -266,6 +267,12 @@ async def list_imports(
     """The caller's imports, newest first."""
     stmt = visible(select(DataImport), DataImport, user)
     return await paginate(session, stmt, params, DataImport.created_at.desc())
+
+
+async def statuses(session: AsyncSession, records: Sequence[DataImport]) -> list[str]:
+    """Each import's status: its job's (the row keeps no copy), ``pending`` before it has
+    one; a row read before its ended job's outcome was committed is read again."""
+    return await job_service.row_statuses(session, records, lambda r: r.report is not None)
 
 
 async def dataset_of(session: AsyncSession, record: DataImport) -> Dataset | None:

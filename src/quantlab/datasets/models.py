@@ -71,7 +71,8 @@ class DatasetVersion(IdMixin, Base):
 
 
 class DataImport(IdMixin, TimestampMixin, Base):
-    """An import batch: uploaded files, options, its job and its validation report."""
+    """An import batch: uploaded files, options, its job and its validation report. Its
+    status is its job's (``jobs.status``; no copy here, so the two never disagree)."""
 
     __tablename__ = "data_imports"
 
@@ -80,7 +81,6 @@ class DataImport(IdMixin, TimestampMixin, Base):
         String(32), ForeignKey("datasets.id", ondelete="SET NULL"), index=True
     )
     job_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)

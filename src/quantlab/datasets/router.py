@@ -311,15 +311,15 @@ async def create_import(
     record.job_id = job.id
     await session.commit()
     request.app.state.jobs.wake()
-    return ok(_import(record))
+    return ok(_import(record, job.status))
 
 
-def _import(record: Any) -> Any:
+def _import(record: Any, status: str) -> Any:
     return {
         "id": record.id,
         "dataset_id": record.dataset_id,
         "job_id": record.job_id,
-        "status": record.status,
+        "status": status,
         "files": record.files,
         "options": record.options,
         "report": record.report,
@@ -333,7 +333,8 @@ def _import(record: Any) -> Any:
 @imports_router.get("", summary="Your imports", response_model=Page[ImportOut])
 async def list_imports(user: CurrentUser, session: DbSession, params: Pagination) -> Any:
     rows, total = await imports.list_imports(session, user, params)
-    return page([_import(r) for r in rows], total, params)
+    found = await imports.statuses(session, rows)
+    return page([_import(r, s) for r, s in zip(rows, found, strict=True)], total, params)
 
 
 @imports_router.get(
@@ -342,4 +343,5 @@ async def list_imports(user: CurrentUser, session: DbSession, params: Pagination
     response_model=Envelope[ImportOut],
 )
 async def get_import(import_id: str, user: CurrentUser, session: DbSession) -> Any:
-    return ok(_import(await imports.get_import(session, user, import_id)))
+    record = await imports.get_import(session, user, import_id)
+    return ok(_import(record, (await imports.statuses(session, [record]))[0]))

@@ -83,7 +83,6 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
     """Read every file of the import, validate, and store version N+1 of the dataset."""
     record = ctx.run_db(lambda s: _load_import(s, params.import_id))
     folder = ctx.data_dir / UPLOADS_DIR / params.import_id
-    ctx.run_db(lambda s: _set_import(s, params.import_id, status="running"))
     files = record["files"]
     reads: list[dict[str, Any]] = []
     target: Path | None = None
@@ -197,9 +196,10 @@ def _merge_with_stored(
 
 
 async def _reject_import(session: AsyncSession, import_id: str, error: str) -> None:
-    """Mark a refused import failed (unless the validation already did, with its report)."""
+    """Record why an import was refused (unless the validation already did, with its
+    report); its job then ends failed."""
     record = await session.get(DataImport, import_id)
-    if record is not None and record.status != "failed":
+    if record is not None and record.error is None:
         await _fail_import(session, import_id, {"files": [], "error": error}, error)
 
 
@@ -218,21 +218,13 @@ async def _load_import(session: AsyncSession, import_id: str) -> dict[str, Any]:
     }
 
 
-async def _set_import(session: AsyncSession, import_id: str, **values: Any) -> None:
-    record = await session.get(DataImport, import_id)
-    if record is not None:
-        for k, v in values.items():
-            setattr(record, k, v)
-        await session.commit()
-
-
 async def _fail_import(
     session: AsyncSession, import_id: str, report: dict[str, Any], error: str
 ) -> None:
     record = await session.get(DataImport, import_id)
     if record is None:
         return
-    record.status, record.report, record.error = "failed", report, error
+    record.report, record.error = report, error
     dataset = await session.get(Dataset, record.dataset_id) if record.dataset_id else None
     if dataset is not None and dataset.latest_version == 0:
         dataset.status = "failed"
@@ -273,7 +265,7 @@ async def _finish_import(
     )
     if universes:
         await universes_service.save_universes(session, dataset.id, universes, "qlib")
-    record.status, record.report, record.version = "completed", report, row.version
+    record.report, record.version = report, row.version
     await session.commit()
     return row.version
 

@@ -235,6 +235,7 @@ def _prepare(
     code_runner: CodeRunner | None,
     cache: expr.ExprCache | None,
     industries: Mapping[str, str] | None,
+    batch: _Batch | None = None,
 ) -> Prepared:
     names = [str(s) for s in panel.instruments]
     warnings: list[str] = []
@@ -255,11 +256,30 @@ def _prepare(
     cols = np.array([pos[s] for s in traded], dtype=np.int64)
     config = engine_config(spec)
     compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache)
-    history = panel.select(instruments=traded) if len(traded) != len(names) else panel
+    if len(traded) == len(names):
+        history = panel
+    elif batch is not None:
+        history = batch.histories.get(tuple(traded)) or panel.select(instruments=traded)
+        batch.histories[tuple(traded)] = history
+    else:
+        history = panel.select(instruments=traded)
+    market = None if batch is None else batch.markets.get(id(history))
     sim = Simulator(history, compiled.strategy, config, None if bench is None else bench[lo:],
-                    warmup=lo)  # fmt: skip
+                    warmup=lo, market=market)  # fmt: skip
+    if batch is not None and market is None:
+        batch.markets[id(history)] = sim
     found = dict(industries) if industries is not None else industries_of(sim.panel)
     return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs)
+
+
+@dataclass
+class _Batch:
+    """What the variants of one batch share: the traded panels (by universe) and, per
+    panel, the first simulator, whose data and market-rule arrays the others reuse when
+    their configuration is the same (only the strategy's arrays differ)."""
+
+    histories: dict[tuple[str, ...], Panel] = field(default_factory=dict)
+    markets: dict[int, Simulator] = field(default_factory=dict)
 
 
 def prepare(
@@ -313,7 +333,7 @@ def simulate(
 
 def finish(prep: Prepared, state: SimState, *, diagnostics: bool = True) -> RunResult:
     """Metrics, diagnostics and tables of a simulated state; the last part of :func:`run`."""
-    result = prep.simulator.result(state)
+    result = prep.simulator.result(state, copy=False)
     spec = prep.spec
     analysis = analyse(
         result,
@@ -457,8 +477,9 @@ def run_batch(
     bench, symbol = _benchmark(spec, cut, benchmark, rows)
     cache = expr.ExprCache(cache_bytes)
     found = industries if industries is not None else industries_of(cut)
+    shared = _Batch()
     for variant in specs:
-        prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found)
+        prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
         yield finish(prep, simulate(prep), diagnostics=diagnostics)
 
 

@@ -30,9 +30,11 @@ from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.models import Job
+from quantlab.platform.jobs.status import TERMINAL
 from quantlab.platform.ownership import Principal, get_owned
 
 JOB_TYPE = "factors.evaluate"
+PENDING = "pending"  # the status of an evaluation whose job is not (yet) recorded
 RESULTS_DIR = "factors/evaluations"
 INLINE_RESULT_BYTES = 1 << 20  # larger results go to a file under the data dir
 
@@ -158,7 +160,6 @@ async def start_evaluation(
         dataset_id=dataset.id,
         dataset_version=version.version,
         params=params,
-        status="pending",
     )
     session.add(evaluation)
     await session.flush()
@@ -192,8 +193,12 @@ async def get_evaluation(
     evaluation = await get_owned(
         session, FactorEvaluation, evaluation_id, user, not_found=EvaluationNotFound
     )
-    job = await session.get(Job, evaluation.job_id) if evaluation.job_id else None
-    out = evaluation_view(evaluation)
+    job = None
+    if evaluation.job_id:
+        job = await session.get(Job, evaluation.job_id, populate_existing=True)
+        if job is not None and job.status in TERMINAL and not _recorded(evaluation):
+            await session.refresh(evaluation)  # see job_service.row_statuses
+    out = evaluation_view(evaluation, job.status if job is not None else PENDING)
     out["job"] = (
         None
         if job is None
@@ -205,10 +210,9 @@ async def get_evaluation(
             "error": job.error_message,
         }
     )
-    unfinished = out["status"] in ("pending", "running")
-    if job is not None and job.status in ("failed", "cancelled") and unfinished:
-        # the job ended before it could record its outcome (e.g. a lost worker)
-        out["status"], out["error"] = job.status, out["error"] or job.error_message
+    if job is not None and job.status in ("failed", "cancelled"):
+        # the job may have ended before it could record its outcome (e.g. a lost worker)
+        out["error"] = out["error"] or job.error_message
     result = evaluation.result
     if result is None and evaluation.result_ref:
         result = json.loads((data_dir / evaluation.result_ref).read_text(encoding="utf-8"))
@@ -229,13 +233,21 @@ async def list_evaluations(
     if factor_id:
         stmt = stmt.where(FactorEvaluation.factor_id == factor_id)
     if status:
-        stmt = stmt.where(FactorEvaluation.status == status)
+        stmt = stmt.join(Job, Job.id == FactorEvaluation.job_id).where(Job.status == status)
     rows, total = await paginate(
         session, stmt, params, FactorEvaluation.created_at.desc(), FactorEvaluation.id
     )
-    return [evaluation_view(r) for r in rows], total
+    found = await job_service.row_statuses(session, rows, _recorded)
+    return [evaluation_view(r, s) for r, s in zip(rows, found, strict=True)], total
 
 
-def evaluation_view(evaluation: FactorEvaluation) -> dict[str, Any]:
-    """JSON form of an evaluation row without its result."""
-    return EvaluationOut.model_validate(evaluation).model_dump(mode="json")
+def _recorded(evaluation: FactorEvaluation) -> bool:
+    """The job stored the evaluation's outcome (a summary, or the error it ended with)."""
+    return evaluation.summary is not None or evaluation.error is not None
+
+
+def evaluation_view(evaluation: FactorEvaluation, status: str) -> dict[str, Any]:
+    """JSON form of an evaluation row without its result; ``status`` is its job's (the
+    row keeps no copy)."""
+    data = {k: getattr(evaluation, k) for k in EvaluationOut.model_fields if k != "status"}
+    return EvaluationOut.model_validate({**data, "status": status}).model_dump(mode="json")

@@ -68,7 +68,8 @@ class FactorUsage(Base):
 
 
 class FactorEvaluation(IdMixin, TimestampMixin, Base):
-    """One IC analysis of a factor, expression or feature set on a dataset version."""
+    """One IC analysis of a factor, expression or feature set on a dataset version. Its
+    status is its job's (``jobs.status``; no copy here, so the two never disagree)."""
 
     __tablename__ = "factor_evaluations"
 
@@ -84,7 +85,6 @@ class FactorEvaluation(IdMixin, TimestampMixin, Base):
     dataset_version: Mapped[int] = mapped_column(Integer)
     job_id: Mapped[str | None] = mapped_column(String(32), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result_ref: Mapped[str | None] = mapped_column(String(500))

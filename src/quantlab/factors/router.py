@@ -186,7 +186,7 @@ async def evaluate(
         session, user, body, client_address(request)
     )
     request.app.state.jobs.wake()
-    return ok({"id": evaluation.id, "job_id": job.id, "status": evaluation.status})
+    return ok({"id": evaluation.id, "job_id": job.id, "status": job.status})
 
 
 @router.get("/evaluations", summary="Your factor evaluations", response_model=Page[EvaluationOut])

@@ -20,7 +20,7 @@ from quantlab.factors.compute import Window, load_window
 from quantlab.factors.evaluations import INLINE_RESULT_BYTES, JOB_TYPE, RESULTS_DIR
 from quantlab.factors.models import FactorEvaluation
 from quantlab.platform.db import utcnow
-from quantlab.platform.jobs.context import JobCancelled, JobContext, write_atomic
+from quantlab.platform.jobs.context import JobContext, write_atomic
 from quantlab.platform.jobs.registry import register_job_type
 from quantlab.platform.jsonsafe import json_safe
 
@@ -75,8 +75,6 @@ async def _prepare(session: AsyncSession, evaluation_id: str) -> dict[str, Any]:
     if evaluation is None:
         raise LookupError(f"factor evaluation {evaluation_id} is gone")
     owner = await auth_service.owner_of(session, evaluation.owner_id)
-    evaluation.status = "running"
-    await session.commit()
     return {
         "owner": owner,
         "dataset_id": evaluation.dataset_id,
@@ -252,12 +250,12 @@ def run_evaluate(ctx: JobContext, params: EvaluateParams) -> dict[str, Any]:
     try:
         result, summary = _evaluate(ctx, spec)
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, JobCancelled) else "failed"
+        # the job ends failed (or cancelled) once this raises: its status is the evaluation's
         message = f"{type(exc).__name__}: {exc}"[:2000]
-        ctx.run_db(lambda s: _finish(s, evaluation_id, status=status, error=message))
+        ctx.run_db(lambda s: _finish(s, evaluation_id, error=message))
         raise
     payload = json.dumps(result, allow_nan=False).encode()
-    stored: dict[str, Any] = {"status": "completed", "summary": summary}
+    stored: dict[str, Any] = {"summary": summary}
     if len(payload) > INLINE_RESULT_BYTES:
         path = ctx.data_dir / RESULTS_DIR / f"{evaluation_id}.json"
         write_atomic(path, payload)

@@ -69,9 +69,14 @@ def rejected_frame(result: BacktestResult) -> pd.DataFrame:
             "symbol": result.instruments[rj.symbol].astype(str),
             "side": np.where(rj.side > 0, "BUY", "SELL"),
             "quantity": rj.quantity,
-            "reason": [RejectReason(int(c)).name.lower() for c in rj.reason],
+            "reason": _REASON_NAMES[rj.reason.astype(np.intp)] if len(rj) else [],
         }
     )
+
+
+_REASON_NAMES = np.full(max(RejectReason) + 1, "", dtype=object)  # code → name, vectorised
+for _reason in RejectReason:
+    _REASON_NAMES[_reason] = _reason.name.lower()
 
 
 def closed_trades(trades: Trades) -> m.TradeRecords:
@@ -155,7 +160,7 @@ def analyse(
     metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
     findings: list[dict[str, Any]] = []
     if diagnostics:
-        close = pd.DataFrame(result.close[:n]).ffill().to_numpy()
+        close = result.last_close()[:n]
         with np.errstate(invalid="ignore", divide="ignore"):
             asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}

@@ -115,8 +115,8 @@ def contributions_from_weights(weights: np.ndarray, asset_returns: np.ndarray) -
 
     Units: fraction of equity per day, ``(T, N)``; NaN weights or returns contribute 0.
     """
-    w = np.nan_to_num(np.asarray(weights, dtype=np.float64))
-    r = np.nan_to_num(np.asarray(asset_returns, dtype=np.float64))
+    w = m.nan_to_zero(weights)
+    r = m.nan_to_zero(asset_returns)
     out = np.zeros_like(r)
     out[1:] = w[:-1] * r[1:]
     return out
@@ -234,7 +234,7 @@ def _risk(x: DiagnosticInputs) -> list[Finding]:
         )
     )
     if x.weights is not None:
-        w = np.abs(np.nan_to_num(np.asarray(x.weights, dtype=np.float64)))
+        w = np.abs(m.nan_to_zero(x.weights))
         gross = w.sum(axis=1)
         held = gross > 0
         if held.any():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from quantlab.engine.backtest.simulate_nb import (
     RJ_DAY,
@@ -112,29 +113,63 @@ class BacktestResult:
     benchmark: np.ndarray | None
     incomplete: bool
     days_run: int
+    marks: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_equity(self) -> np.ndarray:
         """Equity summed over cash groups ``(T,)``."""
         return self.equity.sum(axis=1)
 
+    def last_close(self) -> np.ndarray:
+        """The close carried forward over missing days ``(T, N)`` (NaN before the first);
+        ``marks`` when the simulator passed them (variants of a batch share one array)."""
+        return ffill_nb(self.close) if self.marks is None else self.marks
+
     def positions_value(self) -> np.ndarray:
         """Market value per day and instrument ``(T, N)``, at the last known close."""
-        marks = _ffill(self.close)
-        return np.nan_to_num(self.positions * marks, nan=0.0)
+        return np.nan_to_num(self.positions * self.last_close(), nan=0.0)
 
     def positions_weight(self) -> np.ndarray:
-        """Position value over its group's equity ``(T, N)`` (shared portfolio: total equity)."""
-        value = self.positions_value()
-        if self.equity.shape[1] == 1:
-            denom = self.equity[:, :1]
-        else:
-            denom = self.equity
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(denom > 0, value / denom, 0.0)
+        """Position value over its group's equity ``(T, N)`` (shared portfolio: total equity);
+        0 where that equity is not positive."""
+        return weights_nb(self.positions, self.last_close(), self.equity)
 
 
-def _ffill(a: np.ndarray) -> np.ndarray:
-    idx = np.where(np.isnan(a), 0, np.arange(a.shape[0])[:, None])
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return a[idx, np.arange(a.shape[1])[None, :]]
+@njit(cache=True)
+def ffill_nb(a):
+    """Each column's last non-NaN value carried forward (NaN before the first)."""
+    t_len, n = a.shape
+    out = np.empty((t_len, n))
+    last = np.full(n, np.nan)
+    for t in range(t_len):
+        for i in range(n):
+            v = a[t, i]
+            if v == v:
+                last[i] = v
+            out[t, i] = last[i]
+    return out
+
+
+@njit(cache=True)
+def weights_nb(positions, marks, equity):
+    """``nan_to_num(positions * marks) / equity`` where the equity (of the column's group:
+    one column = the whole portfolio) is positive, else 0; element by element, in one pass."""
+    t_len, n = positions.shape
+    shared = equity.shape[1] == 1
+    top = np.finfo(np.float64).max
+    out = np.empty((t_len, n))
+    for t in range(t_len):
+        for i in range(n):
+            d = equity[t, 0] if shared else equity[t, i]
+            if not d > 0.0:
+                out[t, i] = 0.0
+                continue
+            v = positions[t, i] * marks[t, i]
+            if v != v:
+                v = 0.0
+            elif v > top:
+                v = top
+            elif v < -top:
+                v = -top
+            out[t, i] = v / d
+    return out

@@ -29,7 +29,7 @@ from quantlab.engine.backtest.enums import (
 )
 from quantlab.engine.backtest.market import buy_exclusions, price_limits, stamp_tax_by_day
 from quantlab.engine.backtest.prep_nb import atr_nb, realised_vol_nb
-from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
+from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades, ffill_nb
 from quantlab.engine.backtest.simulate_nb import (
     F_AMOUNT,
     F_COMM_MIN,
@@ -70,6 +70,7 @@ from quantlab.engine.data import Panel
 
 PERIODS_PER_YEAR = 252
 _UNUSED = np.zeros((1, 1))
+_MARKET_ATTRS = ("lag", "close", "_marks", "exec_px", "open", "high", "low", "volume", "mkt")
 
 
 @dataclass(frozen=True)
@@ -109,21 +110,38 @@ class Simulator:
         config: BacktestConfig | None = None,
         benchmark: np.ndarray | None = None,
         warmup: int = 0,
+        market: Simulator | None = None,
     ) -> None:
         self.history = panel
         self.warmup = int(warmup)
         if not 0 <= self.warmup < max(len(panel.calendar), 1):
             raise ValueError(f"warmup {warmup} leaves no day of the panel to simulate")
-        self.panel = panel.select(start=panel.calendar[self.warmup]) if self.warmup else panel
         self.strategy = strategy
         self.config = config or BacktestConfig()
         self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
+        self.panel: Panel = panel
+        if market is not None and market.shares_market(panel, self.config, self.warmup):
+            self.panel = market.panel  # the variant of a batch: same data, same rules
+            self._share_market(market)
+        else:
+            self.panel = panel.select(start=panel.calendar[self.warmup]) if self.warmup else panel
+            self._prepare_market()
         self._prepare()
+
+    def shares_market(self, panel: Panel, config: BacktestConfig, warmup: int) -> bool:
+        """True when a simulator of ``panel`` under ``config`` from row ``warmup`` would build
+        the same market arrays as this one (so it may take them: ``market=`` above)."""
+        return self.history is panel and self.warmup == warmup and self.config == config
+
+    def _share_market(self, other: Simulator) -> None:
+        for name in _MARKET_ATTRS:
+            setattr(self, name, getattr(other, name))
 
     # -- preparation -------------------------------------------------------------------------
 
-    def _prepare(self) -> None:
-        cfg, panel, strat = self.config, self.panel, self.strategy
+    def _prepare_market(self) -> None:
+        """The arrays of the data and the market rules (shared by the variants of a batch)."""
+        cfg, panel = self.config, self.panel
         hist, w = self.history, self.warmup
         t_len, n = panel.shape
         close = _c(panel["close"])
@@ -138,10 +156,13 @@ class Simulator:
             vwap = panel.fields.get("vwap")
             exec_px = close if vwap is None else _c(np.where(np.isnan(vwap), panel["close"], vwap))
         self.close = close
+        self._marks: list[np.ndarray] = []
         self.exec_px = exec_px
-        self.open = _c(panel.fields.get("open", panel["close"]))
-        self.high = _c(panel.fields.get("high", panel["close"]))
-        self.low = _c(panel.fields.get("low", panel["close"]))
+        self.open = self.high = self.low = _UNUSED  # the kernel reads them for stops only
+        if (ex.stop_loss, ex.take_profit) != (StopMode.NONE, StopMode.NONE):
+            self.open = _c(panel.fields.get("open", panel["close"]))
+            self.high = _c(panel.fields.get("high", panel["close"]))
+            self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
         up, down = (a[w:] for a in price_limits(hist, cfg.rules))
@@ -163,6 +184,13 @@ class Simulator:
             tax,
             atr,
         )
+
+    def _prepare(self) -> None:
+        """The strategy's arrays and the kernel's parameters."""
+        cfg, panel, strat = self.config, self.panel, self.strategy
+        hist, w, lag = self.history, self.warmup, self.lag
+        ex = cfg.execution
+        t_len, n = panel.shape
         self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
         self.target = _UNUSED
         self.vol = _UNUSED
@@ -276,8 +304,11 @@ class Simulator:
                 break
         return self.result(state)
 
-    def result(self, state: SimState) -> BacktestResult:
-        """Package a state as a result; ``incomplete`` when days remain unsimulated."""
+    def result(self, state: SimState, *, copy: bool = True) -> BacktestResult:
+        """Package a state as a result; ``incomplete`` when days remain unsimulated.
+        ``copy=False`` shares the state's daily arrays (for a finished state, which no
+        chunk writes again)."""
+        own = np.copy if copy or not state.done else np.asarray
         n_tr, n_rj = int(state.counts[0]), int(state.counts[1])
         bench = None
         if self.benchmark is not None:
@@ -288,16 +319,23 @@ class Simulator:
         return BacktestResult(
             calendar=self.panel.calendar,
             instruments=self.panel.instruments,
-            equity=state.equity.copy(),
-            cash=state.cash_hist.copy(),
-            positions=state.positions.copy(),
+            equity=own(state.equity),
+            cash=own(state.cash_hist),
+            positions=own(state.positions),
             close=self.close,
             trades=Trades.from_records(state.trades_i[:n_tr], state.trades_f[:n_tr]),
             rejections=Rejections.from_records(state.rejects_i[:n_rj], state.rejects_f[:n_rj]),
             benchmark=bench,
             incomplete=not state.done,
             days_run=state.t,
+            marks=self.marks(),
         )
+
+    def marks(self) -> np.ndarray:
+        """The close carried forward over missing days (once; shared with ``market=``)."""
+        if not self._marks:
+            self._marks.append(ffill_nb(self.close))
+        return self._marks[0]
 
 
 def _c(a: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """builder_drafts and builder_snapshots: autosaved builder graphs and their snapshots
 
 Revision ID: 0016_builder_drafts
-Revises: 0014_model_runs
+Revises: 0015_status_from_job
 Create Date: 2026-12-05 02:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_builder_drafts"
-down_revision: str | None = "0014_model_runs"
+down_revision: str | None = "0015_status_from_job"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.platform.jobs.access import check_owned_params
@@ -55,6 +57,32 @@ async def enqueue(
     session.add(job)
     await session.flush()
     return job
+
+
+async def row_statuses(
+    session: AsyncSession, rows: Sequence[Any], recorded: Callable[[Any], bool]
+) -> list[str]:
+    """The status of each domain row with a ``job_id`` (``pending`` without a job), and
+    rows whose job has ended but whose outcome (``recorded``) is not seen yet read again:
+    a job ends only after its run committed the outcome to the row, and each statement may
+    see a newer snapshot than the one the row was read in."""
+    found = await statuses(session, (r.job_id for r in rows))
+    out = [found.get(r.job_id or "", JobStatus.PENDING.value) for r in rows]
+    for row, status in zip(rows, out, strict=True):
+        if status in TERMINAL and not recorded(row):
+            await session.refresh(row)
+    return out
+
+
+async def statuses(session: AsyncSession, job_ids: Iterable[str | None]) -> dict[str, str]:
+    """The status of each job (by id, one query): the one record of a run's status, which
+    domain rows (backtests, evaluations, imports) read instead of keeping a copy. Ids of
+    missing jobs are left out."""
+    ids = sorted({i for i in job_ids if i})
+    if not ids:
+        return {}
+    rows = await session.execute(select(Job.id, Job.status).where(Job.id.in_(ids)))
+    return {str(i): str(s) for i, s in rows.all()}
 
 
 def job_view(job: Job) -> dict[str, Any]:
