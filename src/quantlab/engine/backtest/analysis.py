@@ -43,8 +43,10 @@ def trade_line(date: Any, side: int, symbol: str, quantity: float, price: float)
 
 
 def trades_frame(trades: Trades, calendar: np.ndarray, instruments: np.ndarray) -> pd.DataFrame:
-    """Fills as a table; ``side`` is BUY/SELL, ``date`` ISO text."""
-    return pd.DataFrame(
+    """Fills as a table; ``side`` is BUY/SELL, ``date`` ISO text. Prices and quantities are
+    the traded ones; ``adjusted_price`` (the fill on the data's adjusted basis) is added when
+    it differs from ``price`` for some fill."""
+    frame = pd.DataFrame(
         {
             "date": calendar[trades.day].astype(str),
             "symbol": instruments[trades.symbol].astype(str),
@@ -58,6 +60,9 @@ def trades_frame(trades: Trades, calendar: np.ndarray, instruments: np.ndarray) 
             "holding_days": trades.holding_days.astype(np.int64),
         }
     )
+    if not np.allclose(trades.adjusted_price, trades.price, rtol=1e-12, atol=0.0):
+        frame.insert(4, "adjusted_price", trades.adjusted_price)
+    return frame
 
 
 def rejected_frame(result: BacktestResult) -> pd.DataFrame:
@@ -155,7 +160,7 @@ def analyse(
     metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
     findings: list[dict[str, Any]] = []
     if diagnostics:
-        close = pd.DataFrame(result.close[:n]).ffill().to_numpy()
+        close = pd.DataFrame(result.adjusted_close[:n]).ffill().to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}

@@ -27,7 +27,12 @@ from quantlab.engine.backtest.enums import (
     SizingMode,
     StopMode,
 )
-from quantlab.engine.backtest.market import buy_exclusions, price_limits, stamp_tax_by_day
+from quantlab.engine.backtest.market import (
+    buy_exclusions,
+    price_limits,
+    stamp_tax_by_day,
+    traded_panel,
+)
 from quantlab.engine.backtest.prep_nb import atr_nb, realised_vol_nb
 from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
 from quantlab.engine.backtest.simulate_nb import (
@@ -93,7 +98,11 @@ class Simulator:
     The panel needs ``close``; ``open`` for NEXT_OPEN fills and gap-aware stops, ``high``/``low``
     for stops, ``volume`` (shares) for the suspension, liquidity and volume rules, ``vwap`` for
     NEXT_VWAP fills (the close stands in where it is missing). See ``market`` for optional
-    limit and flag fields. Results are bit-identical for identical inputs, however the run is
+    limit and flag fields. A panel that declares adjusted prices (``meta["price_basis"]``, see
+    ``market``) is traded at raw prices (adjusted / factor) in raw shares: lots, the volume
+    cap, commissions, taxes, price limits and the trade records use them; held shares follow
+    the factor's changes, so equity follows the adjusted return path; trades also record
+    the fill on the adjusted basis. Results are bit-identical for identical inputs, however the run is
     split into chunks.
 
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
@@ -110,11 +119,15 @@ class Simulator:
         benchmark: np.ndarray | None = None,
         warmup: int = 0,
     ) -> None:
-        self.history = panel
         self.warmup = int(warmup)
         if not 0 <= self.warmup < max(len(panel.calendar), 1):
             raise ValueError(f"warmup {warmup} leaves no day of the panel to simulate")
-        self.panel = panel.select(start=panel.calendar[self.warmup]) if self.warmup else panel
+        self.adjusted_history = panel
+        self.history, factor = traded_panel(panel)
+        self.history_factor = factor
+        hist = self.history
+        self.panel = hist.select(start=hist.calendar[self.warmup]) if self.warmup else hist
+        self.factor = None if factor is None else _c(factor[self.warmup :])
         self.strategy = strategy
         self.config = config or BacktestConfig()
         self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
@@ -144,15 +157,18 @@ class Simulator:
         self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
-        up, down = (a[w:] for a in price_limits(hist, cfg.rules))
+        up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
         tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
         stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
         atr = _UNUSED
+        adj = self.adjusted_history  # continuous prices: windows do not jump at splits
         if stops_atr:
-            h_close = hist["close"]
-            raw = atr_nb(_f(hist.fields.get("high", h_close)), _f(hist.fields.get("low", h_close)),
+            h_close = adj["close"]
+            raw = atr_nb(_f(adj.fields.get("high", h_close)), _f(adj.fields.get("low", h_close)),
                          _f(h_close), ex.atr_window)  # fmt: skip
             atr = _c(_shift(raw, 1)[w:])  # known at the previous close: no look-ahead at entry
+            if self.factor is not None:
+                atr = _c(atr / self.factor)  # in today's traded price units
         self.mkt = (
             self.volume,
             _c(up),
@@ -162,6 +178,7 @@ class Simulator:
             panel.last.astype(np.int64),
             tax,
             atr,
+            _UNUSED if self.factor is None else self.factor,
         )
         self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
         self.target = _UNUSED
@@ -174,7 +191,7 @@ class Simulator:
             self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
             self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
             if cfg.sizing.mode == SizingMode.VOL_TARGET:
-                vol = realised_vol_nb(_f(hist["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
+                vol = realised_vol_nb(_f(adj["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
                 self.vol = _c(_shift(vol, lag)[w:])
         else:
             if isinstance(strat, TargetWeights):
@@ -297,6 +314,7 @@ class Simulator:
             benchmark=bench,
             incomplete=not state.done,
             days_run=state.t,
+            factor=self.factor,
         )
 
 
