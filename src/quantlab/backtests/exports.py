@@ -291,8 +291,9 @@ PERCENT_COLUMNS = {
     "trades": "count",
     "year": "year",
 }
-TRADE_KINDS = {"price": "money", "adjusted_price": "money", "quantity": "count", "commission": "money", "tax": "money",
-               "slippage": "money", "pnl": "money", "holding_days": "count"}  # fmt: skip
+TRADE_KINDS = {"price": "money", "adjusted_price": "money", "quantity": "count",
+               "commission": "money", "tax": "money", "slippage": "money", "pnl": "money",
+               "holding_days": "count"}  # fmt: skip
 
 
 def to_html(report: Report) -> bytes:

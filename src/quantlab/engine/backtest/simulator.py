@@ -102,8 +102,8 @@ class Simulator:
     ``market``) is traded at raw prices (adjusted / factor) in raw shares: lots, the volume
     cap, commissions, taxes, price limits and the trade records use them; held shares follow
     the factor's changes, so equity follows the adjusted return path; trades also record
-    the fill on the adjusted basis. Results are bit-identical for identical inputs, however the run is
-    split into chunks.
+    the fill on the adjusted basis. Results are bit-identical for identical inputs, however
+    the run is split into chunks.
 
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
     market rules read them (the previous close of day 0's price limits, ATR and volatility
