@@ -18,6 +18,7 @@ from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades
+from quantlab.engine.data.universe import StaticUniverseBias
 
 SUMMARY_KEYS = (
     "total_return",
@@ -126,6 +127,7 @@ def analyse(
     n_parameters: int | None,
     industries: Mapping[str, str] | None,
     diagnostics: bool = True,
+    universe_bias: StaticUniverseBias | None = None,
 ) -> Analysis:
     """Metrics and diagnostics of the simulated days (all of them, or those run before a
     cancel).
@@ -144,6 +146,8 @@ def analyse(
         Instrument code to industry code.
     diagnostics : bool
         False skips the diagnostic findings (metrics only, for parameter sweeps).
+    universe_bias : StaticUniverseBias or None
+        Evidence on a static universe (the survivorship diagnostic).
 
     Returns
     -------
@@ -180,6 +184,7 @@ def analyse(
             rejected_orders=reasons,
             order_count=len(result.trades) + len(result.rejections),
             seed=seed,
+            universe_bias=universe_bias,
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
     series = pd.DataFrame(

@@ -97,7 +97,8 @@ class Simulator:
 
     The panel needs ``close``; ``open`` for NEXT_OPEN fills and gap-aware stops, ``high``/``low``
     for stops, ``volume`` (shares) for the suspension, liquidity and volume rules, ``vwap`` for
-    NEXT_VWAP fills (the close stands in where it is missing). See ``market`` for optional
+    NEXT_VWAP fills (else ``amount / volume`` when both exist; the close stands in where it
+    is missing). See ``market`` for optional
     limit and flag fields. A panel that declares adjusted prices (``meta["price_basis"]``, see
     ``market``) is traded at raw prices (adjusted / factor) in raw shares: lots, the volume
     cap, commissions, taxes, price limits and the trade records use them; held shares follow
@@ -149,6 +150,11 @@ class Simulator:
             exec_px = _c(panel["open"])
         else:
             vwap = panel.fields.get("vwap")
+            if vwap is None and "amount" in panel.fields and "volume" in panel.fields:
+                # traded VWAP: amount (currency) over traded shares, after any adjustment
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    vol = panel["volume"]
+                    vwap = np.where(vol > 0, panel["amount"] / np.where(vol > 0, vol, 1.0), np.nan)
             exec_px = close if vwap is None else _c(np.where(np.isnan(vwap), panel["close"], vwap))
         self.close = close
         self.exec_px = exec_px
