@@ -88,7 +88,7 @@ async def test_qlib_dataset_trades_raw_prices_within_its_dated_universe(
                              headers=h)  # fmt: skip
     assert resp.status_code == 422, resp.text
     err = resp.json()["error"]
-    assert err["code"] == "INVALID_BACKTEST_CONFIG" and "sp500" in err["message"]
+    assert err["code"] == "BACKTEST_INVALID_CONFIG" and "sp500" in err["message"]
     assert err["details"] == {"dated_universe": "sp500"}
 
 
