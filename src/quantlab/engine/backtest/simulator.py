@@ -98,12 +98,12 @@ class Simulator:
     The panel needs ``close``; ``open`` for NEXT_OPEN fills and gap-aware stops, ``high``/``low``
     for stops, ``volume`` (shares) for the suspension, liquidity and volume rules, ``vwap`` for
     NEXT_VWAP fills (else ``amount / volume`` when both exist; the close stands in where it
-    is missing). See ``market`` for optional
-    limit and flag fields. A panel that declares adjusted prices (``meta["price_basis"]``, see
-    ``market``) is traded at raw prices (adjusted / factor) in raw shares: lots, the volume
-    cap, commissions, taxes, price limits and the trade records use them; held shares follow
-    the factor's changes, so equity follows the adjusted return path; trades also record
-    the fill on the adjusted basis. Results are bit-identical for identical inputs, however
+    is missing). See ``market`` for optional limit and flag fields. A panel that declares
+    adjusted prices (``meta["price_basis"]``, see ``market``) is traded at raw prices
+    (adjusted / factor) in raw shares: lots, the volume cap, commissions, taxes, price
+    limits and the trade records use them; held shares follow the factor's changes, so
+    equity follows the adjusted return path; trades also record the fill on the adjusted
+    basis. Results are bit-identical for identical inputs, however
     the run is split into chunks.
 
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
