@@ -318,6 +318,6 @@ async def test_schema_and_catalogs(client: Any, researcher: Any) -> None:
     metrics = (await client.get("/api/backtests/metrics", headers=h)).json()["data"]
     assert len(metrics) >= 25 and {"sharpe_ratio", "max_drawdown"} <= {m["name"] for m in metrics}
     diags = (await client.get("/api/backtests/diagnostics/catalog", headers=h)).json()["data"]
-    assert {"attribution", "risk", "overfitting", "execution", "rules"} == {
+    assert {"attribution", "risk", "overfitting", "execution", "rules", "universe"} == {
         d["name"] for d in diags
     }

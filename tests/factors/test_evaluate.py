@@ -270,3 +270,42 @@ async def test_vwap_is_derived_when_a_dataset_has_amount_and_volume(
     vwap0 = expr.evaluate("$vwap/$close", load_panel(_version_path(app, ds), cache=None))
     values = next(iter(vwap0.values()))
     np.testing.assert_allclose(values[~np.isnan(values)], 1.002, rtol=1e-6)
+
+
+async def test_evaluate_on_a_dated_universe_counts_members_only(
+    client: Any, researcher: Any, dataset_factory: Any, app: Any
+) -> None:
+    """A membership uploaded as CSV: the evaluation's IC is the engine's on the factor
+    masked to the members of each day (a name joins, another leaves mid-period)."""
+    h = researcher.headers
+    ds = await dataset_factory(researcher)
+    panel = load_panel(_version_path(app, ds), cache=None)
+    names = [str(s) for s in panel.instruments]
+    cal = panel.calendar
+    mid = str(cal[len(cal) // 2])
+    rows = [f"{s},{cal[0]}," for s in names[2:]]
+    rows += [f"{names[0]},{cal[0]},{mid}", f"{names[1]},{mid},"]
+    csv = ("symbol,start,end\n" + "\n".join(rows) + "\n").encode()
+    resp = await client.post(f"/api/datasets/{ds}/universes", headers=h,
+                             data={"name": "idx"}, files={"file": ("idx.csv", csv)})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    text = "($close - Mean($close, 10)) / Std($close, 10)"
+    body = {"expression": text, "dataset_id": ds, "dated_universe": "idx", "horizons": [1, 5]}
+    resp = await client.post("/api/factors/evaluate", headers=h, json=body)
+    assert resp.status_code == 202, resp.text
+    done = await wait_evaluation(client, h, resp.json()["data"]["id"])
+    assert done["status"] == "completed", done
+    assert done["params"]["dated_universe"] == "idx"
+    values = expr.evaluate(text, panel, cache=None)[text]
+    member = np.ones(panel.shape, dtype=bool)
+    member[cal > np.datetime64(mid), 0] = False
+    member[cal < np.datetime64(mid), 1] = False
+    want = analyse_factor(np.where(member, values, np.nan), panel["close"], dates=cal,
+                          horizons=[1, 5])  # fmt: skip
+    free = analyse_factor(values.astype(np.float64), panel["close"], dates=cal, horizons=[1, 5])
+    got = np.array(done["result"]["ic"]["1"], dtype=float)
+    np.testing.assert_allclose(got, want.ic[:, 0], rtol=1e-9, equal_nan=True)
+    assert not np.allclose(got, free.ic[:, 0], equal_nan=True)
+    resp = await client.post("/api/factors/evaluate", headers=h,
+                             json={**body, "dated_universe": "nope"})  # fmt: skip
+    assert resp.status_code == 404 and resp.json()["error"]["code"] == "UNIVERSE_NOT_FOUND"

@@ -143,7 +143,8 @@ def to_xlsx(report: Report) -> bytes:
         )  # fmt: skip
         _xlsx_sheet(writer, fmt, "Diagnostics", diags, {}, widths={1: 48, 2: 70, 3: 70})
         money = "#,##0.00"
-        trade_formats = {"price": "#,##0.0000", "quantity": "#,##0", "commission": money}
+        trade_formats = {"price": "#,##0.0000", "adjusted_price": "#,##0.0000",
+                         "quantity": "#,##0", "commission": money}  # fmt: skip
         trade_formats |= {"tax": money, "slippage": money, "pnl": money, "holding_days": "#,##0"}
         _xlsx_sheet(writer, fmt, "Trades", _dated(report.trades), trade_formats)
         _xlsx_sheet(writer, fmt, "Positions", _dated(report.positions_long()),
@@ -290,8 +291,9 @@ PERCENT_COLUMNS = {
     "trades": "count",
     "year": "year",
 }
-TRADE_KINDS = {"price": "money", "quantity": "count", "commission": "money", "tax": "money",
-               "slippage": "money", "pnl": "money", "holding_days": "count"}  # fmt: skip
+TRADE_KINDS = {"price": "money", "adjusted_price": "money", "quantity": "count",
+               "commission": "money", "tax": "money", "slippage": "money", "pnl": "money",
+               "holding_days": "count"}  # fmt: skip
 
 
 def to_html(report: Report) -> bytes:

@@ -195,8 +195,13 @@ class TradeOut(BaseModel):
     date: str
     symbol: str
     side: Literal["BUY", "SELL"]
-    price: Number
-    quantity: Number
+    price: Number = Field(description="Fill price actually traded (raw, unadjusted)")
+    adjusted_price: Number | None = Field(
+        default=None,
+        description="The fill on the dataset's adjusted basis (price x adjustment factor); "
+        "null when the data's prices are the traded ones",
+    )
+    quantity: Number = Field(description="Shares traded (raw shares)")
     commission: Number
     tax: Number
     slippage: Number

@@ -29,6 +29,8 @@ from quantlab.backtests.models import Backtest
 from quantlab.backtests.schemas import BacktestOut, BacktestRequest
 from quantlab.backtests.tasks import JOB_TYPE
 from quantlab.datasets import service as dataset_service
+from quantlab.datasets import universes
+from quantlab.datasets.exceptions import UniverseNotFound
 from quantlab.engine.backtest import compile as spec_compile
 from quantlab.engine.backtest.enums import PriceMode
 from quantlab.engine.spec import SCHEMA_VERSION
@@ -96,6 +98,13 @@ async def _check_request(
             f"{len(unknown)} symbol(s) not in the dataset version: {', '.join(unknown[:10])}",
             details={"unknown": unknown[:100]},
         )
+    if req.dated_universe is not None:
+        try:
+            await universes.get_universe(session, user, dataset.id, req.dated_universe)
+        except UniverseNotFound as exc:
+            raise InvalidBacktestConfig(
+                exc.message, details={"dated_universe": req.dated_universe}
+            ) from None
     validate_spec(req, fields)
     return req.model_copy(update={"dataset_version": version.version})
 

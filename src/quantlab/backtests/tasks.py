@@ -10,6 +10,7 @@ on the backtest row."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -21,8 +22,10 @@ from quantlab.auth import service as auth_service
 from quantlab.backtests import results, robustness
 from quantlab.backtests.models import Backtest
 from quantlab.datasets import service as dataset_service
+from quantlab.datasets import universes
 from quantlab.engine import runner
 from quantlab.engine.backtest.analysis import trade_line
+from quantlab.engine.backtest.compile import UNIVERSES_META
 from quantlab.engine.backtest.simulate_nb import TR_DAY, TR_PRICE, TR_QTY, TR_SIDE, TR_SYMBOL
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
@@ -69,7 +72,8 @@ async def _update(session: AsyncSession, backtest_id: str, **values: Any) -> Non
 
 def load_panel(ctx: JobContext, spec: RunSpec, owner: auth_service.Owner) -> Panel:
     """The pinned dataset version up to ``end``: the universe and benchmark columns, every
-    day from the data's start (the engine keeps the warm-up it needs)."""
+    day from the data's start (the engine keeps the warm-up it needs), with the spec's
+    dated universe in ``meta["universes"]``."""
     load_symbols = None
     if spec.universe != "all":
         extra = [spec.benchmark] if spec.benchmark else []
@@ -80,7 +84,13 @@ def load_panel(ctx: JobContext, spec: RunSpec, owner: auth_service.Owner) -> Pan
             session, owner, spec.dataset_id, ctx.data_dir, version=spec.dataset_version,
             symbols=load_symbols, end=spec.end,
         )  # fmt: skip
-        return panel
+        if spec.dated_universe is None:
+            return panel
+        spans = await universes.load_membership(
+            session, owner, spec.dataset_id, spec.dated_universe
+        )
+        meta = {**panel.meta, UNIVERSES_META: {spec.dated_universe: spans}}
+        return dataclasses.replace(panel, meta=meta)
 
     return ctx.run_db(load)
 

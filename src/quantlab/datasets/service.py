@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -452,4 +453,14 @@ async def load_dataset_panel(
         start=None if start is None else np.datetime64(start, "D"),
         end=None if end is None else np.datetime64(end, "D"),
     )
-    return panel, row
+    return with_price_basis(panel, row), row
+
+
+def with_price_basis(panel: Panel, row: DatasetVersion) -> Panel:
+    """The panel with the price and volume basis its version declares in ``units`` (the
+    backtest trades adjusted prices at price / factor); as loaded when it declares none."""
+    units = row.units or {}
+    if units.get("price_basis") != "adjusted" or "factor" not in panel.fields:
+        return panel
+    basis = {"price_basis": "adjusted", "volume_basis": str(units.get("volume_basis", "raw"))}
+    return dataclasses.replace(panel, meta={**panel.meta, **basis})

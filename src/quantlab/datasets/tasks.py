@@ -42,6 +42,24 @@ class ImportParams(BaseModel):
     import_id: str = Field(min_length=1, max_length=32)
 
 
+def price_basis(options: dict[str, Any], reads: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    """The version's adjustment and the price/volume basis its panels declare.
+
+    Qlib folders hold back-adjusted prices (raw x ``$factor``) and, by Qlib's convention,
+    volume divided by the factor; adjusted files (``adjust``) keep their volume as traded.
+    ``volume_basis`` overrides the volume's basis (a Qlib dump with raw volume)."""
+    adjust = str(options.get("adjust", "none"))
+    qlib = any(r.get("format") == "qlib" for r in reads)
+    if adjust == "none" and qlib:
+        adjust = "backward"
+    if adjust == "none":
+        return adjust, {}
+    volume = str(options.get("volume_basis", "auto"))
+    if volume == "auto":
+        volume = "adjusted" if qlib else "raw"
+    return adjust, {"price_basis": "adjusted", "volume_basis": volume}
+
+
 def _file_options(options: dict[str, Any], name: str) -> ImportOptions:
     shared = {k: v for k, v in options.items() if k not in BATCH_OPTIONS}
     per_file = options.get("files") or {}
@@ -139,6 +157,8 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
             for k, v in record["options"].items()
             if k in ("volume_multiplier", "amount_multiplier")
         }
+        adjustment, basis = price_basis(record["options"], reads)
+        units.update(basis)
         version = ctx.run_db(
             lambda s: _finish_import(
                 s,
@@ -147,7 +167,7 @@ def run_import(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
                 target,
                 ctx.data_dir,
                 report,
-                adjustment=str(record["options"].get("adjust", "none")),
+                adjustment=adjustment,
                 units=units,
                 lineage=lineage,
                 universes=found,

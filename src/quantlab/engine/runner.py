@@ -43,12 +43,14 @@ from quantlab.engine.backtest.compile import (
     engine_config,
     lookback,
     n_parameters,
+    point_in_time,
 )
 from quantlab.engine.backtest.config import BacktestConfig
 from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
 from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
+from quantlab.engine.data.universe import StaticUniverseBias
 from quantlab.engine.spec import RunSpec, apply_variant
 
 CHUNK_DAYS = 60  # trading days simulated between progress calls
@@ -168,6 +170,7 @@ class Prepared:
     warnings: list[str]
     n_parameters: int | None
     outputs: dict[str, np.ndarray]
+    universe_bias: StaticUniverseBias | None = None
 
 
 def _day(value: DateLike) -> np.datetime64 | None:
@@ -252,10 +255,11 @@ def _prepare(
             )
     if not traded:
         raise SpecError("no symbol of the universe has data in the window")
+    traded, member, bias = point_in_time(spec, panel, lo, traded)
     pos = {s: i for i, s in enumerate(names)}
     cols = np.array([pos[s] for s in traded], dtype=np.int64)
     config = engine_config(spec)
-    compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache)
+    compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache, member)
     if len(traded) == len(names):
         history = panel
     elif batch is not None:
@@ -269,7 +273,8 @@ def _prepare(
     if batch is not None and market is None:
         batch.markets[id(history)] = sim
     found = dict(industries) if industries is not None else industries_of(sim.panel)
-    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs)
+    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs,
+                    bias)  # fmt: skip
 
 
 @dataclass
@@ -342,6 +347,7 @@ def finish(prep: Prepared, state: SimState, *, diagnostics: bool = True) -> RunR
         n_parameters=prep.n_parameters,
         industries=prep.industries,
         diagnostics=diagnostics,
+        universe_bias=prep.universe_bias,
     )
     return RunResult(
         spec=spec,

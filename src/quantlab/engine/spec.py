@@ -304,6 +304,14 @@ class RunSpec(_Strict):
     dataset_id: str = Field(min_length=1, max_length=32)
     dataset_version: int | None = Field(None, ge=1, description="default: latest (pinned)")
     universe: Literal["all"] | Annotated[list[str], Field(min_length=1, max_length=5_000)] = "all"
+    dated_universe: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a dated universe of the dataset (e.g. csi300): a symbol is bought only "
+        "on days it was a member, and a holding that leaves it is dropped (point in time, "
+        "no survivorship bias); combined with universe, both must hold",
+    )
     start: date | None = Field(None, description="first simulated day; default: data start")
     end: date | None = Field(None, description="last simulated day; default: data end")
     initial_capital: float = Field(DEFAULT_CAPITAL, ge=MIN_CAPITAL, le=MAX_CAPITAL)

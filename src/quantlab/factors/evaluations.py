@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.datasets import service as dataset_service
+from quantlab.datasets import universes
 from quantlab.engine import expr
 from quantlab.factors import seed, validation
 from quantlab.factors import service as factor_service
@@ -137,6 +138,8 @@ async def start_evaluation(
     fields = expr.available_fields(version.fields)  # + $vwap from amount / volume
     if "close" not in fields:
         raise PriceFieldMissing(f"dataset {dataset.name!r} has no 'close' field")
+    if body.dated_universe is not None:  # 404 UNIVERSE_NOT_FOUND now, not in the job
+        await universes.get_universe(session, user, dataset.id, body.dated_universe)
     what, skipped = await _features(session, user, body, fields)
     label_params: dict[str, Any] = {}
     if body.label is not None:
@@ -149,6 +152,7 @@ async def start_evaluation(
         "end": body.end.isoformat() if body.end else None,
         "horizons": body.horizons,
         "quantiles": body.quantiles,
+        "dated_universe": body.dated_universe,
         "skipped": skipped,
         **label_params,
     }

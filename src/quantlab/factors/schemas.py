@@ -226,6 +226,13 @@ class EvaluateRequest(DataSelection):
         default_factory=lambda: list(DEFAULT_HORIZONS), min_length=1, max_length=10
     )
     quantiles: JsonInt = Field(5, ge=2, le=20)
+    dated_universe: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a dated universe of the dataset (e.g. csi300): a symbol enters the "
+        "cross-section (IC, quantiles, turnover) only on days it was a member",
+    )
     label: str | None = Field(
         None,
         min_length=1,

@@ -3,6 +3,7 @@ version and run the IC analysis, reporting progress per feature."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import date
@@ -13,7 +14,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.auth import service as auth_service
+from quantlab.datasets import universes
 from quantlab.engine import expr
+from quantlab.engine.data.universe import membership_mask
 from quantlab.engine.expr.ast import fields_of
 from quantlab.engine.factors.analysis import FactorAnalysis, analyse_factor
 from quantlab.factors.compute import Window, load_window
@@ -99,7 +102,7 @@ def _load(ctx: JobContext, spec: dict[str, Any], fields: list[str], lookback: in
         return date.fromisoformat(text) if text else None
 
     async def go(session: AsyncSession) -> Window:
-        return await load_window(
+        window = await load_window(
             session,
             spec["owner"],
             spec["dataset_id"],
@@ -111,6 +114,14 @@ def _load(ctx: JobContext, spec: dict[str, Any], fields: list[str], lookback: in
             end=day(spec["end"]),
             lookback=lookback,
         )
+        name = spec.get("dated_universe")
+        if name is None:
+            return window
+        spans = await universes.load_membership(session, spec["owner"], spec["dataset_id"], name)
+        panel = window.panel
+        mask = membership_mask(spans, panel.calendar, [str(s) for s in panel.instruments])
+        meta = {**panel.meta, "universe": name, "membership": mask}
+        return dataclasses.replace(window, panel=dataclasses.replace(panel, meta=meta))
 
     return ctx.run_db(go)
 
@@ -133,8 +144,12 @@ def _analyse(
     window: Window, values: np.ndarray, spec: dict[str, Any], label: np.ndarray | None
 ) -> FactorAnalysis:
     lo = window.lo
+    factor = np.asarray(values[lo:], dtype=np.float64)
+    member = window.panel.meta.get("membership")
+    if isinstance(member, np.ndarray):  # a dated universe: members only, day by day
+        factor = np.where(member[lo:], factor, np.nan)
     return analyse_factor(
-        np.asarray(values[lo:], dtype=np.float64),
+        factor,
         window.panel["close"][lo:],
         dates=window.dates,
         horizons=spec["horizons"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from quantlab.engine.ml.dataset import DEFAULT_LABEL
 from quantlab.factors.schemas import NAME_PATTERN
@@ -48,6 +48,14 @@ class ModelRunRequest(BaseModel):
     dataset_id: str = Field(min_length=1, max_length=32)
     dataset_version: int | None = Field(None, ge=1)
     universe: Literal["all"] | list[str] = "all"
+    dated_universe: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a dated universe of the dataset (e.g. csi300): a symbol is in the "
+        "cross-section (training, scores, the backtest's buys) only on days it was a "
+        "member; universe must then be all",
+    )
     features: Literal["Alpha158", "Alpha360"] | list[str] = "Alpha158"
     label: str = Field(DEFAULT_LABEL, max_length=2000)
     segments: SegmentsIn
@@ -62,6 +70,12 @@ class ModelRunRequest(BaseModel):
     threads: int = Field(1, ge=1, le=16)
     min_train_rows: int = Field(100, ge=1)
     backtest: BacktestIn | None = None
+
+    @model_validator(mode="after")
+    def _one_universe(self) -> ModelRunRequest:
+        if self.dated_universe is not None and self.universe != "all":
+            raise ValueError("give a symbol list (universe) or a dated_universe, not both")
+        return self
 
     @field_validator("features")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab import __version__
 from quantlab.datasets import service as dataset_service
+from quantlab.datasets.exceptions import UniverseNotFound
 from quantlab.engine.expr import ExprError
 from quantlab.engine.ml import check_config
 from quantlab.factors import service as factor_service
@@ -53,7 +54,11 @@ async def _check(
     dataset = await dataset_service.get_dataset(session, user, req.dataset_id)
     version = await dataset_service.get_version(session, dataset, req.dataset_version)
     pinned = req.model_copy(update={"dataset_version": version.version})
-    panel = await load_panel(session, user, pinned, data_dir)
+    try:
+        panel = await load_panel(session, user, pinned, data_dir)
+    except UniverseNotFound as exc:
+        details = {"dated_universe": req.dated_universe}
+        raise InvalidModelConfig(exc.message, details=details) from None
     try:
         await asyncio.to_thread(check_config, workflow_config(pinned), panel)
     except ExprError as err:

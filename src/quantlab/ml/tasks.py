@@ -8,6 +8,7 @@ models are the libraries' own text."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.auth.models import User
 from quantlab.datasets import service as dataset_service
+from quantlab.datasets import universes
 from quantlab.engine.data import Panel
+from quantlab.engine.data.universe import membership_mask
 from quantlab.engine.ml import (
     Segments,
     WorkflowConfig,
@@ -67,7 +70,9 @@ def workflow_config(req: ModelRunRequest) -> WorkflowConfig:
         segments=Segments(span(seg.train), span(seg.valid) if seg.valid else None, span(seg.test)),
         features=features,
         label=req.label,
-        universe=None if req.universe == "all" else list(req.universe),
+        universe=req.dated_universe
+        if req.dated_universe is not None
+        else (None if req.universe == "all" else list(req.universe)),
         processors=tuple(p.model_dump() for p in req.processors),
         model=req.model,
         params=dict(req.params),
@@ -82,11 +87,18 @@ def workflow_config(req: ModelRunRequest) -> WorkflowConfig:
 async def load_panel(
     session: AsyncSession, owner: Principal, req: ModelRunRequest, data_dir: Path
 ) -> Panel:
-    """The pinned dataset version as a panel (all its days: look-back and look-ahead)."""
+    """The pinned dataset version as a panel (all its days: look-back and look-ahead); a
+    dated universe comes as ``meta["universe"]`` (its name) and ``meta["membership"]`` (the
+    day x instrument mask), as :func:`quantlab.engine.ml.membership_mask` reads them."""
     panel, _ = await dataset_service.load_dataset_panel(
         session, owner, req.dataset_id, data_dir, version=req.dataset_version
     )
-    return panel
+    if req.dated_universe is None:
+        return panel
+    spans = await universes.load_membership(session, owner, req.dataset_id, req.dated_universe)
+    mask = membership_mask(spans, panel.calendar, [str(s) for s in panel.instruments])
+    meta = {**panel.meta, "universe": req.dated_universe, "membership": mask}
+    return dataclasses.replace(panel, meta=meta)
 
 
 async def _start(session: AsyncSession, run_id: str) -> tuple[dict[str, Any], _Owner]:

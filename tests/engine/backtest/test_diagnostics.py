@@ -162,6 +162,7 @@ def test_rules_and_json():
         "overfitting",
         "execution",
         "rules",
+        "universe",
     ]
     everything = dg.run_diagnostics(dg.DiagnosticInputs(r, d, trades=trades))
     assert {f.severity for f in everything} <= {"info", "warning", "critical"}

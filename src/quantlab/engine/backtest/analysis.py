@@ -17,7 +17,8 @@ import pandas as pd
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.enums import RejectReason
-from quantlab.engine.backtest.result import BacktestResult, Trades
+from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
+from quantlab.engine.data.universe import StaticUniverseBias
 
 SUMMARY_KEYS = (
     "total_return",
@@ -43,8 +44,10 @@ def trade_line(date: Any, side: int, symbol: str, quantity: float, price: float)
 
 
 def trades_frame(trades: Trades, calendar: np.ndarray, instruments: np.ndarray) -> pd.DataFrame:
-    """Fills as a table; ``side`` is BUY/SELL, ``date`` ISO text."""
-    return pd.DataFrame(
+    """Fills as a table; ``side`` is BUY/SELL, ``date`` ISO text. Prices and quantities are
+    the traded ones; ``adjusted_price`` (the fill on the data's adjusted basis) is added when
+    it differs from ``price`` for some fill."""
+    frame = pd.DataFrame(
         {
             "date": calendar[trades.day].astype(str),
             "symbol": instruments[trades.symbol].astype(str),
@@ -58,6 +61,9 @@ def trades_frame(trades: Trades, calendar: np.ndarray, instruments: np.ndarray) 
             "holding_days": trades.holding_days.astype(np.int64),
         }
     )
+    if not np.allclose(trades.adjusted_price, trades.price, rtol=1e-12, atol=0.0):
+        frame.insert(4, "adjusted_price", trades.adjusted_price)
+    return frame
 
 
 def rejected_frame(result: BacktestResult) -> pd.DataFrame:
@@ -126,6 +132,7 @@ def analyse(
     n_parameters: int | None,
     industries: Mapping[str, str] | None,
     diagnostics: bool = True,
+    universe_bias: StaticUniverseBias | None = None,
 ) -> Analysis:
     """Metrics and diagnostics of the simulated days (all of them, or those run before a
     cancel).
@@ -144,6 +151,8 @@ def analyse(
         Instrument code to industry code.
     diagnostics : bool
         False skips the diagnostic findings (metrics only, for parameter sweeps).
+    universe_bias : StaticUniverseBias or None
+        Evidence on a static universe (the survivorship diagnostic).
 
     Returns
     -------
@@ -160,7 +169,9 @@ def analyse(
     metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
     findings: list[dict[str, Any]] = []
     if diagnostics:
-        close = result.last_close()[:n]
+        # asset returns on the adjusted basis: continuous through splits and dividends
+        close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
+        close = close[:n]
         with np.errstate(invalid="ignore", divide="ignore"):
             asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}
@@ -180,6 +191,7 @@ def analyse(
             rejected_orders=reasons,
             order_count=len(result.trades) + len(result.rejections),
             seed=seed,
+            universe_bias=universe_bias,
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
     series = pd.DataFrame(

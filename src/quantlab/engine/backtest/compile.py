@@ -4,7 +4,7 @@ reading of the spec, so what an API accepts is what a run computes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,12 @@ from quantlab.engine.backtest.config import BacktestConfig, from_spec
 from quantlab.engine.backtest.enums import StopMode
 from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, TopkDropout
 from quantlab.engine.data import Panel
+from quantlab.engine.data.universe import (
+    StaticUniverseBias,
+    first_last_dates,
+    membership_mask,
+    static_universe_bias,
+)
 from quantlab.engine.expr.ast import Const, walk
 from quantlab.engine.spec import (
     CodeStrategy,
@@ -72,7 +78,11 @@ def engine_config(spec: RunSpec) -> BacktestConfig:
 
 
 def validate_spec(spec: RunSpec, fields: list[str]) -> dict[str, expr.Node]:
-    """Parse every expression against ``fields`` (look-ahead refused) and compile code."""
+    """Parse every expression against ``fields`` (look-ahead refused) and compile code.
+
+    ``fields`` are the stored fields; the ones the engine derives from them (``$vwap`` from
+    amount / volume) are accepted too, as :func:`compile_strategy` computes them."""
+    fields = expr.available_fields(fields)
     nodes: dict[str, expr.Node] = {}
     for path, text in expressions(spec, resolved=True).items():
         try:
@@ -155,6 +165,67 @@ def _normalise(weights: np.ndarray, how: str) -> np.ndarray:
         return np.where(total > 0, w / total, 0.0)
 
 
+#: ``panel.meta`` key of the dated universes loaded with a panel: name -> membership spans
+UNIVERSES_META = "universes"
+
+
+def point_in_time(
+    spec: RunSpec, panel: Panel, lo: int, traded: list[str]
+) -> tuple[list[str], np.ndarray | None, StaticUniverseBias | None]:
+    """The traded symbols, their membership mask over rows ``[lo:]`` and, for a static
+    list, the evidence of survivorship bias.
+
+    With ``spec.dated_universe`` the spans come from ``panel.meta["universes"]`` (the
+    caller loads them with the data); symbols never members between start and end are
+    left out. Without it, a static symbol list is checked by
+    :func:`~quantlab.engine.data.universe.static_universe_bias` (names with no data at
+    the start were picked with hindsight)."""
+    name = spec.dated_universe
+    if name is None:
+        if not isinstance(spec.universe, list) or "close" not in panel.fields:
+            return traded, None, None
+        first = {s: (v[0] if v else None) for s, v in first_last_dates(panel).items()}
+        cal = panel.calendar
+        return traded, None, static_universe_bias(traded, first, cal[lo], cal[-1])
+    loaded = panel.meta.get(UNIVERSES_META)
+    spans = loaded.get(name) if isinstance(loaded, Mapping) else None
+    if spans is None:
+        raise SpecError(f"the dated universe {name!r} is not loaded with the data",
+                        {"dated_universe": name})  # fmt: skip
+    mask = membership_mask(spans, panel.calendar[lo:], traded)
+    keep = np.asarray(mask.any(axis=0), dtype=bool)
+    if not keep.any():
+        raise SpecError(f"no symbol of the universe is a member of {name!r} in the window",
+                        {"dated_universe": name})  # fmt: skip
+    kept = [s for s, k in zip(traded, keep.tolist(), strict=True) if k]
+    return kept, np.ascontiguousarray(mask[:, keep]), None
+
+
+def restrict_to_members(
+    strategy: Strategy, member: np.ndarray | None, renormalise: bool = False
+) -> Strategy:
+    """The strategy with buys limited to the days each name is a member (``member``: bool
+    ``(T, N)`` over the simulated rows, None = no restriction).
+
+    Signals: no entry outside membership. Scores: NaN outside it, so a name is never
+    picked and a holding that leaves the universe ranks last and is dropped (as Qlib masks
+    a market's members). Weights: zero outside it (sold), the rest rescaled to the row's
+    former total when ``renormalise`` (weights normalised to sum to one)."""
+    if member is None:
+        return strategy
+    if isinstance(strategy, Signals):
+        return Signals(np.asarray(strategy.entries, dtype=bool) & member, strategy.exits)
+    if isinstance(strategy, TopkDropout):
+        scores = np.where(member, strategy.scores, np.nan)
+        return TopkDropout(scores, strategy.topk, strategy.n_drop, strategy.rebalance,
+                           strategy.hold_thresh, strategy.risk_degree)  # fmt: skip
+    assert isinstance(strategy, TargetWeights)
+    w = np.where(member, strategy.weights, 0.0)
+    if renormalise:
+        w = _normalise(w, "sum")
+    return TargetWeights(w, strategy.rebalance)
+
+
 def compile_strategy(
     spec: RunSpec,
     panel: Panel,
@@ -162,9 +233,27 @@ def compile_strategy(
     cols: np.ndarray,
     code_runner: CodeRunner | None = None,
     cache: expr.ExprCache | None = None,
+    member: np.ndarray | None = None,
 ) -> Compiled:
     """Evaluate the spec on ``panel`` (look-back rows included) and keep rows ``[lo:]`` of the
-    traded columns ``cols``. ``code_runner(code, inputs)`` runs code strategies."""
+    traded columns ``cols``. ``code_runner(code, inputs)`` runs code strategies. ``member``
+    (bool, rows ``[lo:]`` x ``cols``) is a dated universe: see :func:`restrict_to_members`."""
+    compiled = _compile(spec, panel, lo, cols, code_runner, cache)
+    if member is None:
+        return compiled
+    s = spec.strategy
+    renormalise = isinstance(s, WeightsStrategy) and s.normalize != "none"
+    return Compiled(restrict_to_members(compiled.strategy, member, renormalise), compiled.outputs)
+
+
+def _compile(
+    spec: RunSpec,
+    panel: Panel,
+    lo: int,
+    cols: np.ndarray,
+    code_runner: CodeRunner | None,
+    cache: expr.ExprCache | None,
+) -> Compiled:
     s = spec.strategy
     texts = expressions(spec, resolved=True)
     values: dict[str, np.ndarray] = {}

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from quantlab.engine.backtest import metrics as m
+from quantlab.engine.data.universe import StaticUniverseBias
 
 __all__ = [
     "DiagnosticInputs",
@@ -86,6 +87,10 @@ class DiagnosticInputs:
         ``(T,)`` cash as a fraction of equity; derived from ``weights`` when absent.
     sensitivity_runs, walk_forward_runs : optional
         Sub-run results for :func:`parameter_sensitivity` and :func:`walk_forward`.
+    universe_bias : StaticUniverseBias, optional
+        For a static symbol list: how many names had no data at the start (see
+        :func:`quantlab.engine.data.universe.static_universe_bias`); None with a dated
+        universe or all symbols.
     seed : int
         Seed of the bootstrap (stored with the run for reproducibility).
     """
@@ -105,6 +110,7 @@ class DiagnosticInputs:
     cash_share: np.ndarray | None = None
     sensitivity_runs: Sequence[tuple[Mapping[str, float], float]] | None = None
     walk_forward_runs: Sequence[tuple[float, float]] | None = None
+    universe_bias: StaticUniverseBias | None = None
     seed: int = 0
     periods: int = 252
     bootstrap_samples: int = 1000
@@ -504,6 +510,27 @@ def _rules(x: DiagnosticInputs) -> list[Finding]:
     return out
 
 
+def _universe(x: DiagnosticInputs) -> list[Finding]:
+    """Survivorship: a static list whose names were largely absent when the period began
+    was chosen from the end of the period (today's index members over past years)."""
+    bias = x.universe_bias
+    if bias is None or not bias.flagged:
+        return []
+    severity: Severity = "critical" if bias.share_absent_at_start > 0.2 else "warning"
+    return [
+        Finding(
+            "universe",
+            severity,
+            "Static universe chosen from the end of the period (survivorship bias)",
+            bias.to_dict(),
+            f"{bias.absent_at_start} of {bias.names} names had no data at {bias.start}: the "
+            "list knows which names survived and joined later. Use a dated universe "
+            "(dated_universe, e.g. the dataset's csi300 membership) so a name counts only "
+            "while it was a member, and compare with the index as benchmark.",
+        )
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # registry
 
@@ -529,6 +556,9 @@ DIAGNOSTICS: dict[str, DiagnosticSpec] = {
         ),
         DiagnosticSpec("execution", "Rejected orders and idle cash", _execution),
         DiagnosticSpec("rules", "Rule-of-thumb suggestions on Sharpe, drawdown, win rate", _rules),
+        DiagnosticSpec(
+            "universe", "Static universe picked at the end of the period (survivorship)", _universe
+        ),
     )
 }
 

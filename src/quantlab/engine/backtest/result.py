@@ -12,6 +12,7 @@ from quantlab.engine.backtest.simulate_nb import (
     RJ_REASON,
     RJ_SIDE,
     RJ_SYMBOL,
+    TR_ADJ_PRICE,
     TR_COMMISSION,
     TR_DAY,
     TR_HOLD,
@@ -33,6 +34,8 @@ class Trades:
     ``price`` is the fill price after slippage; ``commission``, ``tax`` and ``slippage`` are
     currency amounts (slippage = |fill − quoted| × quantity); ``pnl`` is realised on sells,
     net of buy and sell costs (0 on buys); ``holding_days`` counts trading days since entry.
+    Prices and quantities are the traded (raw) ones; ``adjusted_price`` is the fill on the
+    data's adjusted basis (price x adjustment factor; equal to ``price`` for raw data).
     """
 
     symbol: np.ndarray
@@ -45,6 +48,7 @@ class Trades:
     slippage: np.ndarray
     pnl: np.ndarray
     holding_days: np.ndarray
+    adjusted_price: np.ndarray
 
     @classmethod
     def from_records(cls, ints: np.ndarray, floats: np.ndarray) -> Trades:
@@ -60,6 +64,7 @@ class Trades:
             slippage=floats[:, TR_SLIPPAGE].copy(),
             pnl=floats[:, TR_PNL].copy(),
             holding_days=ints[:, TR_HOLD].copy(),
+            adjusted_price=floats[:, TR_ADJ_PRICE].copy(),
         )
 
     def __len__(self) -> int:
@@ -100,6 +105,8 @@ class BacktestResult:
     run) are NaN and ``incomplete`` is True. ``positions`` holds share quantities ``(T, N)``;
     values and weights are derived on request to keep memory at one float per cell.
     ``benchmark`` is the benchmark close rescaled to the initial capital, when given.
+    With adjusted data ``close`` and ``positions`` are raw (traded) prices and shares and
+    ``factor`` the adjustment factor (adjusted = raw x factor); None for raw data.
     """
 
     calendar: np.ndarray
@@ -114,6 +121,12 @@ class BacktestResult:
     incomplete: bool
     days_run: int
     marks: np.ndarray | None = field(default=None, repr=False, compare=False)
+    factor: np.ndarray | None = None
+
+    @property
+    def adjusted_close(self) -> np.ndarray:
+        """Closes on the adjusted basis (continuous through splits), for asset returns."""
+        return self.close if self.factor is None else self.close * self.factor
 
     @property
     def total_equity(self) -> np.ndarray:

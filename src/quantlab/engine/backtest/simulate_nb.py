@@ -8,6 +8,12 @@ day. Market arrays are indexed by execution day; the strategy arrays were alread
 by the execution lag.
 
 Units: prices in currency per share, quantities and volumes in shares, cash in currency.
+Prices are the traded (raw) ones. With adjusted data the market arrays carry the
+adjustment factor ``mkt[8]`` (adjusted = raw x factor, ``(T, N)``; ``(1, 1)`` when the data
+are raw): a change of factor from one day to the next (split, bonus issue, dividend)
+scales held shares by the factor's ratio before the day trades, so raw shares valued at
+raw prices follow the adjusted return path, and each fill also records its price on the
+adjusted basis.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
 the previous close for valuation.
 """
@@ -52,7 +58,7 @@ N_IP = 12
 
 # Record layouts.
 TR_SYMBOL, TR_DAY, TR_SIDE, TR_HOLD = 0, 1, 2, 3
-TR_PRICE, TR_QTY, TR_COMMISSION, TR_TAX, TR_SLIPPAGE, TR_PNL = 0, 1, 2, 3, 4, 5
+TR_PRICE, TR_QTY, TR_COMMISSION, TR_TAX, TR_SLIPPAGE, TR_PNL, TR_ADJ_PRICE = 0, 1, 2, 3, 4, 5, 6
 RJ_DAY, RJ_SYMBOL, RJ_SIDE, RJ_REASON = 0, 1, 2, 3
 
 # Reason codes (mirror enums.RejectReason; kept literal so kernels need no Python enum).
@@ -110,7 +116,40 @@ def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
 
 
 @njit(cache=True)
-def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pnl):
+def _factor_nb(factor, t, i):
+    """The adjustment factor of ``i`` on day ``t`` (1 for raw data)."""
+    if factor.shape[0] > 1:
+        return factor[t, i]
+    return 1.0
+
+
+@njit(cache=True)
+def _apply_factor_change_nb(t, factor, st):
+    """Carry holdings through a change of the adjustment factor between days ``t - 1`` and
+    ``t``: shares scale by the ratio and per-share levels by its inverse (value unchanged)."""
+    if factor.shape[0] <= 1 or t == 0:
+        return
+    qty = st[1]
+    avg_px = st[3]
+    peak = st[5]
+    stop_atr = st[6]
+    last_close = st[7]
+    for i in range(qty.shape[0]):
+        prev = factor[t - 1, i]
+        now = factor[t, i]
+        if not (prev > 0.0 and now > 0.0) or prev == now:
+            continue
+        r = now / prev
+        if qty[i] > 0.0:
+            qty[i] *= r
+            avg_px[i] /= r
+            peak[i] /= r
+            stop_atr[i] /= r
+        last_close[i] /= r
+
+
+@njit(cache=True)
+def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pnl, adj_price):
     k = cnt[0]
     tr_i[k, TR_SYMBOL] = i
     tr_i[k, TR_DAY] = t
@@ -122,6 +161,7 @@ def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pn
     tr_f[k, TR_TAX] = tax
     tr_f[k, TR_SLIPPAGE] = slip
     tr_f[k, TR_PNL] = pnl
+    tr_f[k, TR_ADJ_PRICE] = adj_price
     cnt[0] = k + 1
 
 
@@ -223,7 +263,8 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     basis[i] += cost
     qty[i] += q
     bought[i] += q
-    _trade_nb(tr_i, tr_f, cnt, t, i, 1, 0, fill, q, comm, 0.0, (fill - px) * q, 0.0)
+    adj = fill * _factor_nb(mkt[8], t, i)
+    _trade_nb(tr_i, tr_f, cnt, t, i, 1, 0, fill, q, comm, 0.0, (fill - px) * q, 0.0, adj)
     return q
 
 
@@ -294,7 +335,9 @@ def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     else:
         qty[i] -= q
         basis[i] -= part
-    _trade_nb(tr_i, tr_f, cnt, t, i, -1, t - entry_day[i], fill, q, comm, tax, (px - fill) * q, pnl)
+    adj = fill * _factor_nb(mkt[8], t, i)
+    hold = t - entry_day[i]
+    _trade_nb(tr_i, tr_f, cnt, t, i, -1, hold, fill, q, comm, tax, (px - fill) * q, pnl, adj)
     return q
 
 
@@ -518,6 +561,7 @@ def simulate_chunk_nb(
         if cnt[1] + REJECTS_PER_NAME_DAY * n > rej_i.shape[0]:
             return t
         bought[:] = 0.0
+        _apply_factor_change_nb(t, mkt[8], st)
         if stops:
             _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, False)
         if kind == 0:

@@ -27,7 +27,12 @@ from quantlab.engine.backtest.enums import (
     SizingMode,
     StopMode,
 )
-from quantlab.engine.backtest.market import buy_exclusions, price_limits, stamp_tax_by_day
+from quantlab.engine.backtest.market import (
+    buy_exclusions,
+    price_limits,
+    stamp_tax_by_day,
+    traded_panel,
+)
 from quantlab.engine.backtest.prep_nb import atr_nb, realised_vol_nb
 from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades, ffill_nb
 from quantlab.engine.backtest.simulate_nb import (
@@ -70,7 +75,8 @@ from quantlab.engine.data import Panel
 
 PERIODS_PER_YEAR = 252
 _UNUSED = np.zeros((1, 1))
-_MARKET_ATTRS = ("lag", "close", "_marks", "exec_px", "open", "high", "low", "volume", "mkt")
+_MARKET_ATTRS = ("history", "history_factor", "factor", "lag", "close", "_marks", "exec_px",
+                 "open", "high", "low", "volume", "mkt")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,14 @@ class Simulator:
 
     The panel needs ``close``; ``open`` for NEXT_OPEN fills and gap-aware stops, ``high``/``low``
     for stops, ``volume`` (shares) for the suspension, liquidity and volume rules, ``vwap`` for
-    NEXT_VWAP fills (the close stands in where it is missing). See ``market`` for optional
-    limit and flag fields. Results are bit-identical for identical inputs, however the run is
-    split into chunks.
+    NEXT_VWAP fills (else ``amount / volume`` when both exist; the close stands in where it
+    is missing). See ``market`` for optional limit and flag fields. A panel that declares
+    adjusted prices (``meta["price_basis"]``, see ``market``) is traded at raw prices
+    (adjusted / factor) in raw shares: lots, the volume cap, commissions, taxes, price
+    limits and the trade records use them; held shares follow the factor's changes, so
+    equity follows the adjusted return path; trades also record the fill on the adjusted
+    basis. Results are bit-identical for identical inputs, however
+    the run is split into chunks.
 
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
     market rules read them (the previous close of day 0's price limits, ATR and volatility
@@ -112,26 +123,29 @@ class Simulator:
         warmup: int = 0,
         market: Simulator | None = None,
     ) -> None:
-        self.history = panel
         self.warmup = int(warmup)
         if not 0 <= self.warmup < max(len(panel.calendar), 1):
             raise ValueError(f"warmup {warmup} leaves no day of the panel to simulate")
+        self.adjusted_history = panel
         self.strategy = strategy
         self.config = config or BacktestConfig()
         self.benchmark = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
-        self.panel: Panel = panel
         if market is not None and market.shares_market(panel, self.config, self.warmup):
-            self.panel = market.panel  # the variant of a batch: same data, same rules
+            self.panel: Panel = market.panel  # the variant of a batch: same data, same rules
             self._share_market(market)
         else:
-            self.panel = panel.select(start=panel.calendar[self.warmup]) if self.warmup else panel
+            self.history, self.history_factor = traded_panel(panel)
+            hist = self.history
+            self.panel = hist.select(start=hist.calendar[self.warmup]) if self.warmup else hist
+            factor = self.history_factor
+            self.factor = None if factor is None else _c(factor[self.warmup :])
             self._prepare_market()
         self._prepare()
 
     def shares_market(self, panel: Panel, config: BacktestConfig, warmup: int) -> bool:
         """True when a simulator of ``panel`` under ``config`` from row ``warmup`` would build
         the same market arrays as this one (so it may take them: ``market=`` above)."""
-        return self.history is panel and self.warmup == warmup and self.config == config
+        return self.adjusted_history is panel and self.warmup == warmup and self.config == config
 
     def _share_market(self, other: Simulator) -> None:
         for name in _MARKET_ATTRS:
@@ -154,6 +168,11 @@ class Simulator:
             exec_px = _c(panel["open"])
         else:
             vwap = panel.fields.get("vwap")
+            if vwap is None and "amount" in panel.fields and "volume" in panel.fields:
+                # traded VWAP: amount (currency) over traded shares, after any adjustment
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    vol = panel["volume"]
+                    vwap = np.where(vol > 0, panel["amount"] / np.where(vol > 0, vol, 1.0), np.nan)
             exec_px = close if vwap is None else _c(np.where(np.isnan(vwap), panel["close"], vwap))
         self.close = close
         self._marks: list[np.ndarray] = []
@@ -165,15 +184,18 @@ class Simulator:
             self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
-        up, down = (a[w:] for a in price_limits(hist, cfg.rules))
+        up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
         tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
         stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
         atr = _UNUSED
+        adj = self.adjusted_history  # continuous prices: windows do not jump at splits
         if stops_atr:
-            h_close = hist["close"]
-            raw = atr_nb(_f(hist.fields.get("high", h_close)), _f(hist.fields.get("low", h_close)),
+            h_close = adj["close"]
+            raw = atr_nb(_f(adj.fields.get("high", h_close)), _f(adj.fields.get("low", h_close)),
                          _f(h_close), ex.atr_window)  # fmt: skip
             atr = _c(_shift(raw, 1)[w:])  # known at the previous close: no look-ahead at entry
+            if self.factor is not None:
+                atr = _c(atr / self.factor)  # in today's traded price units
         self.mkt = (
             self.volume,
             _c(up),
@@ -183,12 +205,13 @@ class Simulator:
             panel.last.astype(np.int64),
             tax,
             atr,
+            _UNUSED if self.factor is None else self.factor,
         )
 
     def _prepare(self) -> None:
         """The strategy's arrays and the kernel's parameters."""
         cfg, panel, strat = self.config, self.panel, self.strategy
-        hist, w, lag = self.history, self.warmup, self.lag
+        adj, w, lag = self.adjusted_history, self.warmup, self.lag  # volatility: continuous prices
         ex = cfg.execution
         t_len, n = panel.shape
         self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
@@ -202,7 +225,7 @@ class Simulator:
             self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
             self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
             if cfg.sizing.mode == SizingMode.VOL_TARGET:
-                vol = realised_vol_nb(_f(hist["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
+                vol = realised_vol_nb(_f(adj["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
                 self.vol = _c(_shift(vol, lag)[w:])
         else:
             if isinstance(strat, TargetWeights):
@@ -329,6 +352,7 @@ class Simulator:
             incomplete=not state.done,
             days_run=state.t,
             marks=self.marks(),
+            factor=self.factor,
         )
 
     def marks(self) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 TRADE_INT_COLS = 4
-TRADE_FLOAT_COLS = 6
+TRADE_FLOAT_COLS = 7  # price, qty, commission, tax, slippage, pnl, adjusted price
 REJECT_INT_COLS = 4
 
 
@@ -115,6 +115,10 @@ class SimState:
             values = {f.name: npz[f.name] for f in fields(cls)}
         values["t"] = int(values["t"])
         values["cancelled"] = bool(values["cancelled"])
+        tf = values["trades_f"]
+        if tf.shape[1] < TRADE_FLOAT_COLS:  # a checkpoint from before adjusted prices
+            extra = np.repeat(tf[:, :1], TRADE_FLOAT_COLS - tf.shape[1], axis=1)
+            values["trades_f"] = np.hstack([tf, extra])
         state = cls(**values)
         state.ensure_capacity(16, 16)
         return state

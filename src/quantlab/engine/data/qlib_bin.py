@@ -122,7 +122,9 @@ def read_qlib(
         Instruments are upper-case and sorted; values are float32 widened to float64 and
         keep Qlib's NaN. ``first``/``last`` come from the span stored in the bin files (the
         widest over the loaded fields), clipped to the window, so an all-NaN stretch inside
-        that span (an index before its launch, say) still counts as existing.
+        that span (an index before its launch, say) still counts as existing. With a
+        ``factor`` field ``meta`` declares ``price_basis`` and ``volume_basis``
+        ``"adjusted"`` (Qlib's convention; the backtest trades at price / factor).
     """
     root = Path(path)
     full_cal = read_qlib_calendar(root, freq)
@@ -203,6 +205,11 @@ def read_qlib(
                 i1 = int(np.searchsorted(calendar, span_hi, side="right"))
                 membership[i0:i1, j] = True
         meta["membership"] = membership
+    if "factor" in arrays:
+        # Qlib stores adjusted prices (raw x $factor) and volume divided by the factor; a
+        # dump that keeps raw volume says so with meta["volume_basis"] = "raw".
+        meta["price_basis"] = "adjusted"
+        meta["volume_basis"] = "adjusted"
     return Panel(calendar, np.array(symbols, dtype=object), arrays, first, last, meta)
 
 

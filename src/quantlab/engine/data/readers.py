@@ -307,9 +307,13 @@ class ImportOptions:
     ``layout``: ``"auto"``, ``"long"`` or ``"wide"`` (date + one column per symbol).
     ``symbol``: the code for a file without a symbol column (default: the file stem).
     ``volume_multiplier`` / ``amount_multiplier``: e.g. 100 for lots, 1000 for thousands.
+    ``volume_basis``: ``"raw"`` (traded shares), ``"adjusted"`` (divided by the adjustment
+    factor, as official Qlib dumps) or ``"auto"`` (Qlib folders adjusted, files raw); the
+    backtest converts adjusted volumes back to shares.
     ``adjust``: ``"none"``, ``"backward"`` (price x factor) or ``"forward"`` (price x
     factor / the symbol's last factor), the factor being the ``factor`` column or
-    ``adj_close / close``. Volumes are left as traded.
+    ``adj_close / close``. Volumes are left as traded. An adjusted frame keeps the factor
+    applied as its ``factor`` column (adjusted = raw x factor).
     """
 
     mapping: dict[str, str] = field(default_factory=dict)
@@ -319,6 +323,7 @@ class ImportOptions:
     volume_multiplier: float = 1.0
     amount_multiplier: float = 1.0
     adjust: str = "none"
+    volume_basis: str = "auto"
     encoding: str | None = None
     delimiter: str | None = None
     keep_unmapped: bool = True
@@ -335,6 +340,10 @@ class ImportOptions:
             raise ValueError(f"layout must be auto, long or wide, not {opts.layout!r}")
         if opts.adjust not in {"none", "forward", "backward"}:
             raise ValueError(f"adjust must be none, forward or backward, not {opts.adjust!r}")
+        if opts.volume_basis not in {"auto", "raw", "adjusted"}:
+            raise ValueError(
+                f"volume_basis must be auto, raw or adjusted, not {opts.volume_basis!r}"
+            )
         return opts
 
 
@@ -471,9 +480,11 @@ def _apply_adjustment(frame: pd.DataFrame, opts: ImportOptions, notes: list[str]
         order = frame[DATE].argsort(kind="stable")
         last = factor.iloc[order].groupby(frame[SYMBOL].iloc[order]).transform("last")
         factor = factor / last.reindex(frame.index)
+    source = "factor" if "factor" in frame else "adj_close/close"
     for name in PRICE_FIELDS:
         if name in frame:
             frame[name] = frame[name] * factor
-    notes.append(
-        f"prices {opts.adjust}-adjusted by {'factor' if 'factor' in frame else 'adj_close/close'}"
-    )
+    # The factor kept is the one applied, so adjusted = raw x factor holds for every
+    # adjustment and the backtest can trade at price / factor.
+    frame["factor"] = factor
+    notes.append(f"prices {opts.adjust}-adjusted by {source}")

@@ -28,9 +28,11 @@ Deliberate differences from Qlib (``DatasetH`` + ``Alpha158`` handler + ``LGBMod
   ``infer_processors``). All-segment processors are fitted on the train span only.
 * Signal analysis skips days with fewer than two pairs, as pandas' ``corr`` does.
 * The backtest runs on our simulator: the close-to-close fill of the day after the score,
-  A-share rules (T+1, ±9.5% limits, suspension on zero volume, 100-share lots on the
-  adjusted prices of the data), 0.05% commission with a minimum of 5 and 0.1% stamp tax on
-  sells. Qlib sizes lots on unadjusted amounts (via ``$factor``); its figures differ by that.
+  A-share rules (T+1, ±9.5% limits, suspension on zero volume, 100-share lots), 0.05%
+  commission with a minimum of 5 and 0.1% stamp tax on sells. A panel that declares
+  adjusted prices (Qlib folders: ``meta["price_basis"]``) trades at price / ``$factor`` in
+  raw shares, as Qlib sizes lots on unadjusted amounts; one without the declaration trades
+  at its stored prices.
   Risk analysis is Qlib's (arithmetic, 238 days a year).
 """
 
