@@ -107,6 +107,10 @@ _GRAMMAR.update(
         "POST /api/models": "segments within the data; label and feature expressions",
         # universe files: their contents
         "POST /api/datasets/{dataset_id}/universes": "file contents",
+        # symbols must be in the dataset's version
+        "GET /api/datasets/{dataset_id}/preview": "symbols of the data",
+        # a model run's predictions become a factor once the run has completed
+        "POST /api/models/{run_id}/factor": "the run must have completed",
         # builder graphs: node types, ports, parameter ranges and saved factors per block
         **{
             f"POST /api/builder/{op}": "graph: block types, ports, parameters, saved factors"
