@@ -1910,6 +1910,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models/{run_id}/factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save the predictions as a factor (kind model) the factor lab can evaluate */
+        post: operations["as_factor_api_models__run_id__factor_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/strategy-templates": {
         parameters: {
             query?: never;
@@ -2290,6 +2307,265 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/builder/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** JSON Schema of the builder graph */
+        get: operations["graph_schema_api_builder_schema_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The node catalog (and your saved factors) */
+        get: operations["node_catalog_api_builder_catalog_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a graph: issues with node/edge ids and fixes */
+        post: operations["validate_api_builder_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/compile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Compile a graph to a run-spec body */
+        post: operations["compile_graph_api_builder_compile_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/python": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A graph as readable Python (a code strategy) */
+        post: operations["to_python_api_builder_python_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/from-spec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a run spec or strategy body as a graph */
+        post: operations["from_spec_api_builder_from_spec_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/qlib-yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A top-k graph as a Qlib workflow (or why not) */
+        post: operations["qlib_yaml_api_builder_qlib_yaml_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/describe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A graph in plain words (zh-CN and en) */
+        post: operations["describe_api_builder_describe_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluate one block on a sample of a dataset */
+        post: operations["preview_api_builder_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your drafts (expired ones removed) */
+        get: operations["list_drafts_api_builder_drafts_get"];
+        put?: never;
+        /** Start a draft */
+        post: operations["create_draft_api_builder_drafts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A draft with its last quick-test result */
+        get: operations["get_draft_api_builder_drafts__draft_id__get"];
+        /** Autosave a draft (stale version: 409) */
+        put: operations["save_draft_api_builder_drafts__draft_id__put"];
+        post?: never;
+        /** Delete a draft */
+        delete: operations["delete_draft_api_builder_drafts__draft_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A draft's snapshots */
+        get: operations["list_snapshots_api_builder_drafts__draft_id__snapshots_get"];
+        put?: never;
+        /** Snapshot a draft */
+        post: operations["create_snapshot_api_builder_drafts__draft_id__snapshots_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}/snapshots/{snapshot_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore a snapshot as the draft's next version */
+        post: operations["restore_snapshot_api_builder_drafts__draft_id__snapshots__snapshot_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}/quick-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Quick test: a short backtest as a job (result kept on the draft) */
+        post: operations["quick_test_api_builder_drafts__draft_id__quick_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}/save": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save the draft as a strategy (versioned) */
+        post: operations["save_as_strategy_api_builder_drafts__draft_id__save_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2568,6 +2844,22 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * CatalogOut
+         * @description Every node type, and the caller's saved expression factors (``factor`` blocks).
+         */
+        CatalogOut: {
+            /** Version */
+            version: number;
+            /** Node Types */
+            node_types: {
+                [key: string]: unknown;
+            }[];
+            /** Factors */
+            factors: {
+                [key: string]: unknown;
+            }[];
+        };
         /** Change */
         Change: {
             /** Path */
@@ -2703,6 +2995,25 @@ export interface components {
             runs: components["schemas"]["CompareRun"][];
             /** Metrics */
             metrics: components["schemas"]["quantlab__backtests__schemas__CompareRow"][];
+        };
+        /**
+         * CompiledOut
+         * @description The compiled run-spec body (no dataset or dates), its expressions and the blocks that
+         *     feed several others (computed once).
+         */
+        CompiledOut: {
+            /** Body */
+            body: {
+                [key: string]: unknown;
+            };
+            /** Expressions */
+            expressions: {
+                [key: string]: string;
+            };
+            /** Shared */
+            shared: string[];
+            /** Warnings */
+            warnings: components["schemas"]["IssueOut"][];
         };
         /**
          * ComputeOut
@@ -2985,6 +3296,88 @@ export interface components {
              */
             deleted: boolean;
         };
+        /** DescriptionOut */
+        DescriptionOut: {
+            /** Zh-Cn */
+            "zh-CN": string;
+            /** En */
+            en: string;
+        };
+        /** DraftCreate */
+        DraftCreate: {
+            /**
+             * Name
+             * @default untitled
+             */
+            name: string;
+            /** @description default: an empty graph */
+            graph?: components["schemas"]["Graph"] | null;
+        };
+        /** DraftOut */
+        DraftOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /** Graph */
+            graph: {
+                [key: string]: unknown;
+            };
+            /** Strategy Id */
+            strategy_id: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Last Job Id */
+            last_job_id: string | null;
+            /** Last Result */
+            last_result: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * DraftSave
+         * @description An autosave: the graph and the version it was edited from (stale -> 409).
+         */
+        DraftSave: {
+            graph: components["schemas"]["Graph"];
+            /**
+             * Version
+             * @description the draft version this edit started from
+             */
+            version: number;
+            /** Name */
+            name?: string | null;
+        };
+        /** DraftSummary */
+        DraftSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /** Strategy Id */
+            strategy_id: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** DrawdownPoint */
         DrawdownPoint: {
             /** Date */
@@ -3005,6 +3398,25 @@ export interface components {
             } | null;
             /** Points */
             points: components["schemas"]["DrawdownPoint"][];
+        };
+        /**
+         * Edge
+         * @description A connection from an output port to an input port.
+         */
+        Edge: {
+            /** Id */
+            id: string;
+            /** Source */
+            source: string;
+            /**
+             * Source Port
+             * @default out
+             */
+            source_port: string;
+            /** Target */
+            target: string;
+            /** Target Port */
+            target_port: string;
         };
         /** Envelope[AnnotationOut] */
         Envelope_AnnotationOut_: {
@@ -3054,6 +3466,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[CatalogOut] */
+        Envelope_CatalogOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["CatalogOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[ChartConfigOut] */
         Envelope_ChartConfigOut_: {
             /**
@@ -3075,6 +3499,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["CompareView"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[CompiledOut] */
+        Envelope_CompiledOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["CompiledOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3135,6 +3571,30 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["Deleted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DescriptionOut] */
+        Envelope_DescriptionOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DescriptionOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[DraftOut] */
+        Envelope_DraftOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["DraftOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3267,6 +3727,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["FeatureSetDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[FromSpecOut] */
+        Envelope_FromSpecOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["FromSpecOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3570,6 +4042,54 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[PreviewOut] */
+        Envelope_PreviewOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["PreviewOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[PythonOut] */
+        Envelope_PythonOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["PythonOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[QlibOut] */
+        Envelope_QlibOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["QlibOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[QuickTestStarted] */
+        Envelope_QuickTestStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["QuickTestStarted"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[RatingSummary] */
         Envelope_RatingSummary_: {
             /**
@@ -3630,6 +4150,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[SavedOut] */
+        Envelope_SavedOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["SavedOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[ScheduleOut] */
         Envelope_ScheduleOut_: {
             /**
@@ -3651,6 +4183,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["SignalOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[SnapshotOut] */
+        Envelope_SnapshotOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["SnapshotOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3738,6 +4282,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[ValidationOut] */
+        Envelope_ValidationOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ValidationOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[ValidationReport] */
         Envelope_ValidationReport_: {
             /**
@@ -3795,6 +4351,21 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["WsTicketOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[dict] */
+        Envelope_dict_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3932,6 +4503,19 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[list[SnapshotOut]] */
+        Envelope_list_SnapshotOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["SnapshotOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[list[StrategyOut]] */
         Envelope_list_StrategyOut__: {
             /**
@@ -4054,6 +4638,11 @@ export interface components {
              * @default 5
              */
             quantiles: number;
+            /**
+             * Dated Universe
+             * @description a dated universe of the dataset (e.g. csi300): a symbol enters the cross-section (IC, quantiles, turnover) only on days it was a member
+             */
+            dated_universe?: string | null;
             /**
              * Label
              * @description What the factor should predict, as an expression that may read the future (e.g. Qlib's 'Ref($close, -2) / Ref($close, -1) - 1'). Horizon h compares the factor on day t with the label on day t + h - 1. Default: the h-day forward return of close.
@@ -4520,7 +5109,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "expression" | "python";
+            kind: "expression" | "python" | "model";
             /** Expression */
             expression: string | null;
             /** Code */
@@ -4535,6 +5124,8 @@ export interface components {
             lookback: number | null;
             /** Cloned From */
             cloned_from: string | null;
+            /** Model Run Id */
+            model_run_id?: string | null;
             /** Usage Count */
             usage_count: number;
             /** Last Used At */
@@ -4687,6 +5278,28 @@ export interface components {
             suggestion: string;
         };
         /**
+         * FromSpecBody
+         * @description A run spec (or a strategy body without data) to open as a graph.
+         */
+        FromSpecBody: {
+            /**
+             * Spec
+             * @description a RunSpec; dataset_id may be omitted
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * FromSpecOut
+         * @description The graph of a spec and the spec sections the graph does not carry.
+         */
+        FromSpecOut: {
+            graph: components["schemas"]["Graph"];
+            /** Dropped */
+            dropped: string[];
+        };
+        /**
          * FromTemplate
          * @description A saved strategy from a template, with parameter overrides (checked).
          */
@@ -4710,6 +5323,43 @@ export interface components {
              * @default
              */
             notes: string;
+        };
+        /**
+         * Graph
+         * @description A strategy as a node graph (one ``strategy`` node is the output).
+         */
+        Graph: {
+            /**
+             * Schema Version
+             * @description version of this schema
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Nodes */
+            nodes: components["schemas"]["Node"][];
+            /** Edges */
+            edges?: components["schemas"]["Edge"][];
+            /**
+             * Parameters
+             * @description named numbers nodes refer to
+             */
+            parameters?: {
+                [key: string]: number;
+            };
+            settings?: components["schemas"]["RunSettings"];
+        };
+        /**
+         * GraphBody
+         * @description A graph to check, compile or translate.
+         */
+        GraphBody: {
+            graph: components["schemas"]["Graph"];
         };
         /** GuideOut */
         GuideOut: {
@@ -4950,6 +5600,31 @@ export interface components {
             notes: string[];
         };
         /**
+         * IssueOut
+         * @description One problem of a graph, with the node/edge it concerns and a suggested fix.
+         */
+        IssueOut: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Fix */
+            fix: string;
+            /** Node Id */
+            node_id?: string | null;
+            /** Edge Id */
+            edge_id?: string | null;
+            /** Port */
+            port?: string | null;
+            /** Param */
+            param?: string | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "error" | "warning";
+        };
+        /**
          * JobAccepted
          * @description A request that queued a job producing a new version of a dataset.
          */
@@ -4971,7 +5646,7 @@ export interface components {
              * @example system.sleep
              * @enum {string}
              */
-            type: "backtests.run" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
+            type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -5226,6 +5901,22 @@ export interface components {
             updated_at: string;
         };
         /**
+         * ModelFactorIn
+         * @description Save a run's predictions as a factor of your library.
+         */
+        ModelFactorIn: {
+            /**
+             * Name
+             * @description the factor's name (letters, digits, _)
+             */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+        };
+        /**
          * ModelRunDetail
          * @description One run with its request and reproducibility facts.
          */
@@ -5325,6 +6016,11 @@ export interface components {
              */
             universe: "all" | string[];
             /**
+             * Dated Universe
+             * @description a dated universe of the dataset (e.g. csi300): a symbol is in the cross-section (training, scores, the backtest's buys) only on days it was a member; universe must then be all
+             */
+            dated_universe?: string | null;
+            /**
              * Features
              * @default Alpha158
              */
@@ -5399,6 +6095,27 @@ export interface components {
             yearly: {
                 [key: string]: number | null;
             };
+        };
+        /**
+         * Node
+         * @description One block: its ``type`` names a catalog entry.
+         */
+        Node: {
+            /** Id */
+            id: string;
+            /** Type */
+            type: string;
+            /** Params */
+            params?: {
+                [key: string]: boolean | number | string | components["schemas"]["ParamRef"];
+            };
+            position?: components["schemas"]["Position"];
+            /**
+             * Label
+             * @description free text shown on the canvas
+             * @default
+             */
+            label: string;
         };
         /**
          * OhlcvOut
@@ -5502,6 +6219,18 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["DatasetOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[DraftSummary] */
+        Page_DraftSummary_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["DraftSummary"][];
             meta: components["schemas"]["PageMeta"];
         };
         /** Page[EvaluationOut] */
@@ -5695,6 +6424,19 @@ export interface components {
             /** Data */
             data: components["schemas"]["UserOut"][];
             meta: components["schemas"]["PageMeta"];
+        };
+        /**
+         * ParamRef
+         * @description A reference to a named graph parameter (``{name}`` in the compiled spec).
+         */
+        ParamRef: {
+            /** Ref */
+            ref: string;
+            /**
+             * Negate
+             * @default false
+             */
+            negate: boolean;
         };
         /**
          * ParamSpec
@@ -6112,6 +6854,22 @@ export interface components {
          * @enum {string}
          */
         PortfolioMode: "shared" | "per_column";
+        /**
+         * Position
+         * @description Where the node sits on the canvas (UI only).
+         */
+        Position: {
+            /**
+             * X
+             * @default 0
+             */
+            x: number;
+            /**
+             * Y
+             * @default 0
+             */
+            y: number;
+        };
         /** PositionItem */
         PositionItem: {
             /** Symbol */
@@ -6231,6 +6989,54 @@ export interface components {
             completed_guides?: ("build_strategy" | "import_data" | "run_backtest")[];
         };
         /**
+         * PreviewBody
+         * @description Evaluate one block on a sample of the data.
+         */
+        PreviewBody: {
+            graph: components["schemas"]["Graph"];
+            /** Node Id */
+            node_id: string;
+            /** Port */
+            port?: string | null;
+            /** Dataset Id */
+            dataset_id: string;
+            /**
+             * Symbols
+             * @description default: every instrument (statistics over all of them)
+             */
+            symbols?: string[] | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /**
+             * Series Symbols
+             * @description symbols whose series are returned
+             * @default 5
+             */
+            series_symbols: number;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /** Node Id */
+            node_id: string;
+            /** Port */
+            port: string;
+            /** Expression */
+            expression: string | null;
+            /** Dates */
+            dates: string[];
+            /** Series */
+            series: {
+                [key: string]: (number | null)[];
+            };
+            stats: components["schemas"]["SeriesStats"];
+            /** Per Symbol */
+            per_symbol: {
+                [key: string]: components["schemas"]["SeriesStats"];
+            };
+        };
+        /**
          * PriceMode
          * @description Which price fills an order decided on day ``t``.
          * @enum {string}
@@ -6258,6 +7064,97 @@ export interface components {
             name: "DropnaLabel" | "CSZScoreNorm" | "CSRankNorm" | "RobustZScoreNorm" | "Fillna";
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * PythonOut
+         * @description Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy).
+         */
+        PythonOut: {
+            /** Code */
+            code: string;
+            /** Strategy */
+            strategy: {
+                [key: string]: unknown;
+            };
+        };
+        /** QlibBody */
+        QlibBody: {
+            graph: components["schemas"]["Graph"];
+            /**
+             * Market
+             * @default csi300
+             */
+            market: string;
+            /**
+             * Benchmark
+             * @default SH000300
+             */
+            benchmark: string;
+            /**
+             * Start
+             * Format: date
+             * @default 2017-01-01
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @default 2020-08-01
+             */
+            end: string;
+        };
+        /**
+         * QlibOut
+         * @description The Qlib workflow (YAML text and data), or why the graph has none.
+         */
+        QlibOut: {
+            /** Supported */
+            supported: boolean;
+            /** Reason */
+            reason: string | null;
+            /** Yaml */
+            yaml: string | null;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** QuickTestBody */
+        QuickTestBody: {
+            /** Dataset Id */
+            dataset_id: string;
+            /**
+             * Period
+             * @default 1Y
+             * @enum {string}
+             */
+            period: "1M" | "3M" | "6M" | "1Y";
+            /**
+             * Universe
+             * @default all
+             */
+            universe: "all" | string[];
+            /**
+             * Initial Capital
+             * @default 1000000
+             */
+            initial_capital: number;
+            /**
+             * End
+             * @description last day; default: the data's last day
+             */
+            end?: string | null;
+        };
+        /** QuickTestStarted */
+        QuickTestStarted: {
+            /** Draft Id */
+            draft_id: string;
+            /** Job Id */
+            job_id: string;
+            /** Spec */
+            spec: {
+                [key: string]: unknown;
+            };
         };
         /**
          * Range
@@ -6342,7 +7239,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "expression" | "python";
+            kind: "expression" | "python" | "model";
             /** Expression */
             expression: string | null;
             /** Code */
@@ -6357,6 +7254,8 @@ export interface components {
             lookback: number | null;
             /** Cloned From */
             cloned_from: string | null;
+            /** Model Run Id */
+            model_run_id?: string | null;
             /** Usage Count */
             usage_count: number;
             /** Last Used At */
@@ -6673,6 +7572,23 @@ export interface components {
             name?: string | null;
         };
         /**
+         * RunSettings
+         * @description The run configuration a compiled spec gets (the data is chosen when running).
+         */
+        RunSettings: {
+            /**
+             * Preset
+             * @default cn_a_share
+             * @enum {string}
+             */
+            preset: "cn_a_share" | "us_equity" | "rules_off";
+            /**
+             * Price
+             * @description fill price; default: the preset's
+             */
+            price?: ("next_open" | "close" | "next_vwap") | null;
+        };
+        /**
          * RunSpec
          * @description A strategy spec plus its run configuration: data, dates, capital, market model.
          */
@@ -6701,6 +7617,11 @@ export interface components {
              * @default all
              */
             universe: "all" | string[];
+            /**
+             * Dated Universe
+             * @description a dated universe of the dataset (e.g. csi300): a symbol is bought only on days it was a member, and a holding that leaves it is dropped (point in time, no survivorship bias); combined with universe, both must hold
+             */
+            dated_universe?: string | null;
             /**
              * Start
              * @description first simulated day; default: data start
@@ -6816,6 +7737,25 @@ export interface components {
             code_retention_days: number;
         };
         /**
+         * SaveAsStrategy
+         * @description Save the draft's graph as a strategy (a new version when it was saved before).
+         */
+        SaveAsStrategy: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Message
+             * @description what changed (for the version)
+             * @default
+             */
+            message: string;
+        };
+        /**
          * SavedFile
          * @description A received upload.
          */
@@ -6826,6 +7766,14 @@ export interface components {
             original_name: string | null;
             /** Size Bytes */
             size_bytes: number;
+        };
+        /** SavedOut */
+        SavedOut: {
+            /** Strategy Id */
+            strategy_id: string;
+            /** Strategy Version */
+            strategy_version: number;
+            draft: components["schemas"]["DraftOut"];
         };
         /**
          * ScheduleCreate
@@ -6838,7 +7786,7 @@ export interface components {
              * Job Type
              * @enum {string}
              */
-            job_type: "backtests.run" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
+            job_type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -6988,6 +7936,17 @@ export interface components {
                 string
             ];
         };
+        /** SeriesStats */
+        SeriesStats: {
+            /** Nan Share */
+            nan_share: number;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Mean */
+            mean: number | null;
+        };
         /**
          * SignalOut
          * @description IC, ICIR, Rank IC and Rank ICIR of the test-span predictions, with daily series.
@@ -7091,6 +8050,30 @@ export interface components {
          * @enum {string}
          */
         SlippageMode: "none" | "ratio" | "ticks" | "volume";
+        /** SnapshotCreate */
+        SnapshotCreate: {
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+        };
+        /** SnapshotOut */
+        SnapshotOut: {
+            /** Id */
+            id: string;
+            /** Draft Id */
+            draft_id: string;
+            /** Draft Version */
+            draft_version: number;
+            /** Message */
+            message: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /**
          * StopMode
          * @description How a stop-loss or take-profit level is set.
@@ -7688,9 +8671,20 @@ export interface components {
              * @enum {string}
              */
             side: "BUY" | "SELL";
-            /** Price */
+            /**
+             * Price
+             * @description Fill price actually traded (raw, unadjusted)
+             */
             price: number | null;
-            /** Quantity */
+            /**
+             * Adjusted Price
+             * @description The fill on the dataset's adjusted basis (price x adjustment factor); null when the data's prices are the traded ones
+             */
+            adjusted_price?: number | null;
+            /**
+             * Quantity
+             * @description Shares traded (raw shares)
+             */
             quantity: number | null;
             /** Commission */
             commission: number | null;
@@ -7864,6 +8858,16 @@ export interface components {
             is_active?: boolean | null;
             /** Display Name */
             display_name?: string | null;
+        };
+        /**
+         * ValidationOut
+         * @description Whether the graph compiles, and every issue found.
+         */
+        ValidationOut: {
+            /** Valid */
+            valid: boolean;
+            /** Issues */
+            issues: components["schemas"]["IssueOut"][];
         };
         /** ValidationReport */
         ValidationReport: {
@@ -16769,7 +17773,7 @@ export interface operations {
                 /** @description search name/description */
                 q?: string | null;
                 tag?: string | null;
-                kind?: ("expression" | "python") | null;
+                kind?: ("expression" | "python" | "model") | null;
                 scope?: "all" | "mine" | "public";
                 favourites?: boolean;
                 /** @description 1-based page number */
@@ -20805,7 +21809,7 @@ export interface operations {
     list_runs_api_models_get: {
         parameters: {
             query?: {
-                status?: ("pending" | "running" | "completed" | "failed" | "cancelled") | null;
+                status?: ("pending" | "running" | "paused" | "completed" | "failed" | "cancelled") | null;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description items per page */
@@ -21753,6 +22757,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_PredictionsOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    as_factor_api_models__run_id__factor_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelFactorIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_FactorOut_"];
                 };
             };
             /** @description Malformed request */
@@ -24702,6 +25813,1995 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_FavouriteOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    graph_schema_api_builder_schema_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    node_catalog_api_builder_catalog_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_CatalogOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    validate_api_builder_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ValidationOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    compile_graph_api_builder_compile_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_CompiledOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    to_python_api_builder_python_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PythonOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    from_spec_api_builder_from_spec_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FromSpecBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_FromSpecOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    qlib_yaml_api_builder_qlib_yaml_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QlibBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_QlibOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    describe_api_builder_describe_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DescriptionOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    preview_api_builder_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PreviewOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_drafts_api_builder_drafts_get: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DraftSummary_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_draft_api_builder_drafts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DraftOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_draft_api_builder_drafts__draft_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DraftOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    save_draft_api_builder_drafts__draft_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftSave"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DraftOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_draft_api_builder_drafts__draft_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_snapshots_api_builder_drafts__draft_id__snapshots_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_SnapshotOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_snapshot_api_builder_drafts__draft_id__snapshots_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SnapshotCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SnapshotOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    restore_snapshot_api_builder_drafts__draft_id__snapshots__snapshot_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+                snapshot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DraftOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_test_api_builder_drafts__draft_id__quick_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickTestBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_QuickTestStarted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    save_as_strategy_api_builder_drafts__draft_id__save_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveAsStrategy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SavedOut_"];
                 };
             };
             /** @description Malformed request */
