@@ -8,7 +8,7 @@ import { num, pct } from "../../format";
 import type { Backtest } from "./BacktestPage";
 
 interface Metric { name: string; description: string; unit: string }
-interface Trade { seq: number; date: string; symbol: string; side: string; price: number; quantity: number; commission: number; tax: number; pnl: number }
+interface Trade { seq: number; date: string; symbol: string; side: string; price: number; adjusted_price?: number | null; quantity: number; commission: number; tax: number; pnl: number }
 interface Finding { diagnostic: string; severity: string; title: string; suggestion: string; evidence: unknown }
 // solid tags with white text keep AA contrast
 const SEVERITY: Record<string, string> = { critical: "#a8071a", error: "#a8071a", warning: "#ad4e00", info: "#0958d9" };
@@ -113,6 +113,10 @@ function Trades({ id }: { id: string }) {
               { title: t("common.symbol"), dataIndex: "symbol", width: 110 },
               { title: "side", dataIndex: "side", width: 70, filters: [{ text: "BUY", value: "BUY" }, { text: "SELL", value: "SELL" }], onFilter: (v, r) => r.side === v },
               { title: "price", dataIndex: "price", width: 90, render: (v) => num(v, 4) },
+              // the traded (raw) price above; on adjusted data, the same fill on the adjusted basis
+              ...(rows.some((r) => r.adjusted_price != null)
+                ? [{ title: "adj. price", dataIndex: "adjusted_price", width: 100, render: (v: number | null) => (v == null ? "" : num(v, 4)) }]
+                : []),
               { title: "qty", dataIndex: "quantity", width: 90 },
               { title: "fees", width: 90, render: (_, r) => num(r.commission + r.tax, 2) },
               { title: "P&L", dataIndex: "pnl", width: 110, sorter: (a, b) => a.pnl - b.pnl, render: (v) => num(v, 2) },
