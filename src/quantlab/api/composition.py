@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "quantlab.backtests.models",
     "quantlab.strategies.models",
     "quantlab.ml.models",
+    "quantlab.studies.models",
 ]
 
 # Every module that registers job types (imported by ``load_job_types`` in every process).
@@ -30,4 +31,5 @@ JOB_TYPE_MODULES = [
     "quantlab.backtests.tasks",
     "quantlab.strategies.tasks",
     "quantlab.ml.tasks",
+    "quantlab.studies.tasks",
 ]

@@ -22,6 +22,7 @@ from quantlab.platform import health, meta
 from quantlab.platform.ratelimit import RateLimit
 from quantlab.sandbox import router as sandbox_router
 from quantlab.strategies import router as strategies_router
+from quantlab.studies import router as studies_router
 from quantlab.tasks import router as tasks_router
 from quantlab.tasks import ws as tasks_ws
 
@@ -70,3 +71,4 @@ def include_routers(app: FastAPI) -> None:
     protected(app, ml_router.router)
     protected(app, strategies_router.templates_router)
     protected(app, strategies_router.router)
+    protected(app, studies_router.router)
