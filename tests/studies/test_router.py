@@ -139,7 +139,7 @@ async def test_seeded_random_and_tpe_reproduce(client: Any, market: Any) -> None
                          for t in await all_trials(client, h, sid)])  # fmt: skip
         assert runs[0] == runs[1], method
         # TPE points that break fast < slow are pruned unrun (and not stored)
-        assert (len(runs[0]) == n if method == "random" else 0.5 * n < len(runs[0]) <= n)
+        assert len(runs[0]) == n if method == "random" else 0.5 * n < len(runs[0]) <= n
         assert all(p["fast"] < p["slow"] for _, p, _ in runs[0])
         other = dual_ma(dataset_id, method=method, n_trials=n, seed=124, parameters=space,
                         objectives=["sharpe"])  # fmt: skip
