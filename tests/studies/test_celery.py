@@ -100,7 +100,10 @@ async def test_fan_out_over_two_workers_with_one_killed(celery_env: Any) -> None
         await session.commit()
     owner = SimpleNamespace(id=user.id, is_admin=False)
     dataset_id = await store_dataset(app, user.id, frame, "fanout")
-    ranges = {"fast": {"min": 11, "max": 60, "step": 1}, "slow": {"min": 70, "max": 120, "step": 10}}
+    ranges = {
+        "fast": {"min": 11, "max": 60, "step": 1},
+        "slow": {"min": 70, "max": 120, "step": 10},
+    }
     body = StudyCreate.model_validate({
         "template": "dual_moving_average", "dataset_id": dataset_id, "preset": "rules_off",
         "parameters": ranges, "method": "grid", "chunk_size": 5, "run_as": "jobs",
