@@ -300,3 +300,34 @@ async def test_walk_forward_and_fan_out_in_process(client: Any, market: Any) -> 
     assert set(data["stability"]) == {"fast", "slow"}
     for w in data["windows"]:
         assert w["params"]["fast"] < w["params"]["slow"]
+
+
+async def test_raw_spec_study_and_its_refusals(client: Any, market: Any) -> None:
+    alice, _, dataset_id, _ = market
+    spec = {
+        "dataset_id": dataset_id, "preset": "rules_off", "parameters": {"w": 5},
+        "strategy": {"kind": "scores", "score": "-Mean($close, {w}) / $close", "top_k": 2,
+                     "n_drop": 1},
+    }  # fmt: skip
+    good = {"spec": spec, "method": "grid", "objectives": ["sharpe"],
+            "parameters": {"w": {"choices": [3, 5, 8]},
+                           "top_k": {"min": 2, "max": 3, "target": "/strategy/top_k"}}}  # fmt: skip
+    started = await _start(client, alice.headers, good)
+    assert started["n_trials"] == 6
+    study = await wait_study(client, alice.headers, started["id"])
+    assert study["status"] == "completed", study
+    trials = await all_trials(client, alice.headers, started["id"])
+    assert sorted((t["params"]["w"], t["params"]["top_k"]) for t in trials) == [
+        (w, k) for w in (3, 5, 8) for k in (2, 3)]  # fmt: skip
+    for change, needle in (
+        ({"top_k": {"min": 2, "max": 3, "target": "/strategy/nope"}}, "nope"),
+        ({"x": {"min": 1, "max": 3}}, "not among the spec's parameters"),
+        ({"w": {"min": 1}}, "give min and max"),
+    ):
+        resp = await client.post("/api/studies", json={**good, "parameters": change},
+                                 headers=alice.headers)  # fmt: skip
+        assert resp.status_code == 422, resp.text
+        assert needle in resp.json()["error"]["message"], resp.json()
+    both = await client.post("/api/studies", json={**good, "template": "dual_moving_average"},
+                             headers=alice.headers)  # fmt: skip
+    assert both.status_code == 422

@@ -22,8 +22,9 @@ from quantlab.engine.library import TEMPLATES, Constraint, ParamSpec
 from quantlab.engine.library.params import ParameterProblem, resolve
 from quantlab.engine.library.params import apply as apply_values
 from quantlab.engine.optimise import ObjectiveError, SpaceError
+from quantlab.engine.optimise.search import to_variant
 from quantlab.engine.optimise.space import MAX_GRID
-from quantlab.engine.spec import SCHEMA_VERSION, RunSpec
+from quantlab.engine.spec import SCHEMA_VERSION, RunSpec, apply_variant
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
@@ -173,8 +174,13 @@ def _plan(
         else:
             next(plan.space.sample(1, int(data.seed)))
             total = int(data.n_trials or 0)
-    except (SpaceError, ObjectiveError, ParameterProblem, KeyError) as err:
-        raise InvalidStudy(str(err).strip("'\""), details={"space": space["ranges"]}) from None
+        # every trial's spec must be valid (targets name fields of the spec): try one
+        first = next(plan.space.grid() if data.method == "grid" else plan.space.sample(1, 0))
+        apply_variant(plan.spec, to_variant(first, plan.params))
+    except (SpaceError, ObjectiveError, ParameterProblem, KeyError, ValidationError) as err:
+        raise InvalidStudy(
+            str(err).strip("'\"")[:2000], details={"space": space["ranges"]}
+        ) from None
     stored = {**space, "size": total}
     return plan, stored, total
 
