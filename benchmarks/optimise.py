@@ -48,7 +48,9 @@ from quantlab.engine.optimise import Dimension, Goal, Space, grid_search, tpe_se
 from quantlab.engine.optimise.space import space_from_params
 
 
-def w2(n: int, vbt_symbols: int, vbt_chunk: int, with_vbt: bool) -> None:
+def w2(
+    n: int, vbt_symbols: int, vbt_chunk: int, with_vbt: bool, api_seconds: float | None = None
+) -> None:
     panel = synthetic(n, 2520)
     entry = "Cross(Mean($close,{fast}), Mean($close,{slow}))"
     exit_ = "CrossDown(Mean($close,{fast}), Mean($close,{slow}))"
@@ -93,7 +95,9 @@ def w2(n: int, vbt_symbols: int, vbt_chunk: int, with_vbt: bool) -> None:
     line(f"vectorbt, {vbt_symbols} symbols, chunks of {vbt_chunk} pairs (final values only)",
          vbt_t, f"peak +{vmem.mib:.0f} MiB")  # fmt: skip
     line(f"vectorbt for {n} symbols (linear extrapolation)", est)
-    print(f"  ratio vectorbt / quantlab study: {est / t:.1f}x")
+    print(f"  ratio vectorbt / quantlab search driver: {est / t:.1f}x")
+    if api_seconds is not None:
+        print(f"  ratio vectorbt / quantlab study via the API: {est / api_seconds:.1f}x")
 
 
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], Any]:
@@ -182,7 +186,7 @@ def _study(client: Any, server: Any, body: dict[str, Any]) -> tuple[float, dict[
         time.sleep(0.01)
 
 
-def w2_api(n: int, t_len: int = 2520) -> None:
+def w2_api(n: int, t_len: int = 2520) -> float:
     panel = synthetic(n, t_len)
     data_dir = Path(tempfile.mkdtemp(prefix="quantlab-bench-studies-"))
     server, client = _serve(data_dir)
@@ -214,6 +218,7 @@ def w2_api(n: int, t_len: int = 2520) -> None:
                 pbo = (s.get("overfitting") or {}).get("pbo")
                 print(f"  {s['n_trials'] / t:.1f} trials/s; best {s['best']['params']}; PBO {pbo}; "
                       f"floor 3 s: {'PASS' if t <= 3.0 else 'FAIL'}")  # fmt: skip
+        return t
     finally:
         client.close()
         server.terminate()
@@ -259,9 +264,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cpu count {psutil.cpu_count()}, load average {np.round(psutil.getloadavg(), 2)}")
     n = 100 if args.quick else 500
-    if not args.no_api:
-        w2_api(n)
-    w2(n, vbt_symbols=10 if args.quick else 50, vbt_chunk=15, with_vbt=not args.no_peers)
+    api = None if args.no_api else w2_api(n)
+    w2(n, vbt_symbols=10 if args.quick else 50, vbt_chunk=15, with_vbt=not args.no_peers,
+       api_seconds=api)  # fmt: skip
     tpe(100 if args.quick else 300, 1500, 60 if args.quick else 500, args.batch)
 
 
