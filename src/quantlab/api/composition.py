@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "quantlab.strategies.models",
     "quantlab.ml.models",
     "quantlab.builder.models",
+    "quantlab.studies.models",
 ]
 
 # Every module that registers job types (imported by ``load_job_types`` in every process).
@@ -32,4 +33,5 @@ JOB_TYPE_MODULES = [
     "quantlab.strategies.tasks",
     "quantlab.ml.tasks",
     "quantlab.builder.tasks",
+    "quantlab.studies.tasks",
 ]

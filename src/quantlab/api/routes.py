@@ -23,6 +23,7 @@ from quantlab.platform import health, meta
 from quantlab.platform.ratelimit import RateLimit
 from quantlab.sandbox import router as sandbox_router
 from quantlab.strategies import router as strategies_router
+from quantlab.studies import router as studies_router
 from quantlab.tasks import router as tasks_router
 from quantlab.tasks import ws as tasks_ws
 
@@ -72,3 +73,4 @@ def include_routers(app: FastAPI) -> None:
     protected(app, strategies_router.templates_router)
     protected(app, strategies_router.router)
     protected(app, builder_router.router)
+    protected(app, studies_router.router)

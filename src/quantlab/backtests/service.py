@@ -109,6 +109,14 @@ async def _check_request(
     return req.model_copy(update={"dataset_version": version.version})
 
 
+async def check_request(
+    session: AsyncSession, user: Principal, req: BacktestRequest, data_dir: Path
+) -> BacktestRequest:
+    """Every check of a run that needs no simulation (dataset access, fields, dates,
+    symbols, the spec itself), for other domains that run specs; the version pinned."""
+    return await _check_request(session, user, req, data_dir)
+
+
 async def create_backtest(
     session: AsyncSession,
     user: Principal,

@@ -170,3 +170,28 @@ def test_rules_and_json():
     assert "suggestion" in payload
     with pytest.raises(KeyError):
         dg.run_diagnostics(dg.DiagnosticInputs(r, d), ["nope"])
+
+
+def test_study_overfitting_findings_from_a_study_report() -> None:
+    """PBO 0.6 is critical, 0.25 a warning, 0.1 info; a DSR of 0.9 (under 0.95) is a
+    warning; the findings also come through the registry for a run with a study report."""
+
+    def report(pbo: float | None, dsr: float) -> dict[str, object]:
+        return {"pbo": pbo, "n_trials": 90, "n_splits": 16,
+                "dsr": {"dsr": dsr, "sharpe": 0.1, "benchmark_sharpe": 0.05}}  # fmt: skip
+
+    for pbo, severity in ((0.6, "critical"), (0.25, "warning"), (0.1, "info")):
+        found = dg.study_overfitting(report(pbo, 0.99))
+        assert [(f.title, f.severity) for f in found] == [
+            ("Probability of backtest overfitting", severity),
+            ("Deflated Sharpe ratio", "info"),
+        ]
+    (only,) = dg.study_overfitting(report(None, 0.9))
+    assert only.severity == "warning" and only.evidence["n_trials"] == 90
+    assert "90 trials" in only.suggestion
+    rng = np.random.default_rng(0)
+    dates = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 300)
+    inputs = dg.DiagnosticInputs(rng.normal(0, 0.01, 300), dates, study=report(0.7, 0.5))
+    titles = {f.title: f.severity for f in dg.run_diagnostics(inputs, ["overfitting"])}
+    assert titles["Probability of backtest overfitting"] == "critical"
+    assert titles["Deflated Sharpe ratio"] == "warning"

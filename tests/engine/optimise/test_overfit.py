@@ -98,3 +98,28 @@ def test_pbo_on_noise_is_near_one_half_and_bad_input_is_refused() -> None:
         probability_of_backtest_overfitting(np.zeros((10, 1)))
     with pytest.raises(ValueError, match="at least 16 rows"):
         probability_of_backtest_overfitting(np.zeros((10, 3)))
+
+
+def test_vectorised_sharpe_cscv_equals_the_block_by_block_definition() -> None:
+    """The Sharpe fast path (block sums times a combination matrix) gives the same choices,
+    logits and performances as evaluating every combination's blocks, including a flat
+    trial (zero spread scores 0) and two identical trials (ties take the first)."""
+    from quantlab.engine.optimise.overfit import (
+        probability_of_backtest_overfitting,
+        sharpe_performance,
+    )
+
+    rng = np.random.default_rng(7)
+    m = rng.normal(0.0004, 0.01, (1000, 12))
+    m[:, 3] = 0.0
+    m[:, 7] = m[:, 5]
+    fast = probability_of_backtest_overfitting(m, n_splits=10)
+    slow = probability_of_backtest_overfitting(
+        m, n_splits=10, performance=lambda b: sharpe_performance(b)
+    )
+    assert fast.pbo == slow.pbo
+    np.testing.assert_array_equal(fast.chosen, slow.chosen)
+    np.testing.assert_allclose(fast.logits, slow.logits, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.is_performance, slow.is_performance, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast.oos_performance, slow.oos_performance, rtol=1e-12, atol=1e-15)
+    assert fast.prob_oos_loss == slow.prob_oos_loss

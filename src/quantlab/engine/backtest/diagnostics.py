@@ -91,6 +91,9 @@ class DiagnosticInputs:
         For a static symbol list: how many names had no data at the start (see
         :func:`quantlab.engine.data.universe.static_universe_bias`); None with a dated
         universe or all symbols.
+    study : mapping, optional
+        The overfitting report of the optimisation study the run came from (``pbo``,
+        ``dsr``; see :func:`study_overfitting`).
     seed : int
         Seed of the bootstrap (stored with the run for reproducibility).
     """
@@ -111,6 +114,7 @@ class DiagnosticInputs:
     sensitivity_runs: Sequence[tuple[Mapping[str, float], float]] | None = None
     walk_forward_runs: Sequence[tuple[float, float]] | None = None
     universe_bias: StaticUniverseBias | None = None
+    study: Mapping[str, Any] | None = None
     seed: int = 0
     periods: int = 252
     bootstrap_samples: int = 1000
@@ -371,6 +375,61 @@ def _overfitting(x: DiagnosticInputs) -> list[Finding]:
         out.append(parameter_sensitivity(x.sensitivity_runs))
     if x.walk_forward_runs:
         out.append(walk_forward(x.walk_forward_runs))
+    if x.study:
+        out.extend(study_overfitting(x.study))
+    return out
+
+
+PBO_HIGH = 0.5  # more likely than not that the in-sample best is below the median OOS
+DSR_LOW = 0.95  # the best Sharpe is not significant at 5 % once the trials are counted
+
+
+def study_overfitting(report: Mapping[str, Any]) -> list[Finding]:
+    """Findings of an optimisation study's overfitting report.
+
+    ``report`` holds ``pbo`` (probability of backtest overfitting by CSCV, a fraction, or
+    None when it could not be computed), ``dsr`` (a mapping with ``dsr``, the deflated
+    Sharpe ratio as a probability, and the per-period ``sharpe`` / ``benchmark_sharpe``)
+    and ``n_trials``. A PBO of :data:`PBO_HIGH` or more is critical, 0.2 or more a warning;
+    a DSR under :data:`DSR_LOW` is a warning (the selected Sharpe ratio is not
+    distinguishable from the best of ``n_trials`` lucky draws at 5 %).
+    """
+    out: list[Finding] = []
+    n = int(report.get("n_trials") or 0)
+    pbo = report.get("pbo")
+    if pbo is not None and not math.isnan(float(pbo)):
+        p = float(pbo)
+        severity: Severity = "critical" if p >= PBO_HIGH else "warning" if p >= 0.2 else "info"
+        out.append(
+            Finding(
+                "overfitting",
+                severity,
+                "Probability of backtest overfitting",
+                {"pbo": p, "n_trials": n, "n_splits": report.get("n_splits")},
+                "The study's best in-sample choice often ranks below the median out of "
+                "sample: treat its figures as fitted."
+                if p >= 0.2
+                else "",
+            )
+        )
+    dsr = report.get("dsr") or {}
+    value = dsr.get("dsr")
+    if value is not None and not math.isnan(float(value)):
+        low = float(value) < DSR_LOW
+        out.append(
+            Finding(
+                "overfitting",
+                "warning" if low else "info",
+                "Deflated Sharpe ratio",
+                {
+                    "dsr": float(value),
+                    "sharpe": dsr.get("sharpe"),
+                    "benchmark_sharpe": dsr.get("benchmark_sharpe"),
+                    "n_trials": n,
+                },
+                f"After {n} trials the best Sharpe ratio is not significant at 5 %." if low else "",
+            )
+        )
     return out
 
 

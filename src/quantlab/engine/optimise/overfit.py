@@ -119,6 +119,8 @@ def probability_of_backtest_overfitting(
         raise ValueError(f"PBO needs at least {n_splits} rows, got {m.shape[0]}")
     blocks = m[: rows * n_splits].reshape(n_splits, rows, m.shape[1])
     n = m.shape[1]
+    if performance is sharpe_performance:
+        return _result(*_sharpe_cscv(blocks))
     logits, chosen, is_perf, oos_perf = [], [], [], []
     for train in itertools.combinations(range(n_splits), n_splits // 2):
         test = [b for b in range(n_splits) if b not in train]
@@ -131,8 +133,56 @@ def probability_of_backtest_overfitting(
         chosen.append(best)
         is_perf.append(float(r_is[best]))
         oos_perf.append(float(r_oos[best]))
-    lam = np.asarray(logits)
-    x, y = np.asarray(is_perf), np.asarray(oos_perf)
+    return _result(
+        np.asarray(logits), np.asarray(chosen, dtype=np.int64), np.asarray(is_perf),
+        np.asarray(oos_perf),
+    )  # fmt: skip
+
+
+def _sharpe_from_sums(total: np.ndarray, squares: np.ndarray, rows: int) -> np.ndarray:
+    """Sharpe ratios (ddof=1) from per-column sums and sums of squares over ``rows`` rows;
+    zero spread scores 0, as in :func:`sharpe_performance`."""
+    if rows < 2:
+        return np.zeros_like(total)
+    mean = total / rows
+    var = np.maximum((squares - total * mean) / (rows - 1), 0.0)
+    tiny = var <= 1e-24 + 1e-12 * np.abs(squares) / rows  # rounding noise of a flat column
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tiny, 0.0, mean / np.sqrt(np.where(tiny, 1.0, var)))
+
+
+def _sharpe_cscv(blocks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSCV with the Sharpe ratio, vectorised: each half's sums are a 0/1 combination
+    matrix times the blocks' sums, so no block of returns is copied per combination."""
+    n_splits, rows, n = blocks.shape
+    sums, squares = blocks.sum(axis=1), np.square(blocks).sum(axis=1)
+    all_sum, all_sq = sums.sum(axis=0), squares.sum(axis=0)
+    combos = list(itertools.combinations(range(n_splits), n_splits // 2))
+    mask = np.zeros((len(combos), n_splits))
+    for i, train in enumerate(combos):
+        mask[i, list(train)] = 1.0
+    half = rows * (n_splits // 2)
+    logits, chosen, is_perf, oos_perf = [], [], [], []
+    step = max(1, 4_000_000 // max(n, 1))
+    for lo in range(0, len(combos), step):
+        mk = mask[lo : lo + step]
+        s_is, q_is = mk @ sums, mk @ squares
+        r_is = _sharpe_from_sums(s_is, q_is, half)
+        r_oos = _sharpe_from_sums(all_sum - s_is, all_sq - q_is, half)
+        best = np.argmax(r_is, axis=1)
+        k = np.arange(len(mk))
+        v = r_oos[k, best]
+        rank = (r_oos < v[:, None]).sum(axis=1) + ((r_oos == v[:, None]).sum(axis=1) + 1) / 2
+        omega = rank / (n + 1)
+        logits.append(np.log(omega / (1.0 - omega)))
+        chosen.append(best)
+        is_perf.append(r_is[k, best])
+        oos_perf.append(v)
+    return (np.concatenate(logits), np.concatenate(chosen).astype(np.int64),
+            np.concatenate(is_perf), np.concatenate(oos_perf))  # fmt: skip
+
+
+def _result(lam: np.ndarray, chosen: np.ndarray, x: np.ndarray, y: np.ndarray) -> PBOResult:
     if np.ptp(x) > 0:
         slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
     else:
@@ -140,7 +190,7 @@ def probability_of_backtest_overfitting(
     return PBOResult(
         pbo=float(np.mean(lam <= 0)),
         logits=lam,
-        chosen=np.asarray(chosen, dtype=np.int64),
+        chosen=chosen,
         is_performance=x,
         oos_performance=y,
         degradation_slope=slope,

@@ -207,15 +207,18 @@ def random_search(
 def tpe_search(
     spec: RunSpec, space: Space, panel: Any, goal: Goal, *, n_trials: int, seed: int,
     on_trial: TrialFn | None = None, fixed: Point | None = None, batch: int = 1,
-    storage: Any = None, study_name: str | None = None, **kw: Any,
+    storage: Any = None, study_name: str | None = None,
+    should_stop: Callable[[], bool] | None = None, **kw: Any,
 ) -> Outcome:  # fmt: skip
     """Bayesian search with Optuna's TPE sampler (multi-objective when the goal has several
     objectives), seeded and reproducible: ``batch`` trials are asked, run together through
     ``run_batch`` and told, so the same seed and batch give the same trials. Each bound's violation
     goes to the sampler through ``Trial.set_constraint`` (> 0 when broken). With a
     ``storage`` (an Optuna storage URL or object) and ``study_name``, the study is stored
-    and a second call resumes it. ``Outcome.optuna_seconds`` is the time spent in Optuna
-    itself (ask, tell, sampling)."""
+    and a second call resumes it: trials a stopped process asked but never told are marked
+    failed and do not count towards ``n_trials``. ``should_stop`` is asked before each batch
+    (a pause between batches leaves no trial half done). ``Outcome.optuna_seconds`` is the
+    time spent in Optuna itself (ask, tell, sampling)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -225,10 +228,18 @@ def tpe_search(
         directions=directions, sampler=sampler, storage=storage, study_name=study_name,
         load_if_exists=storage is not None,
     )  # fmt: skip
-    done = len(study.trials)
+    running = optuna.trial.TrialState.RUNNING
+    for stale in study.get_trials(deepcopy=False, states=(running,)):
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+    done = len(study.get_trials(deepcopy=False)) - len(
+        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+    )
     tracker = _Tracker(goal, on_trial)
     spent = 0.0
     while done < n_trials:
+        if should_stop is not None and should_stop():
+            tracker.out.stopped = True
+            break
         t0 = time.perf_counter()
         asked, points = [], []
         for _ in range(min(batch, n_trials - done)):

@@ -1,7 +1,7 @@
 """factors: a factor may be a model run's predictions (kind "model")
 
-Revision ID: 0019_model_factors
-Revises: 0016_builder_drafts
+Revision ID: 0018_model_factors
+Revises: 0017_studies
 Create Date: 2026-12-05 01:40:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_model_factors"
-down_revision: str | None = "0016_builder_drafts"
+revision: str = "0018_model_factors"
+down_revision: str | None = "0017_studies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Parameter-optimisation studies: searches over a strategy's parameters, run as jobs."""
