@@ -2566,6 +2566,199 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your studies */
+        get: operations["list_studies_api_studies_get"];
+        put?: never;
+        /**
+         * Start an optimisation study
+         * @description Checked now (space size and ranges, objectives, data, spec: 422 ``INVALID_STUDY``;
+         *     another user's strategy or dataset: 404); runs as the ``studies.run`` job.
+         */
+        post: operations["create_api_studies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One study with its progress */
+        get: operations["get_study_api_studies__study_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a study */
+        delete: operations["delete_study_api_studies__study_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/trials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trials, sortable by any metric */
+        get: operations["trials_api_studies__study_id__trials_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/top": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The 10 best feasible trials */
+        get: operations["top_api_studies__study_id__top_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/pareto": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Pareto front */
+        get: operations["pareto_api_studies__study_id__pareto_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 2-D heat map of a parameter pair */
+        get: operations["heatmap_api_studies__study_id__heatmap_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/sensitivity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 1-D sensitivity to a parameter */
+        get: operations["sensitivity_api_studies__study_id__sensitivity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/importance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Parameter importance (fANOVA) */
+        get: operations["importance_api_studies__study_id__importance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** PBO and deflated Sharpe report */
+        get: operations["report_api_studies__study_id__report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/walk-forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Walk-forward optimisation result */
+        get: operations["walk_forward_api_studies__study_id__walk_forward_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/apply-best": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save the best parameters as a new strategy version */
+        post: operations["apply_best_api_studies__study_id__apply_best_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2613,6 +2806,32 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** ApplyBestIn */
+        ApplyBestIn: {
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Trial
+             * @description default: the best feasible trial
+             */
+            trial?: number | null;
+        };
+        /** ApplyBestOut */
+        ApplyBestOut: {
+            /** Strategy Id */
+            strategy_id: string;
+            /** Version */
+            version: number;
+            /** Trial */
+            trial: number;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
         };
         /** AuditEventOut */
         AuditEventOut: {
@@ -2813,6 +3032,22 @@ export interface components {
              * @description CSV with symbol,start,end or csi300.txt
              */
             file: string;
+        };
+        /**
+         * BoundIn
+         * @description A metric constraint, e.g. ``{"metric": "max_drawdown", "op": ">=", "value": -0.2}``.
+         */
+        BoundIn: {
+            /** Metric */
+            metric: string;
+            /**
+             * Op
+             * @default >=
+             * @enum {string}
+             */
+            op: ">=" | ">" | "<=" | "<";
+            /** Value */
+            value: number;
         };
         /**
          * Candle
@@ -3430,6 +3665,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[ApplyBestOut] */
+        Envelope_ApplyBestOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["ApplyBestOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[BacktestDetail] */
         Envelope_BacktestDetail_: {
             /**
@@ -3766,6 +4013,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[Heatmap] */
+        Envelope_Heatmap_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Heatmap"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[ImportOut] */
         Envelope_ImportOut_: {
             /**
@@ -3775,18 +4034,6 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ImportOut"];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
-        /** Envelope[Importance] */
-        Envelope_Importance_: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            data: components["schemas"]["Importance"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -3955,6 +4202,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["OhlcvOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[OverfitReport] */
+        Envelope_OverfitReport_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["OverfitReport"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -4174,6 +4433,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[Sensitivity] */
+        Envelope_Sensitivity_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Sensitivity"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[SignalOut] */
         Envelope_SignalOut_: {
             /**
@@ -4219,6 +4490,30 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["StrategyOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[StudyDetail] */
+        Envelope_StudyDetail_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["StudyDetail"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[StudyStarted] */
+        Envelope_StudyStarted_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["StudyStarted"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -4339,6 +4634,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["quantlab__datasets__schemas__VersionOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[WalkForwardOut] */
+        Envelope_WalkForwardOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["WalkForwardOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -4526,6 +4833,19 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["StrategyOut"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[TrialOut]] */
+        Envelope_list_TrialOut__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["TrialOut"][];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -5402,6 +5722,21 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** Heatmap */
+        Heatmap: {
+            /** X Param */
+            x_param: string;
+            /** Y Param */
+            y_param: string;
+            /** Objective */
+            objective: number;
+            /** X */
+            x: number[];
+            /** Y */
+            y: number[];
+            /** Z */
+            z: (number | null)[][];
+        };
         /**
          * ImportOut
          * @description An import: its files, options, job and validation report.
@@ -5435,19 +5770,6 @@ export interface components {
             created_at: string | null;
             /** Updated At */
             updated_at: string | null;
-        };
-        /**
-         * Importance
-         * @description Per-feature importance by kind (``gain``/``split`` for LightGBM, ``coef`` for linear
-         *     models), one entry per training window.
-         */
-        Importance: {
-            /** Features */
-            features: string[];
-            /** Windows */
-            windows: {
-                [key: string]: number[];
-            }[];
         };
         /**
          * IndicatorDetail
@@ -5646,7 +5968,7 @@ export interface components {
              * @example system.sleep
              * @enum {string}
              */
-            type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
+            type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "studies.chunk" | "studies.run" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -6118,6 +6440,21 @@ export interface components {
             label: string;
         };
         /**
+         * ObjectiveIn
+         * @description A metric (``sharpe``, ``sortino``, ``calmar``, ``annual_return``, ``max_drawdown``,
+         *     ``turnover`` or any scalar registered metric), or a weighted sum (``weights``).
+         */
+        ObjectiveIn: {
+            /** Metric */
+            metric?: string | null;
+            /** Weights */
+            weights?: {
+                [key: string]: number;
+            } | null;
+            /** Direction */
+            direction?: ("maximize" | "minimize") | null;
+        };
+        /**
          * OhlcvOut
          * @description Chart data: candles, moving-average overlays and indicator panes, aligned by index.
          */
@@ -6149,6 +6486,35 @@ export interface components {
          * @enum {string}
          */
         Outcome: "success" | "syntax_error" | "timeout" | "memory_limit" | "error";
+        /** OverfitReport */
+        OverfitReport: {
+            /** N Trials */
+            n_trials: number;
+            /** N Obs */
+            n_obs: number;
+            /** Pbo */
+            pbo: number | null;
+            /** N Splits */
+            n_splits: number | null;
+            /** Logits */
+            logits: {
+                [key: string]: unknown;
+            } | null;
+            /** Degradation */
+            degradation: {
+                [key: string]: unknown;
+            } | null;
+            /** Dsr */
+            dsr: {
+                [key: string]: unknown;
+            };
+            /** Best Trial */
+            best_trial: number;
+            /** Findings */
+            findings: {
+                [key: string]: unknown;
+            }[];
+        };
         /**
          * PageMeta
          * @description Pagination facts returned with every list.
@@ -6389,6 +6755,18 @@ export interface components {
             data: components["schemas"]["StrategyOut"][];
             meta: components["schemas"]["PageMeta"];
         };
+        /** Page[StudyOut] */
+        Page_StudyOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["StudyOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         /** Page[TemplateOut] */
         Page_TemplateOut_: {
             /**
@@ -6411,6 +6789,18 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["TradeOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** Page[TrialOut] */
+        Page_TrialOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["TrialOut"][];
             meta: components["schemas"]["PageMeta"];
         };
         /** Page[UserOut] */
@@ -7168,6 +7558,34 @@ export interface components {
             /** Default */
             default: number;
         };
+        /**
+         * RangeIn
+         * @description One searched parameter: ``min``/``max`` with an optional ``step`` and ``log`` scale,
+         *     or explicit ``choices``. For a raw spec, ``target`` is a JSON pointer into the spec
+         *     (``/strategy/top_k``); unset, the name is one of the spec's ``parameters``.
+         */
+        RangeIn: {
+            /** Min */
+            min?: number | null;
+            /** Max */
+            max?: number | null;
+            /** Step */
+            step?: number | null;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+            /** Choices */
+            choices?: number[] | null;
+            /**
+             * Type
+             * @description raw spec only; default: int when whole
+             */
+            type?: ("int" | "float") | null;
+            /** Target */
+            target?: string | null;
+        };
         /** RatingBody */
         RatingBody: {
             /** Stars */
@@ -7786,7 +8204,7 @@ export interface components {
              * Job Type
              * @enum {string}
              */
-            job_type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "system.busy" | "system.noop" | "system.sleep";
+            job_type: "backtests.run" | "builder.quick_test" | "datasets.import" | "datasets.transform" | "factors.evaluate" | "models.train" | "strategies.example" | "studies.chunk" | "studies.run" | "system.busy" | "system.noop" | "system.sleep";
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -7935,6 +8353,21 @@ export interface components {
                 string,
                 string
             ];
+        };
+        /** Sensitivity */
+        Sensitivity: {
+            /** Param */
+            param: string;
+            /** Objective */
+            objective: number;
+            /** Values */
+            values: number[];
+            /** Best */
+            best: (number | null)[];
+            /** Mean */
+            mean: (number | null)[];
+            /** Count */
+            count: number[];
         };
         /** SeriesStats */
         SeriesStats: {
@@ -8288,6 +8721,229 @@ export interface components {
              * @default
              */
             message: string;
+        };
+        /**
+         * StudyCreate
+         * @description A study of a saved strategy (``strategy_id``), a system template (``template``) or a
+         *     raw run spec (``spec``): the space (``parameters``), objectives, constraints, method.
+         */
+        StudyCreate: {
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Strategy Id */
+            strategy_id?: string | null;
+            /** Strategy Version */
+            strategy_version?: number | null;
+            /**
+             * Template
+             * @description a system template's key
+             */
+            template?: string | null;
+            spec?: components["schemas"]["RunSpec"] | null;
+            /** Dataset Id */
+            dataset_id?: string | null;
+            /** Dataset Version */
+            dataset_version?: number | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /** Initial Capital */
+            initial_capital?: number | null;
+            /** Universe */
+            universe?: "all" | string[] | null;
+            /** Benchmark */
+            benchmark?: string | null;
+            /** Preset */
+            preset?: ("cn_a_share" | "us_equity" | "rules_off") | null;
+            /**
+             * Parameters
+             * @description searched parameters; default (strategy/template): every parameter
+             */
+            parameters?: {
+                [key: string]: components["schemas"]["RangeIn"];
+            };
+            /**
+             * Linked
+             * @description linked constraints such as fast < slow
+             */
+            linked?: components["schemas"]["Constraint"][];
+            /** Objectives */
+            objectives?: (string | components["schemas"]["ObjectiveIn"])[];
+            /** Constraints */
+            constraints?: components["schemas"]["BoundIn"][];
+            /**
+             * Method
+             * @default grid
+             * @enum {string}
+             */
+            method: "grid" | "random" | "tpe" | "multi_objective";
+            /**
+             * N Trials
+             * @description random / TPE
+             */
+            n_trials?: number | null;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Chunk Size
+             * @description trials per engine batch
+             * @default 32
+             */
+            chunk_size: number;
+            /**
+             * Run As
+             * @description auto: fan out to child jobs when the study is large
+             * @default auto
+             * @enum {string}
+             */
+            run_as: "auto" | "in_process" | "jobs";
+            /**
+             * Workers
+             * @description child jobs when fanning out
+             * @default 2
+             */
+            workers: number;
+            /**
+             * Keep Returns
+             * @description store daily returns for PBO / DSR
+             * @default true
+             */
+            keep_returns: boolean;
+            walk_forward?: components["schemas"]["WalkForwardIn"] | null;
+        };
+        /**
+         * StudyDetail
+         * @description A study with what reproduces it and its live progress.
+         */
+        StudyDetail: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Method */
+            method: string;
+            /** N Trials */
+            n_trials: number;
+            /** Seed */
+            seed: number;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Strategy Id */
+            strategy_id: string | null;
+            /** Strategy Version */
+            strategy_version: number | null;
+            /** Template Key */
+            template_key: string | null;
+            /** Job Id */
+            job_id: string | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Spec */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** Space */
+            space: {
+                [key: string]: unknown;
+            };
+            /** Objectives */
+            objectives: unknown[];
+            /** Constraints */
+            constraints: {
+                [key: string]: unknown;
+            }[];
+            /** Chunk Size */
+            chunk_size: number;
+            /** Walk Forward */
+            walk_forward: {
+                [key: string]: unknown;
+            } | null;
+            /** Engine Version */
+            engine_version: string;
+            /** Progress */
+            progress: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * StudyOut
+         * @description A study as listed.
+         */
+        StudyOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Method */
+            method: string;
+            /** N Trials */
+            n_trials: number;
+            /** Seed */
+            seed: number;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Dataset Version */
+            dataset_version: number;
+            /** Strategy Id */
+            strategy_id: string | null;
+            /** Strategy Version */
+            strategy_version: number | null;
+            /** Template Key */
+            template_key: string | null;
+            /** Job Id */
+            job_id: string | null;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /** StudyStarted */
+        StudyStarted: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+            /** N Trials */
+            n_trials: number;
         };
         /**
          * SymbolCoverage
@@ -8697,6 +9353,25 @@ export interface components {
             /** Holding Days */
             holding_days: number;
         };
+        /** TrialOut */
+        TrialOut: {
+            /** Number */
+            number: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Values */
+            values: (number | null)[];
+            /** Feasible */
+            feasible: boolean;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Seconds */
+            seconds: number;
+        };
         /**
          * UniverseMember
          * @description One membership span; ``end`` null means still a member.
@@ -8936,6 +9611,46 @@ export interface components {
             in_sample: number;
         };
         /**
+         * WalkForwardIn
+         * @description Walk-forward optimisation after the search: rolling (or ``anchored``) windows of
+         *     ``train_days`` in sample and ``test_days`` out of sample.
+         */
+        WalkForwardIn: {
+            /** Train Days */
+            train_days: number;
+            /** Test Days */
+            test_days: number;
+            /**
+             * Anchored
+             * @default false
+             */
+            anchored: boolean;
+            /**
+             * Max Windows
+             * @default 24
+             */
+            max_windows: number;
+        };
+        /** WalkForwardOut */
+        WalkForwardOut: {
+            /** Windows */
+            windows: components["schemas"]["WindowOut"][];
+            /** Dates */
+            dates: string[];
+            /** Equity */
+            equity: number[];
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Stability */
+            stability: {
+                [key: string]: {
+                    [key: string]: number | null;
+                };
+            };
+        };
+        /**
          * WeightsStrategy
          * @description Target weights: an expression per day and instrument, or fixed weights per symbol.
          *
@@ -8965,6 +9680,25 @@ export interface components {
             normalize: "sum" | "none";
             /** @default monthly */
             rebalance: components["schemas"]["Rebalance"];
+        };
+        /** WindowOut */
+        WindowOut: {
+            /** Train Start */
+            train_start: string;
+            /** Train End */
+            train_end: string;
+            /** Test Start */
+            test_start: string;
+            /** Test End */
+            test_end: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            } | null;
+            /** In Sample */
+            in_sample: number | null;
+            /** Out Of Sample */
+            out_of_sample: number | null;
         };
         /** WsTicketOut */
         WsTicketOut: {
@@ -9140,6 +9874,43 @@ export interface components {
             /** Best Rounds */
             best_rounds: number[] | null;
         };
+        /**
+         * Importance
+         * @description Per-feature importance by kind (``gain``/``split`` for LightGBM, ``coef`` for linear
+         *     models), one entry per training window.
+         */
+        quantlab__ml__schemas__Importance: {
+            /** Features */
+            features: string[];
+            /** Windows */
+            windows: {
+                [key: string]: number[];
+            }[];
+        };
+        /** Envelope[Importance] */
+        quantlab__platform__envelope__Envelope_Importance___1: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["quantlab__ml__schemas__Importance"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[Importance] */
+        quantlab__platform__envelope__Envelope_Importance___2: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["quantlab__studies__schemas__Importance"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[list[VersionOut]] */
         quantlab__platform__envelope__Envelope_list_VersionOut____1: {
             /**
@@ -9181,6 +9952,17 @@ export interface components {
             created_at: string;
             /** Current */
             current: boolean;
+        };
+        /** Importance */
+        quantlab__studies__schemas__Importance: {
+            /** Method */
+            method: string;
+            /** Objective */
+            objective: number;
+            /** Importances */
+            importances: {
+                [key: string]: number;
+            };
         };
     };
     responses: never;
@@ -22344,7 +23126,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_Importance_"];
+                    "application/json": components["schemas"]["quantlab__platform__envelope__Envelope_Importance___1"];
                 };
             };
             /** @description Malformed request */
@@ -27802,6 +28584,1373 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_SavedOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_studies_api_studies_get: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StudyOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_api_studies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StudyStarted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_study_api_studies__study_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StudyDetail_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_study_api_studies__study_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    trials_api_studies__study_id__trials_get: {
+        parameters: {
+            query?: {
+                /** @description number, objective, seconds or a metric */
+                sort?: string;
+                order?: "asc" | "desc";
+                feasible?: boolean | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                size?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TrialOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    top_api_studies__study_id__top_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_TrialOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    pareto_api_studies__study_id__pareto_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_TrialOut__"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    heatmap_api_studies__study_id__heatmap_get: {
+        parameters: {
+            query: {
+                x: string;
+                y: string;
+                /** @description index of the objective */
+                objective?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Heatmap_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    sensitivity_api_studies__study_id__sensitivity_get: {
+        parameters: {
+            query: {
+                param: string;
+                /** @description index of the objective */
+                objective?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Sensitivity_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    importance_api_studies__study_id__importance_get: {
+        parameters: {
+            query?: {
+                /** @description index of the objective */
+                objective?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["quantlab__platform__envelope__Envelope_Importance___2"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    report_api_studies__study_id__report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_OverfitReport_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    walk_forward_api_studies__study_id__walk_forward_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_WalkForwardOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    apply_best_api_studies__study_id__apply_best_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyBestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ApplyBestOut_"];
                 };
             };
             /** @description Malformed request */
