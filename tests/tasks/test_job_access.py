@@ -51,6 +51,8 @@ INTERNAL_EXAMPLES: dict[str, dict[str, Any]] = {
     "strategies.example": {"example_id": MISSING},
     "models.train": {"run_id": MISSING},
     "builder.quick_test": {"draft_id": MISSING, "spec": {}},
+    "studies.run": {"study_id": MISSING},
+    "studies.chunk": {"study_id": MISSING},
 }
 
 
