@@ -107,6 +107,11 @@ _GRAMMAR.update(
         "POST /api/models": "segments within the data; label and feature expressions",
         # universe files: their contents
         "POST /api/datasets/{dataset_id}/universes": "file contents",
+        # studies: exactly one of strategy, template or spec; ranges inside the strategy's
+        # bounds and consistent (min <= max); two different parameters for a heat map
+        "POST /api/studies": "one source; ranges within the strategy's bounds",
+        "GET /api/studies/{study_id}/heatmap": "two different parameters of the study",
+        "GET /api/studies/{study_id}/sensitivity": "a parameter of the study",
         # symbols must be in the dataset's version
         "GET /api/datasets/{dataset_id}/preview": "symbols of the data",
         # a model run's predictions become a factor once the run has completed

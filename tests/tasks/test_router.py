@@ -67,6 +67,8 @@ async def test_params_are_validated_before_acceptance(client: Any, researcher: A
     types = (await client.get("/api/tasks/types", headers=h)).json()["data"]
     sleep = next(t for t in types if t["name"] == "system.sleep")
     assert sleep["checkpointable"] and "steps" in sleep["params_schema"]["properties"]
+    by_name = {t["name"]: t["submittable"] for t in types}
+    assert by_name["system.sleep"] and not by_name["backtests.run"]  # started by its own route
 
 
 async def test_viewer_cannot_enqueue(client: Any, make_user: Any) -> None:

@@ -87,13 +87,15 @@ async def list_jobs(
 
 @router.get("/types", summary="Registered job types", response_model=Envelope[list[JobTypeOut]])
 async def job_types(user: CurrentUser) -> Any:
-    """Every job type with its parameter schema."""
+    """Every job type with its parameter schema; ``submittable`` ones may be created through
+    ``POST /api/tasks`` and schedules (the others are started by their own domain's routes)."""
     return ok(
         [
             {
                 "name": t.name,
                 "description": t.description,
                 "checkpointable": t.checkpointable,
+                "submittable": t.submittable,
                 "params_schema": t.params.model_json_schema(),
             }
             for t in sorted(load_job_types().values(), key=lambda t: t.name)

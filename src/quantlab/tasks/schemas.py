@@ -80,6 +80,7 @@ class JobTypeOut(BaseModel):
     name: str
     description: str
     checkpointable: bool
+    submittable: bool
     params_schema: dict[str, Any]
 
 

@@ -458,7 +458,8 @@ export interface paths {
         };
         /**
          * Registered job types
-         * @description Every job type with its parameter schema.
+         * @description Every job type with its parameter schema; ``submittable`` ones may be created through
+         *     ``POST /api/tasks`` and schedules (the others are started by their own domain's routes).
          */
         get: operations["job_types_api_tasks_types_get"];
         put?: never;
@@ -6122,6 +6123,8 @@ export interface components {
             description: string;
             /** Checkpointable */
             checkpointable: boolean;
+            /** Submittable */
+            submittable: boolean;
             /** Params Schema */
             params_schema: {
                 [key: string]: unknown;

@@ -13,7 +13,7 @@ interface Schedule {
   id: string; name: string; job_type: string; params: Record<string, unknown>; priority: number; cron: string; timezone: string;
   enabled: boolean; next_run_at: string | null; last_run_at: string | null; last_job_id: string | null;
 }
-interface JobType { name: string; description: string }
+interface JobType { name: string; description: string; submittable: boolean }
 interface NewSchedule { name: string; job_type: string; cron: string; timezone: string; params?: string; priority?: number; enabled: boolean }
 
 const ZONES = ["Asia/Shanghai", "UTC", "America/New_York", "Europe/London", "Asia/Hong_Kong", "Asia/Tokyo"];
@@ -52,7 +52,7 @@ export default function Schedules() {
         <Form form={form} layout="inline" onFinish={(v) => void create(v)} initialValues={{ cron: "0 2 * * 1-5", timezone: "Asia/Shanghai", enabled: true }}>
           <Form.Item name="name" label={t("common.name")} rules={[{ required: true, message: t("login.required") }]}><Input style={{ width: 180 }} /></Form.Item>
           <Form.Item name="job_type" label={t("schedules.jobType")} rules={[{ required: true, message: t("login.required") }]}>
-            <Select style={{ width: 200 }} loading={types.loading} options={(types.data ?? []).map((x) => ({ value: x.name, label: x.name }))} />
+            <Select style={{ width: 200 }} loading={types.loading} options={(types.data ?? []).filter((x) => x.submittable).map((x) => ({ value: x.name, label: x.name }))} />
           </Form.Item>
           <Form.Item name="cron" label={t("schedules.cron")} rules={[{ required: true, message: t("login.required") }]} tooltip={expert ? t("schedules.cronHelp") : undefined}>
             <Input style={{ width: 140, fontFamily: "monospace" }} />
