@@ -218,7 +218,7 @@ function Editor({ draftId }: { draftId: string }) {
       lastSaved.current = JSON.stringify(toApi(c.nodes, c.edges, d.graph));
       setDraft(d); setBase(d.graph); setNodes(c.nodes); setEdges(c.edges); setSaveState("saved");
       setHistory({ past: [], future: [] });
-      setTimeout(() => void flow.fitView({ padding: 0.2 }), 50);
+      setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
     } catch (e) { setLoadError(e); }
   }, [draftId, flow]);
   useEffect(() => { void load(); }, [load]);
@@ -319,7 +319,7 @@ function Editor({ draftId }: { draftId: string }) {
     const nt = types.get(ev.dataTransfer.getData(MIME));
     if (nt) add(nt, flow.screenToFlowPosition({ x: ev.clientX, y: ev.clientY }));
   };
-  const layout = () => { remember(); setNodes((ns) => autoLayout(ns, edges)); setTimeout(() => void flow.fitView({ padding: 0.2 }), 50); };
+  const layout = () => { remember(); setNodes((ns) => autoLayout(ns, edges)); setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1 }), 50); };
   const setParam = (nodeId: string, name: string, v: ParamValue | undefined) => setNodes((ns) => ns.map((n) => {
     if (n.id !== nodeId) return n;
     const params = { ...n.data.params };
@@ -378,7 +378,7 @@ function Editor({ draftId }: { draftId: string }) {
           <Button onClick={redo} disabled={!history.future.length}>{t("builder.redo")}</Button>
           <Button onClick={copy}>{t("builder.duplicate")}</Button>
           <Button onClick={layout}>{t("builder.layout")}</Button>
-          <Button onClick={() => void flow.fitView({ padding: 0.2 })}>{t("builder.fit")}</Button>
+          <Button onClick={() => void flow.fitView({ padding: 0.2, maxZoom: 1 })}>{t("builder.fit")}</Button>
           <Button type="primary" onClick={() => void saveAs()} disabled={!valid}>{t("builder.saveAs")}</Button>
         </Space>
       </Space>
@@ -417,7 +417,7 @@ function Editor({ draftId }: { draftId: string }) {
             <ReactFlow nodes={nodes} edges={shownEdges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
               onConnect={onConnect} isValidConnection={(c) => why(c) === null} onPaneClick={() => setSelected(undefined)}
               onNodeDragStart={remember} deleteKeyCode={["Delete", "Backspace"]} minZoom={0.1} onlyRenderVisibleElements
-              proOptions={{ hideAttribution: true }} fitView>
+              proOptions={{ hideAttribution: true }} fitView fitViewOptions={{ maxZoom: 1 }}>
               <Background />
               <Controls />
               <MiniMap pannable zoomable ariaLabel={t("builder.minimap")} />

@@ -16,8 +16,9 @@ import type { Study } from "./Studies";
 
 interface Detail extends Study {
   space: { ranges: Record<string, unknown> }; objectives: unknown[];
-  progress: { trials_done: number; trials_total: number; best: { value?: number; params?: Record<string, number>; number?: number } | number | null; percentage: number; eta_seconds: number | null; stage: string | null };
+  progress: { trials_done: number; trials_total: number; best: Best | null; percentage: number; eta_seconds: number | null; stage: string | null };
 }
+interface Best { values?: (number | null)[]; params?: Record<string, number>; number?: number }
 interface Trial { number: number; params: Record<string, number>; values: (number | null)[]; feasible: boolean; metrics: Record<string, unknown>; seconds: number }
 interface Heatmap { x_param: string; y_param: string; x: number[]; y: number[]; z: (number | null)[][] }
 interface Sensitivity { param: string; values: number[]; best: (number | null)[]; mean: (number | null)[] }
@@ -68,8 +69,8 @@ function HeatmapView({ study, params }: { study: Detail; params: string[] }) {
     h.z.forEach((row, j) => row.forEach((v, i) => data.push([i, j, v ?? "-"])));
     const vals = data.map((d) => d[2]).filter((v): v is number => typeof v === "number");
     return {
-      tooltip: { position: "top" }, grid: { left: 64, right: 16, top: 16, bottom: 72 },
-      xAxis: { type: "category", data: h.x.map(String), name: h.x_param, nameLocation: "middle", nameGap: 28 },
+      tooltip: { position: "top" }, grid: { left: 64, right: 16, top: 24, bottom: 88 },
+      xAxis: { type: "category", data: h.x.map(String), name: h.x_param, nameLocation: "middle", nameGap: 24 },
       yAxis: { type: "category", data: h.y.map(String), name: h.y_param },
       visualMap: { min: Math.min(...vals, 0), max: Math.max(...vals, 0), calculable: true, orient: "horizontal", left: "center", bottom: 0 },
       series: [{ type: "heatmap", data, label: { show: data.length <= 64, formatter: (p: { value: [number, number, number | string] }) => (typeof p.value[2] === "number" ? p.value[2].toFixed(2) : "") } }],
@@ -142,7 +143,7 @@ function ReportView({ study }: { study: Detail }) {
                 <Col span={8}><Statistic title={t("studies.bestTrial")} value={r.best_trial} /></Col>
               </Row>
               {expert && (
-                <Descriptions size="small" column={3} style={{ marginTop: 8 }} items={Object.entries(r.dsr).map(([k, v]) => ({ key: k, label: k, children: fmt(v) }))} />
+                <Descriptions size="small" column={2} style={{ marginTop: 8 }} items={Object.entries(r.dsr).map(([k, v]) => ({ key: k, label: k, children: fmt(v) }))} />
               )}
               <List size="small" data-testid="study-findings" dataSource={r.findings} locale={{ emptyText: t("studies.noFindings") }} renderItem={(f) => (
                 <List.Item><Space direction="vertical" size={0}>
@@ -182,8 +183,8 @@ export default function StudyPage() {
     <PageState state={state}>
       {(s) => {
         const params = Object.keys(s.space?.ranges ?? {});
-        const best = s.progress.best;
-        const bestValue = typeof best === "number" ? best : best?.value;
+        const best = s.progress.best ?? ((s.summary?.best as Best | null | undefined) ?? null);
+        const bestValue = best?.values?.[0];
         const done = s.status === "completed" || (s.status === "cancelled" && s.progress.trials_done > 0);
         return (
           <>
@@ -193,7 +194,8 @@ export default function StudyPage() {
               <Row gutter={16}>
                 <Col span={6}><Statistic title={t("common.status")} value={s.status} /></Col>
                 <Col span={6}><Statistic title={t("studies.trials")} value={`${s.progress.trials_done} / ${s.progress.trials_total}`} /></Col>
-                <Col span={6}><Statistic title={t("studies.bestSoFar")} value={fmt(bestValue)} /></Col>
+                <Col span={6}><Statistic title={t("studies.bestSoFar")} value={fmt(bestValue)} data-testid="study-best" />
+                  {best?.params && <Typography.Text type="secondary">{Object.entries(best.params).map(([k, v]) => `${k} = ${v}`).join(", ")}</Typography.Text>}</Col>
                 <Col span={6}><Statistic title={t("backtests.eta")} value={s.progress.eta_seconds != null ? `${Math.round(s.progress.eta_seconds)} s` : "—"} /></Col>
               </Row>
               {s.error && <Alert type="error" showIcon title={s.error} style={{ marginTop: 8 }} />}
