@@ -326,16 +326,31 @@ function Editor({ draftId }: { draftId: string }) {
     if (v === undefined) delete params[name]; else params[name] = v;
     return { ...n, data: { ...n.data, params } };
   }));
+  const clipboard = useRef<{ nodes: BlockNode[]; edges: Edge[] }>({ nodes: [], edges: [] });
   const copy = () => {
     const picked = nodes.filter((n) => n.selected);
+    const ids = new Set(picked.map((n) => n.id));
+    if (picked.length) clipboard.current = { nodes: picked, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+    return picked.length > 0;
+  };
+  const paste = () => {
+    const { nodes: picked, edges: inner } = clipboard.current;
     if (!picked.length) return;
     remember();
     const taken = new Set(nodes.map((n) => n.id));
     const ids = new Map(picked.map((n) => { const id = newId(n.data.type.split(".").pop() ?? "n", taken); taken.add(id); return [n.id, id]; }));
-    const inner = edges.filter((e) => ids.has(e.source) && ids.has(e.target));
     const etaken = new Set(edges.map((e) => e.id));
     setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...picked.map((n) => ({ ...n, id: ids.get(n.id)!, selected: true, position: { x: n.position.x + 40, y: n.position.y + 40 } }))]);
     setEdges((es) => [...es, ...inner.map((e) => { const id = newId("e", etaken); etaken.add(id); return { ...e, id, source: ids.get(e.source)!, target: ids.get(e.target)! }; })]);
+    clipboard.current = { nodes: picked.map((n) => ({ ...n, position: { x: n.position.x + 40, y: n.position.y + 40 } })), edges: inner };
+  };
+  const duplicate = () => { if (copy()) paste(); };
+  // keyboard: undo/redo, copy/paste, duplicate (Delete/Backspace remove, handled by the canvas)
+  const onKeyDown = (ev: React.KeyboardEvent) => {
+    if (!(ev.ctrlKey || ev.metaKey) || (ev.target as HTMLElement).closest("input, textarea")) return;
+    const k = ev.key.toLowerCase();
+    const act = k === "z" ? (ev.shiftKey ? redo : undo) : k === "y" ? redo : k === "c" ? copy : k === "v" ? paste : k === "d" ? duplicate : null;
+    if (act) { ev.preventDefault(); act(); }
   };
 
   const runPreview = async () => {
@@ -376,7 +391,7 @@ function Editor({ draftId }: { draftId: string }) {
           <Tag data-testid="validation" color={valid ? "#237804" : "#a8071a"}>{valid === undefined ? "…" : valid ? t("builder.valid") : t("builder.invalid", { n: errors })}</Tag>
           <Button onClick={undo} disabled={!history.past.length}>{t("builder.undo")}</Button>
           <Button onClick={redo} disabled={!history.future.length}>{t("builder.redo")}</Button>
-          <Button onClick={copy}>{t("builder.duplicate")}</Button>
+          <Button onClick={duplicate}>{t("builder.duplicate")}</Button>
           <Button onClick={layout}>{t("builder.layout")}</Button>
           <Button onClick={() => void flow.fitView({ padding: 0.2, maxZoom: 1 })}>{t("builder.fit")}</Button>
           <Button type="primary" onClick={() => void saveAs()} disabled={!valid}>{t("builder.saveAs")}</Button>
@@ -413,7 +428,7 @@ function Editor({ draftId }: { draftId: string }) {
         </Col>
         <Col xs={24} lg={13}>
           <div style={{ height: 600, border: "1px solid #d9d9d9", borderRadius: 6, background: "#fff" }} data-testid="canvas"
-            onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
+            onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} onKeyDown={onKeyDown}>
             <ReactFlow nodes={nodes} edges={shownEdges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
               onConnect={onConnect} isValidConnection={(c) => why(c) === null} onPaneClick={() => setSelected(undefined)}
               onNodeDragStart={remember} deleteKeyCode={["Delete", "Backspace"]} minZoom={0.1} onlyRenderVisibleElements

@@ -18,7 +18,18 @@ export interface Study {
   summary: Record<string, unknown> | null; error: string | null; created_at: string; finished_at: string | null;
 }
 export const OBJECTIVES = ["sharpe", "sortino", "calmar", "annual_return", "max_drawdown", "turnover"];
-type ParamSpec = StrategyDetail["param_schema"][number];
+interface ParamSpec { name: string; type: string; default: number; min: number; max: number; step?: number | null }
+
+/** The strategy's parameter schema; without one (e.g. saved from the builder), a range
+ * around each named parameter's value. */
+function searchable(d: StrategyDetail | undefined): ParamSpec[] {
+  if (!d) return [];
+  if (d.param_schema.length) return d.param_schema;
+  return Object.entries(d.parameters ?? {}).map(([name, v]) => {
+    const whole = Number.isInteger(v);
+    return { name, type: whole ? "int" : "float", default: v, min: whole ? Math.max(1, Math.round(v / 2)) : v / 2, max: whole ? Math.round(v * 2) : v * 2, step: whole ? 1 : null };
+  });
+}
 interface Range { on: boolean; min: number; max: number; step: number | null }
 
 function gridSize(ranges: Record<string, Range>, specs: ParamSpec[]): number {
@@ -49,7 +60,7 @@ function NewStudy() {
   const options = useLoad(() => request<Strategy[]>(source === "template" ? "/api/strategy-templates?size=100" : "/api/strategies?mine=true&size=200"), [source]);
   const datasets = useLoad(() => request<Dataset[]>("/api/datasets?size=200"), []);
   const detail = useLoad(() => (pick ? request<StrategyDetail>(`/api/strategies/${pick}`) : Promise.resolve(undefined)), [pick]);
-  const specs = useMemo(() => detail.data?.param_schema ?? [], [detail.data]);
+  const specs = useMemo(() => searchable(detail.data), [detail.data]);
   useEffect(() => {
     setRanges(Object.fromEntries(specs.map((p) => [p.name, { on: true, min: p.min, max: p.max, step: p.step ?? null }])));
   }, [specs]);
