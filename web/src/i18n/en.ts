@@ -142,6 +142,7 @@ const en = {
     trialsTable: "Trials", heatmap: "Heat map", sensitivity: "Sensitivity", parameter: "Parameter", best: "Best", mean: "Mean", importance: "Parameter importance",
     report: "Overfitting report", dsr: "Deflated Sharpe", bestTrial: "Best trial", noReport: "No report for this study", noFindings: "No findings",
     reportHelp: "PBO is the probability that the best parameters in sample rank below the median out of sample (≥ 0.5 means the search mostly fits noise). The deflated Sharpe ratio is the probability that the best Sharpe is real after accounting for how many trials were run (below 0.95 is a warning).",
+    noSchema: "This strategy has no parameter schema (strategies saved from the builder have none yet), so there is nothing to search.",
     applyBest: "Apply best", applyHelp: "Only a saved strategy takes new parameters.", applied: "Applied", appliedTrial: "Trial {{n}} applied:",
   },
   admin: { title: "Administration", users: "Users", audit: "Audit log", role: "Role", active: "Active", action: "Action", actor: "Actor", when: "When" },

@@ -5,7 +5,7 @@
 import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, addEdge, applyEdgeChanges, applyNodeChanges, useReactFlow,
 } from "@xyflow/react";
-import type { Connection, Edge, EdgeChange, NodeChange } from "@xyflow/react";
+import type { Connection, Edge, EdgeChange, FinalConnectionState, NodeChange } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import {
   Alert, App as AntApp, Button, Card, Col, Collapse, Descriptions, Empty, Form, Input, InputNumber, List, Row, Segmented, Select,
@@ -206,6 +206,7 @@ function Editor({ draftId }: { draftId: string }) {
   const [saved, setSaved] = useState<{ strategy_id: string; strategy_version: number }>();
   const [history, setHistory] = useState<{ past: string[]; future: string[] }>({ past: [], future: [] });
   const version = useRef(0);
+  const [shownVersion, setShownVersion] = useState(0);
   const lastSaved = useRef("");
   const datasets = useLoad(() => request<Dataset[]>("/api/datasets?size=200"), []);
 
@@ -215,6 +216,7 @@ function Editor({ draftId }: { draftId: string }) {
       const d = await request<Draft>(`/api/builder/drafts/${draftId}`);
       const c = toCanvas(d.graph);
       version.current = d.version;
+      setShownVersion(d.version);
       lastSaved.current = JSON.stringify(toApi(c.nodes, c.edges, d.graph));
       setDraft(d); setBase(d.graph); setNodes(c.nodes); setEdges(c.edges); setSaveState("saved");
       setHistory({ past: [], future: [] });
@@ -236,6 +238,7 @@ function Editor({ draftId }: { draftId: string }) {
     try {
       const d = await request<Draft>(`/api/builder/drafts/${draft.id}`, json("PUT", { graph: JSON.parse(text), version: version.current }));
       version.current = d.version;
+      setShownVersion(d.version);
       lastSaved.current = text;
       setSaveState("saved");
       return true;
@@ -304,6 +307,13 @@ function Editor({ draftId }: { draftId: string }) {
     setRefused(undefined);
     remember();
     setEdges((es) => addEdge({ ...c, id: newId("e", new Set(es.map((e) => e.id))) }, es));
+  };
+  // a drop on a port that refused the edge (isValidConnection): say why
+  const onConnectEnd = (_: unknown, state: FinalConnectionState) => {
+    if (state.isValid !== false || !state.fromHandle || !state.toHandle) return;
+    const [src, dst] = state.fromHandle.type === "source" ? [state.fromHandle, state.toHandle] : [state.toHandle, state.fromHandle];
+    const no = why({ source: src.nodeId, sourceHandle: src.id ?? null, target: dst.nodeId, targetHandle: dst.id ?? null });
+    if (no) setRefused(t(no.key, no.vars));
   };
   const add = (nt: NodeType, position?: { x: number; y: number }) => {
     remember();
@@ -430,7 +440,7 @@ function Editor({ draftId }: { draftId: string }) {
           <div style={{ height: 600, border: "1px solid #d9d9d9", borderRadius: 6, background: "#fff" }} data-testid="canvas"
             onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} onKeyDown={onKeyDown}>
             <ReactFlow nodes={nodes} edges={shownEdges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
-              onConnect={onConnect} isValidConnection={(c) => why(c) === null} onPaneClick={() => setSelected(undefined)}
+              onConnect={onConnect} onConnectEnd={onConnectEnd} isValidConnection={(c) => why(c) === null} onPaneClick={() => setSelected(undefined)}
               onNodeDragStart={remember} deleteKeyCode={["Delete", "Backspace"]} minZoom={0.1} onlyRenderVisibleElements
               proOptions={{ hideAttribution: true }} fitView fitViewOptions={{ maxZoom: 1 }}>
               <Background />
@@ -511,7 +521,7 @@ function Editor({ draftId }: { draftId: string }) {
       </Card>
       {draft && expert && (
         <Descriptions size="small" style={{ marginTop: 12 }} items={[
-          { key: "v", label: t("builder.version"), children: version.current },
+          { key: "v", label: t("builder.version"), children: shownVersion },
           { key: "e", label: t("builder.expires"), children: draft.expires_at ? when(draft.expires_at) : "—" },
         ]} />
       )}

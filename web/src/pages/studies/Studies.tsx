@@ -1,6 +1,6 @@
 // Optimisation studies: the list, and a new study of a saved strategy or a template (the
 // searched ranges come from the strategy's parameter schema; grid, random or TPE; objective).
-import { Button, Card, Checkbox, Form, Input, InputNumber, Segmented, Select, Space, Table, Tag, Typography } from "antd";
+import { Alert, Button, Card, Checkbox, Form, Input, InputNumber, Segmented, Select, Space, Table, Tag, Typography } from "antd";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router-dom";
@@ -19,17 +19,6 @@ export interface Study {
 }
 export const OBJECTIVES = ["sharpe", "sortino", "calmar", "annual_return", "max_drawdown", "turnover"];
 interface ParamSpec { name: string; type: string; default: number; min: number; max: number; step?: number | null }
-
-/** The strategy's parameter schema; without one (e.g. saved from the builder), a range
- * around each named parameter's value. */
-function searchable(d: StrategyDetail | undefined): ParamSpec[] {
-  if (!d) return [];
-  if (d.param_schema.length) return d.param_schema;
-  return Object.entries(d.parameters ?? {}).map(([name, v]) => {
-    const whole = Number.isInteger(v);
-    return { name, type: whole ? "int" : "float", default: v, min: whole ? Math.max(1, Math.round(v / 2)) : v / 2, max: whole ? Math.round(v * 2) : v * 2, step: whole ? 1 : null };
-  });
-}
 interface Range { on: boolean; min: number; max: number; step: number | null }
 
 function gridSize(ranges: Record<string, Range>, specs: ParamSpec[]): number {
@@ -60,7 +49,7 @@ function NewStudy() {
   const options = useLoad(() => request<Strategy[]>(source === "template" ? "/api/strategy-templates?size=100" : "/api/strategies?mine=true&size=200"), [source]);
   const datasets = useLoad(() => request<Dataset[]>("/api/datasets?size=200"), []);
   const detail = useLoad(() => (pick ? request<StrategyDetail>(`/api/strategies/${pick}`) : Promise.resolve(undefined)), [pick]);
-  const specs = useMemo(() => searchable(detail.data), [detail.data]);
+  const specs: ParamSpec[] = useMemo(() => detail.data?.param_schema ?? [], [detail.data]);
   useEffect(() => {
     setRanges(Object.fromEntries(specs.map((p) => [p.name, { on: true, min: p.min, max: p.max, step: p.step ?? null }])));
   }, [specs]);
@@ -101,6 +90,7 @@ function NewStudy() {
         </Space>
         {!expert && <Typography.Paragraph type="secondary">{t("studies.help")}</Typography.Paragraph>}
         {detail.error !== undefined && <ErrorAlert error={detail.error} />}
+        {detail.data && specs.length === 0 && <Alert type="info" showIcon title={t("studies.noSchema")} style={{ marginBottom: 16 }} />}
         {specs.length > 0 && (
           <Table rowKey="name" size="small" pagination={false} dataSource={specs} data-testid="study-ranges" style={{ marginBottom: 16 }} columns={[
             { title: t("studies.search"), render: (_, p) => <Checkbox aria-label={`${t("studies.search")} ${p.name}`} checked={ranges[p.name]?.on} onChange={(e) => set(p.name, { on: e.target.checked })} /> },
