@@ -90,6 +90,91 @@ class Journey:
         )
 
 
+def builder_and_studies(j: Journey) -> None:
+    """A template opened on the builder canvas (nodes drawn, validation OK, a preview, a
+    refused edge, a block dragged in and undone), quick-tested and saved as a strategy; a
+    2 x 2 grid study of the same template with its trials table and heat map."""
+    from playwright.sync_api import expect
+
+    page = j.page
+    j.nav("/builder")
+    expect(page.get_by_role("heading", name="策略构建器")).to_be_visible()
+    page.get_by_label("模板").click()
+    page.get_by_title("双均线交叉").click()
+    page.get_by_role("button", name="以图形打开").click()
+    nodes = page.get_by_test_id("builder-node")
+    expect(nodes.first).to_be_visible()
+    assert nodes.count() >= 5, nodes.count()  # price, two means, two crosses, ... the output
+    expect(page.locator("[data-testid=builder-node][data-type=strategy]")).to_have_count(1)
+    expect(page.get_by_test_id("validation")).to_have_text("校验通过")
+    expect(page.locator("[data-testid=builder-node][data-state=error]")).to_have_count(0)
+    expect(page.locator(".react-flow__edge")).not_to_have_count(0)
+    expect(page.get_by_test_id("save-state")).to_have_text("已保存")
+    page.get_by_role("tab", name="说明").click()
+    expect(page.get_by_test_id("graph-description")).not_to_have_text("…")
+    # a block's preview on the data: NaN share and its chart
+    page.locator("[data-testid=builder-node][data-type='op.Mean']").first.click()
+    page.get_by_test_id("properties").get_by_role("button", name="预览").click()
+    expect(page.get_by_test_id("node-preview")).to_contain_text("缺失值比例")
+    # an incompatible port refuses the edge and says why (a series cannot be an order)
+    page.locator(
+        "[data-testid=builder-node][data-type=field] .react-flow__handle.source"
+    ).first.drag_to(
+        page.locator("[data-testid=builder-node][data-type=strategy] [data-handleid=entry]")
+    )
+    expect(page.get_by_test_id("refused")).to_contain_text("order")
+    # a block dragged from the palette lands on the canvas; undo takes it back
+    count = nodes.count()
+    page.get_by_label("搜索积木").fill("常数")
+    page.locator("[data-testid=palette-item][data-type=const]").drag_to(
+        page.get_by_test_id("canvas")
+    )
+    expect(nodes).to_have_count(count + 1)
+    page.get_by_role("button", name="撤销").click()
+    expect(nodes).to_have_count(count)
+    expect(page.get_by_test_id("validation")).to_have_text("校验通过")
+    j.check("builder")
+    page.get_by_role("tab", name="快速测试").click()
+    quick = page.get_by_test_id("quick-test")
+    quick.get_by_role("button", name="快速测试").click()
+    result = page.get_by_test_id("quick-test-result")
+    expect(result).to_contain_text("sharpe_ratio", timeout=180_000)
+    expect(page.get_by_test_id("quick-test-status")).to_contain_text("completed")
+    page.wait_for_timeout(300)
+    curve = painted(page, "[data-testid=quick-test-result] [data-chart]")
+    assert curve["painted"] > 2_000, curve
+    j.check("builder-quick-test")
+    page.get_by_role("button", name="保存为策略").click()
+    expect(page.get_by_role("link", name="策略 v1")).to_be_visible()
+
+    j.nav("/studies")
+    expect(page.get_by_role("heading", name="参数优化")).to_be_visible()
+    # the template's two windows on a 2 x 2 grid
+    page.get_by_label("要优化的策略").click()
+    page.get_by_title("双均线交叉").click()
+    for label, value in (
+        ("fast 最小值", "5"),
+        ("fast 最大值", "10"),
+        ("fast 步长", "5"),
+        ("slow 最小值", "20"),
+        ("slow 最大值", "30"),
+        ("slow 步长", "10"),
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    expect(page.get_by_test_id("grid-size")).to_have_text("共 4 种组合")
+    j.check("study-new")
+    page.get_by_role("button", name="开始优化").click()
+    expect(page.get_by_test_id("study-progress")).to_contain_text("completed", timeout=300_000)
+    expect(page.get_by_test_id("study-trials").locator(".ant-table-row")).to_have_count(4)
+    heat = page.get_by_test_id("study-heatmap")
+    expect(heat.locator("[data-chart]")).to_be_visible()
+    page.wait_for_timeout(300)
+    pixels = painted(page, "[data-testid=study-heatmap] [data-chart]")
+    assert pixels["painted"] > 2_000, pixels
+    expect(page.get_by_test_id("study-report")).to_be_visible()
+    j.check("study")
+
+
 @pytest.mark.timeout(1500)  # one journey through every page, on a shared 2-core machine
 def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_factory) -> None:
     base, password = server
@@ -303,11 +388,15 @@ def test_research_loop_in_the_browser(server, browser, realdata: Path, tmp_path_
     assert overlay["painted"] > 5_000, overlay
     j.check("compare")
 
+    # --- the builder canvas and an optimisation study -----------------------------------
+    builder_and_studies(j)
+
     # --- task schedules (cron) -------------------------------------------------------------
     j.nav("/tasks")
     page.get_by_role("button", name="定时任务").click()
     page.get_by_label("名称", exact=True).fill("nightly noop")
     page.get_by_label("任务类型").click()
+    page.keyboard.type("noop")  # the list outgrew what the dropdown shows without scrolling
     page.get_by_title("system.noop").click()
     page.get_by_role("button", name="保存").click()
     schedules = page.get_by_test_id("schedules")

@@ -23,6 +23,9 @@ const Compare = lazy(() => import("./pages/backtests/Compare"));
 const FeatureSets = lazy(() => import("./pages/factors/FeatureSets"));
 const Strategies = lazy(() => import("./pages/strategies/StrategyLibrary"));
 const StrategyPage = lazy(() => import("./pages/strategies/StrategyPage"));
+const Builder = lazy(() => import("./pages/builder/Builder"));
+const Studies = lazy(() => import("./pages/studies/Studies"));
+const StudyPage = lazy(() => import("./pages/studies/StudyPage"));
 const Schedules = lazy(() => import("./pages/Schedules"));
 const Tasks = lazy(() => import("./pages/Tasks"));
 const Sandbox = lazy(() => import("./pages/Sandbox"));
@@ -47,6 +50,10 @@ function Routed() {
           <Route path="/factors/sets" element={<FeatureSets />} />
           <Route path="/strategies" element={<Strategies />} />
           <Route path="/strategies/:id" element={<StrategyPage />} />
+          <Route path="/builder" element={<Builder />} />
+          <Route path="/builder/:draftId" element={<Builder />} />
+          <Route path="/studies" element={<Studies />} />
+          <Route path="/studies/:id" element={<StudyPage />} />
           <Route path="/backtests" element={<Backtests />} />
           <Route path="/backtests/new" element={<BacktestNew />} />
           <Route path="/backtests/compare" element={<Compare />} />

@@ -141,3 +141,12 @@ export async function requestAll<T = any>(path: string, limit = 20000): Promise<
   );
   return [...(body.data as T[]), ...rest.flat()];
 }
+
+/** One page of a paginated list with its total (for tables paginated on the server). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function requestPage<T = any>(path: string): Promise<{ items: T[]; total: number }> {
+  const resp = await authFetch(new Request(path));
+  const body = await resp.json();
+  if (!resp.ok) throw toApiError(resp.status, body);
+  return { items: body.data as T[], total: body.meta?.total ?? body.data.length };
+}

@@ -2,7 +2,7 @@ const en = {
   app: { title: "quantlab", subtitle: "Quant research workbench" },
   nav: {
     dashboard: "Dashboard", datasets: "Datasets", factors: "Factor lab", backtests: "Backtests",
-    tasks: "Tasks", sandbox: "Sandbox", settings: "Settings", admin: "Admin", help: "Getting started", strategies: "Strategies",
+    tasks: "Tasks", sandbox: "Sandbox", settings: "Settings", admin: "Admin", help: "Getting started", strategies: "Strategies", builder: "Builder", studies: "Optimisation",
   },
   common: {
     loading: "Loading…", empty: "Nothing here yet", retry: "Retry", save: "Save", cancel: "Cancel",
@@ -111,6 +111,39 @@ const en = {
     runOn: "Backtest on", runs: "Runs", parameters: "Parameters", default: "Default", current: "Current", range: "Range",
     restore: "Restore", diff: "Changes since", message: "Message", plain: "In plain words", category: "Category", market: "Market",
     average: "{{avg}} ({{n}} ratings)", favourite: "Favourite", template: "template",
+  },
+  builder: {
+    title: "Strategy builder", intro: "Build a strategy from blocks: drag them from the palette, connect their typed ports and set their parameters. Edits save themselves.",
+    newDraft: "New empty draft", template: "Template", openTemplate: "Open as a graph", untitled: "untitled", version: "Version", savedAs: "Saved as",
+    strategy: "Strategy", updated: "Updated", palette: "Blocks", searchBlocks: "Search blocks", add: "Add", previewOnly: "preview only",
+    properties: "Properties", selectBlock: "Select a block to edit its parameters.", label: "Label", preview: "Preview", nanShare: "NaN share", mean: "Mean",
+    graphParams: "Graph parameters", undo: "Undo", redo: "Redo", duplicate: "Duplicate", layout: "Auto-layout", fit: "Zoom to fit", saveAs: "Save as strategy",
+    savedOk: "Saved as a strategy", valid: "Valid", invalid: "{{n}} errors", issues: "Issues ({{n}})", fix: "Fix", description: "Description", python: "Python",
+    fixFirst: "Fix the errors first.", quickTest: "Quick test", quickHelp: "A short backtest of the graph on the chosen dataset; the draft keeps its last result.",
+    dataset: "Dataset", period: "Period", trades: "{{n}} trades", equity: "Equity", minimap: "Mini map", expires: "Expires",
+    stale: "This draft was changed elsewhere (a newer version exists); your last edits were not saved. Reload the draft to continue.", reload: "Reload draft",
+    save: { saved: "Saved", saving: "Saving…", stale: "Not saved: stale", error: "Not saved" },
+    refuse: {
+      missing: "These ports cannot be connected.", self: "A block cannot feed itself.",
+      type: "A {{from}} output cannot feed the {{to}} input \"{{port}}\".", taken: "The input \"{{port}}\" takes one connection; remove the other first.",
+    },
+    cat: {
+      data: "Data", indicator: "Indicators", factor: "Factors", math: "Math", compare: "Compare", logic: "Logic", rolling: "Rolling windows",
+      cross_section: "Cross-section", signal: "Signals", select: "Selection", sizing: "Sizing", risk: "Risk exits", universe: "Universe", output: "Output",
+    },
+  },
+  studies: {
+    title: "Optimisation", new: "New study", source: "Source", template: "Template", strategy: "Saved strategy", pick: "Strategy to optimise", dataset: "Dataset",
+    help: "A study backtests the strategy once for each combination of the parameters you search and ranks them by the objective.",
+    search: "Search", min: "Min", max: "Max", step: "Step", default: "Default", method: "Method", trials: "Trials", objective: "Objective",
+    methods: { grid: "Grid", random: "Random", tpe: "TPE (Bayesian)" },
+    objectives: { sharpe: "Sharpe", sortino: "Sortino", calmar: "Calmar", annual_return: "Annual return", max_drawdown: "Max drawdown", turnover: "Turnover" },
+    gridSize: "{{n}} combinations", start: "Start study", objectiveValue: "Objective", feasible: "Feasible", seconds: "Seconds", bestSoFar: "Best so far",
+    trialsTable: "Trials", heatmap: "Heat map", sensitivity: "Sensitivity", parameter: "Parameter", best: "Best", mean: "Mean", importance: "Parameter importance",
+    report: "Overfitting report", dsr: "Deflated Sharpe", bestTrial: "Best trial", noReport: "No report for this study", noFindings: "No findings",
+    reportHelp: "PBO is the probability that the best parameters in sample rank below the median out of sample (≥ 0.5 means the search mostly fits noise). The deflated Sharpe ratio is the probability that the best Sharpe is real after accounting for how many trials were run (below 0.95 is a warning).",
+    noSchema: "This strategy has no parameter schema (strategies saved from the builder have none yet), so there is nothing to search.",
+    applyBest: "Apply best", applyHelp: "Only a saved strategy takes new parameters.", applied: "Applied", appliedTrial: "Trial {{n}} applied:",
   },
   admin: { title: "Administration", users: "Users", audit: "Audit log", role: "Role", active: "Active", action: "Action", actor: "Actor", when: "When" },
 };

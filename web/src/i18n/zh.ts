@@ -4,7 +4,7 @@ const zh: Messages = {
   app: { title: "quantlab", subtitle: "量化研究工作台" },
   nav: {
     dashboard: "总览", datasets: "数据集", factors: "因子实验室", backtests: "回测",
-    tasks: "任务", sandbox: "沙箱", settings: "设置", admin: "管理", help: "新手引导", strategies: "策略库",
+    tasks: "任务", sandbox: "沙箱", settings: "设置", admin: "管理", help: "新手引导", strategies: "策略库", builder: "策略构建器", studies: "参数优化",
   },
   common: {
     loading: "加载中…", empty: "暂无内容", retry: "重试", save: "保存", cancel: "取消",
@@ -107,6 +107,39 @@ const zh: Messages = {
     runOn: "回测数据集", runs: "运行记录", parameters: "参数", default: "默认值", current: "当前值", range: "范围",
     restore: "恢复", diff: "相对当前的改动", message: "说明", plain: "通俗描述", category: "类别", market: "市场",
     average: "{{avg}}（{{n}} 人评分）", favourite: "收藏", template: "模板",
+  },
+  builder: {
+    title: "策略构建器", intro: "用积木搭建策略：从左侧拖入积木，连接类型匹配的端口，设置参数。修改会自动保存。",
+    newDraft: "新建空白草稿", template: "模板", openTemplate: "以图形打开", untitled: "未命名", version: "版本", savedAs: "已保存为",
+    strategy: "策略", updated: "更新时间", palette: "积木", searchBlocks: "搜索积木", add: "添加", previewOnly: "仅预览",
+    properties: "属性", selectBlock: "选择一个积木以编辑其参数。", label: "标签", preview: "预览", nanShare: "缺失值比例", mean: "均值",
+    graphParams: "图参数", undo: "撤销", redo: "重做", duplicate: "复制", layout: "自动布局", fit: "适应画布", saveAs: "保存为策略",
+    savedOk: "已保存为策略", valid: "校验通过", invalid: "{{n}} 个错误", issues: "问题（{{n}}）", fix: "建议", description: "说明", python: "Python",
+    fixFirst: "请先修复错误。", quickTest: "快速测试", quickHelp: "在所选数据集上对该图做一次短回测；草稿会保留最近一次结果。",
+    dataset: "数据集", period: "区间", trades: "{{n}} 笔成交", equity: "净值", minimap: "缩略图", expires: "过期时间",
+    stale: "该草稿已在别处被修改（存在更新的版本），最近的修改未保存。请重新加载草稿后继续。", reload: "重新加载草稿",
+    save: { saved: "已保存", saving: "保存中…", stale: "未保存：版本过期", error: "未保存" },
+    refuse: {
+      missing: "这两个端口无法连接。", self: "积木不能连接到自身。",
+      type: "{{from}} 类型的输出不能接入 {{to}} 类型的输入「{{port}}」。", taken: "输入「{{port}}」只接受一条连线，请先删除已有连线。",
+    },
+    cat: {
+      data: "数据", indicator: "指标", factor: "因子", math: "运算", compare: "比较", logic: "逻辑", rolling: "滚动窗口",
+      cross_section: "横截面", signal: "信号", select: "选股", sizing: "仓位", risk: "风控离场", universe: "股票池", output: "输出",
+    },
+  },
+  studies: {
+    title: "参数优化", new: "新建优化", source: "来源", template: "模板", strategy: "已保存策略", pick: "要优化的策略", dataset: "数据集",
+    help: "优化会对所搜索参数的每种组合各回测一次，并按目标排序。",
+    search: "搜索", min: "最小值", max: "最大值", step: "步长", default: "默认值", method: "方法", trials: "试验数", objective: "目标",
+    methods: { grid: "网格", random: "随机", tpe: "TPE（贝叶斯）" },
+    objectives: { sharpe: "夏普比率", sortino: "索提诺比率", calmar: "卡玛比率", annual_return: "年化收益", max_drawdown: "最大回撤", turnover: "换手率" },
+    gridSize: "共 {{n}} 种组合", start: "开始优化", objectiveValue: "目标值", feasible: "可行", seconds: "耗时（秒）", bestSoFar: "当前最优",
+    trialsTable: "试验", heatmap: "热力图", sensitivity: "敏感性", parameter: "参数", best: "最优", mean: "均值", importance: "参数重要性",
+    report: "过拟合报告", dsr: "紧缩夏普比率", bestTrial: "最优试验", noReport: "该优化没有报告", noFindings: "没有发现问题",
+    reportHelp: "PBO 是样本内最优参数在样本外排名低于中位数的概率（≥ 0.5 说明搜索主要在拟合噪声）。紧缩夏普比率是在考虑试验次数之后，最优夏普比率为真实的概率（低于 0.95 需警惕）。",
+    noSchema: "该策略没有参数定义（从构建器保存的策略暂时没有），因此无可搜索的参数。",
+    applyBest: "应用最优参数", applyHelp: "只有已保存的策略可以应用新参数。", applied: "已应用", appliedTrial: "已应用试验 {{n}}：",
   },
   admin: { title: "系统管理", users: "用户", audit: "审计日志", role: "角色", active: "启用", action: "操作", actor: "操作人", when: "时间" },
 };

@@ -52,7 +52,7 @@ export default function Schedules() {
         <Form form={form} layout="inline" onFinish={(v) => void create(v)} initialValues={{ cron: "0 2 * * 1-5", timezone: "Asia/Shanghai", enabled: true }}>
           <Form.Item name="name" label={t("common.name")} rules={[{ required: true, message: t("login.required") }]}><Input style={{ width: 180 }} /></Form.Item>
           <Form.Item name="job_type" label={t("schedules.jobType")} rules={[{ required: true, message: t("login.required") }]}>
-            <Select style={{ width: 200 }} loading={types.loading} options={(types.data ?? []).filter((x) => x.submittable).map((x) => ({ value: x.name, label: x.name }))} />
+            <Select showSearch style={{ width: 200 }} loading={types.loading} options={(types.data ?? []).filter((x) => x.submittable).map((x) => ({ value: x.name, label: x.name }))} />
           </Form.Item>
           <Form.Item name="cron" label={t("schedules.cron")} rules={[{ required: true, message: t("login.required") }]} tooltip={expert ? t("schedules.cronHelp") : undefined}>
             <Input style={{ width: 140, fontFamily: "monospace" }} />
