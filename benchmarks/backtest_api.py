@@ -15,17 +15,16 @@ Run: .venv/bin/python benchmarks/backtest_api.py [--n 20]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from live_server import demo_server
 
 SPEC: dict[str, Any] = {
     "name": "bench dual ma",
@@ -38,12 +37,6 @@ SPEC: dict[str, Any] = {
         "sizing": {"mode": "fixed_fraction", "fraction": 0.02},
     },
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def one_run(client: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -61,64 +54,27 @@ def one_run(client: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
 
 
 def main() -> None:
-    import httpx
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="timed runs")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="quantlab-bench-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "QUANTLAB_DATA_DIR": str(data_dir),
-        "QUANTLAB_PORT": str(port),
-        "QUANTLAB_LOG_LEVEL": "WARNING",
-        "QUANTLAB_SEED_DEMO": "true",
-        "QUANTLAB_RATE_LIMITS": json.dumps({"default": "100000/minute"}),
-    }
-    quantlab = Path(sys.executable).with_name("quantlab")
-    server = subprocess.Popen(
-        [str(quantlab), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    raise SystemExit("quantlab serve exited during start-up")
-                time.sleep(0.05)
-            creds = dict(
-                line.split(": ", 1)
-                for line in (data_dir / "bootstrap-admin.txt").read_text().splitlines()
-            )
-            tokens = client.post("/api/auth/token", data=creds).json()
-            client.headers["Authorization"] = f"Bearer {tokens.get('data', tokens)['access_token']}"
-            datasets = client.get("/api/datasets").json()["data"]
-            demo = next(d for d in datasets if "demo" in (d.get("tags") or []))
-            body = {**SPEC, "dataset_id": demo["id"]}
-            first, data = one_run(client, body)
-            print(f"demo dataset {demo['id']}: first run {first * 1000:.0f} ms "
-                  f"(worker warm-up), final equity {data['final_equity']:,.2f}")  # fmt: skip
-            samples = []
-            for _ in range(args.n):
-                elapsed, data = one_run(client, body)
-                samples.append(elapsed)
-            logs = client.get(f"/api/backtests/{data['id']}/logs", params={"size": 1}).json()
-            ms = np.array(samples) * 1000
-            print(f"POST → completed, n={args.n}: p50 {np.percentile(ms, 50):.0f} ms   "
-                  f"p90 {np.percentile(ms, 90):.0f} ms   max {ms.max():.0f} ms   "
-                  f"(log lines per run: {logs['meta']['total']}, "
-                  f"trades: {data['summary']['trade_count']})")  # fmt: skip
-            p50 = float(np.percentile(ms, 50)) / 1000
-            print(f"floor p50 ≤ 0.5 s: {'PASS' if p50 <= 0.5 else 'FAIL'}   "
-                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(30)
+    with demo_server() as (client, demo_id):
+        body = {**SPEC, "dataset_id": demo_id}
+        first, data = one_run(client, body)
+        print(f"demo dataset {demo_id}: first run {first * 1000:.0f} ms "
+              f"(worker warm-up), final equity {data['final_equity']:,.2f}")  # fmt: skip
+        samples = []
+        for _ in range(args.n):
+            elapsed, data = one_run(client, body)
+            samples.append(elapsed)
+        logs = client.get(f"/api/backtests/{data['id']}/logs", params={"size": 1}).json()
+        ms = np.array(samples) * 1000
+        print(f"POST → completed, n={args.n}: p50 {np.percentile(ms, 50):.0f} ms   "
+              f"p90 {np.percentile(ms, 90):.0f} ms   max {ms.max():.0f} ms   "
+              f"(log lines per run: {logs['meta']['total']}, "
+              f"trades: {data['summary']['trade_count']})")  # fmt: skip
+        p50 = float(np.percentile(ms, 50)) / 1000
+        print(f"floor p50 ≤ 0.5 s: {'PASS' if p50 <= 0.5 else 'FAIL'}   "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,12 +19,8 @@ Run: .venv/bin/python benchmarks/builder.py [--n 20]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +31,9 @@ import pandas as pd
 from quantlab.engine.builder import Graph, compile_graph, validate
 from quantlab.engine.data.demo import demo_frame
 from quantlab.engine.data.frame import frame_to_panel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from live_server import demo_server
 
 
 def _node(nid: str, type_: str, **params: Any) -> dict[str, Any]:
@@ -182,51 +181,13 @@ def bench_api(client: Any, dataset_id: str, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    import httpx
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20)
     args = parser.parse_args()
     compile_p50 = bench_compile(max(args.n, 50))
-    data_dir = Path(tempfile.mkdtemp(prefix="quantlab-bench-"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {
-        **os.environ,
-        "QUANTLAB_DATA_DIR": str(data_dir),
-        "QUANTLAB_PORT": str(port),
-        "QUANTLAB_LOG_LEVEL": "WARNING",
-        "QUANTLAB_SEED_DEMO": "true",
-        "QUANTLAB_RATE_LIMITS": json.dumps({"default": "100000/minute"}),
-    }
-    quantlab = Path(sys.executable).with_name("quantlab")
-    server = subprocess.Popen(
-        [str(quantlab), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    raise SystemExit("quantlab serve exited during start-up")
-                time.sleep(0.05)
-            creds = dict(
-                line.split(": ", 1)
-                for line in (data_dir / "bootstrap-admin.txt").read_text().splitlines()
-            )
-            tokens = client.post("/api/auth/token", data=creds).json()
-            client.headers["Authorization"] = f"Bearer {tokens.get('data', tokens)['access_token']}"
-            datasets = client.get("/api/datasets").json()["data"]
-            demo = next(d for d in datasets if "demo" in (d.get("tags") or []))
-            preview_p50, quick_p50 = bench_api(client, demo["id"], args.n)
-    finally:
-        server.terminate()
-        server.wait(30)
+    with demo_server() as (client, demo_id):
+        preview_p50, quick_p50 = bench_api(client, demo_id, args.n)
     print(
         f"floors: compile < 50 ms {'PASS' if compile_p50 < 0.05 else 'FAIL'}; "
         f"preview < 200 ms {'PASS' if preview_p50 < 0.2 else 'FAIL'}; "

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import psutil
 from backtest import FAST, SLOW, PeakRSS, expr_spec, line, synthetic, vbt_dual_ma
-from backtest_api import free_port
+from live_server import free_port
 
 from quantlab.api.composition import MODEL_MODULES
 from quantlab.engine.backtest.crossover import window_pairs
