@@ -59,6 +59,7 @@ format: install-dev
 BENCH_HELPERS = benchmarks/live_server.py benchmarks/minimal_jwt_app.py
 
 bench: install-bench
+	@scripts/system-deps.sh core bench
 	@for b in $(filter-out $(BENCH_HELPERS),$(wildcard benchmarks/*.py)); do \
 		echo "== $$b"; $(BIN)/python $$b || exit 1; done
 

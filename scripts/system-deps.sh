@@ -20,7 +20,9 @@ group_packages() {
     test) echo "poppler-utils=cmd:pdftoppm" ;;
     # web: the browser tests drive Debian's chromium, with a CJK font for the zh-CN pages
     web) echo "chromium=cmd:chromium fonts-wqy-microhei=file:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc" ;;
-    *) echo "system-deps: unknown group '$1' (known: core, test, web)" >&2; return 2 ;;
+    # benchmarks: the HTTP load generator of benchmarks/api_load.py
+    bench) echo "wrk=cmd:wrk" ;;
+    *) echo "system-deps: unknown group '$1' (known: core, test, web, bench)" >&2; return 2 ;;
   esac
 }
 
