@@ -16,7 +16,8 @@ missing field as NaN; quantlab fills it only for named feature sets); ``change``
 percent and is not read by the workflow (the label and features use ``$close``). Volumes
 are raw shares, not divided by ``$factor``; only volume ratios enter Alpha158.
 
-Prints each stage side by side (wall seconds; the machine is shared, so read them as noisy),
+Prints each stage side by side, wall seconds and CPU seconds of the process (all threads;
+steadier than wall time on a shared machine) with the load average,
 the agreement of predictions and IC figures, and quantlab's peak memory (RSS growth over the
 baseline while its workflow runs, sampled every 5 ms, measured before Qlib is imported).
 Floors from the issue: ≥ 5× end to end, ≥ 15× feature preparation, ≥ 20× backtest, < 2 GB.
@@ -64,20 +65,39 @@ QUICK = {
 SEED = 7
 
 
+class Laps:
+    """Wall and CPU seconds (all threads of this process) of consecutive stages."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.restart()
+
+    def restart(self) -> None:
+        self._t, self._c = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        self.wall[name] = time.perf_counter() - self._t
+        self.cpu[name] = time.process_time() - self._c
+        self.restart()
+
+
 def ours(src: Path, spans: dict[str, tuple[str, str]], threads: int) -> dict[str, Any]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     from quantlab.engine.data.qlib_bin import read_qlib
     from quantlab.engine.ml import Segments, WorkflowConfig, backtest_predictions, run_workflow
 
     out: dict[str, Any] = {"stages": {"imports": time.perf_counter() - t0}}
+    out["cpu"] = {"imports": time.process_time() - c0}
     with PeakRSS() as mem:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         lo = np.datetime64(spans["train"][0]) - np.timedelta64(120, "D")
         hi = np.datetime64(spans["test"][1]) + np.timedelta64(20, "D")
         fields = ["open", "high", "low", "close", "volume"]
         panel = read_qlib(src, instruments="csi300", fields=fields, start=lo, end=hi)
         bench = read_qlib(src, instruments=["SH000300"], fields=["close"], start=lo, end=hi)
         out["stages"]["load data"] = time.perf_counter() - t1
+        out["cpu"]["load data"] = time.process_time() - c1
         cfg = WorkflowConfig(
             segments=Segments(spans["train"], spans["valid"], spans["test"]),
             universe="csi300",
@@ -88,7 +108,8 @@ def ours(src: Path, spans: dict[str, tuple[str, str]], threads: int) -> dict[str
         res = run_workflow(panel, cfg, keep_dataset=True)
         for k in ("features", "processing", "training", "prediction", "signal"):
             out["stages"][k] = res.timings[k]
-        t2 = time.perf_counter()
+            out["cpu"][k] = res.cpu_timings[k]
+        t2, c2 = time.perf_counter(), time.process_time()
         bt = backtest_predictions(
             panel,
             res.predictions,
@@ -97,6 +118,7 @@ def ours(src: Path, spans: dict[str, tuple[str, str]], threads: int) -> dict[str
             benchmark=bench["close"][:, 0],
         )
         out["stages"]["backtest"] = time.perf_counter() - t2
+        out["cpu"]["backtest"] = time.process_time() - c2
     out["peak_mib"] = mem.mib
     out["result"], out["backtest"] = res, bt
     out["best_round"] = res.best_rounds[0]
@@ -104,7 +126,7 @@ def ours(src: Path, spans: dict[str, tuple[str, str]], threads: int) -> dict[str
 
 
 def theirs(src: Path, spans: dict[str, tuple[str, str]], threads: int, tmp: Path) -> dict[str, Any]:
-    t0 = time.perf_counter()
+    clock = Laps()
     from quantlab.engine.data.qlib_peer import lowercase_view, qlib_data_api
 
     qlib_data_api(lowercase_view(src, tmp))
@@ -117,8 +139,9 @@ def theirs(src: Path, spans: dict[str, tuple[str, str]], threads: int, tmp: Path
     from test_qlib_workflow import qlib_lgb_model
 
     lgb_model = qlib_lgb_model()
-    out: dict[str, Any] = {"stages": {"imports": time.perf_counter() - t0}}
-    t1 = time.perf_counter()
+    clock.lap("imports")
+    out: dict[str, Any] = {"stages": clock.wall, "cpu": clock.cpu}
+    clock.restart()
     handler = Alpha158(
         instruments="csi300",
         start_time=spans["train"][0],
@@ -126,20 +149,20 @@ def theirs(src: Path, spans: dict[str, tuple[str, str]], threads: int, tmp: Path
         fit_start_time=spans["train"][0],
         fit_end_time=spans["train"][1],
     )
-    out["stages"]["features"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    clock.lap("features")
+    clock.restart()
     dataset = DatasetH(handler, segments=spans)
-    out["stages"]["processing"] = time.perf_counter() - t2
+    clock.lap("processing")
     model = lgb_model(
         **LGB_PARAMS, seed=SEED, num_threads=threads, deterministic=True, force_col_wise=True
     )
-    t3 = time.perf_counter()
+    clock.restart()
     model.fit(dataset, verbose_eval=10_000)
-    out["stages"]["training"] = time.perf_counter() - t3
-    t4 = time.perf_counter()
+    clock.lap("training")
+    clock.restart()
     pred = model.predict(dataset)
-    out["stages"]["prediction"] = time.perf_counter() - t4
-    t5 = time.perf_counter()
+    clock.lap("prediction")
+    clock.restart()
     label = dataset.prepare("test", col_set="label", data_key=DataHandlerLP.DK_R).iloc[:, 0]
     ic, ric = calc_ic(pred, label.reindex(pred.index))
     out["signal"] = {
@@ -148,10 +171,10 @@ def theirs(src: Path, spans: dict[str, tuple[str, str]], threads: int, tmp: Path
         "rank_ic": ric.mean(),
         "rank_icir": ric.mean() / ric.std(),
     }
-    out["stages"]["signal"] = time.perf_counter() - t5
+    clock.lap("signal")
     out["pred"] = pred
     out["best_round"] = model.model.best_iteration
-    t6 = time.perf_counter()
+    clock.restart()
     try:
         from qlib.contrib.evaluate import backtest_daily, risk_analysis
         from qlib.contrib.strategy import TopkDropoutStrategy
@@ -171,7 +194,7 @@ def theirs(src: Path, spans: dict[str, tuple[str, str]], threads: int, tmp: Path
         }
     except Exception as exc:  # report and carry on: the other stages still compare
         out["risk"] = {"error": f"{type(exc).__name__}: {exc}"}
-    out["stages"]["backtest"] = time.perf_counter() - t6
+    clock.lap("backtest")
     return out
 
 
@@ -190,6 +213,7 @@ def main() -> None:
     res, bt = a["result"], a["backtest"]
     # quantlab's figures first, so they survive a Qlib run that is stopped
     print("quantlab stages (s):", {k: round(v, 2) for k, v in a["stages"].items()})
+    print("quantlab cpu (s):   ", {k: round(v, 2) for k, v in a["cpu"].items()})
     print(f"quantlab total {sum(a['stages'].values()):.2f} s, peak memory {a['peak_mib']:.0f} MiB")
     print(
         "quantlab signal:",
@@ -201,25 +225,34 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             b = theirs(src, spans, args.threads, Path(tmp))
     stages = ["imports", "features", "processing", "training", "prediction", "signal", "backtest"]
-    print(f"\n{'stage':<12s} {'quantlab s':>11s} {'Qlib s':>9s} {'ratio':>7s}")
+    head = f"{'quantlab s':>11s} {'Qlib s':>9s} {'ratio':>7s}"
+    cpu_head = f"{'cpu ours':>11s} {'cpu Qlib':>9s} {'ratio':>7s}"
+    print(f"\n{'stage':<12s} {head}   {cpu_head}")
     for s in [*stages, "load data"]:
-        mine = a["stages"].get(s, 0.0)
-        other = b["stages"].get(s) if b else None
-        ratio = f"{other / mine:7.1f}" if other and mine > 0 else "      -"
-        print(f"{s:<12s} {mine:11.2f} {other if other is not None else float('nan'):9.2f} {ratio}")
-    tot_a = sum(a["stages"].values())
-    print(f"{'total':<12s} {tot_a:11.2f}", end="")
-    if b:
-        tot_b = sum(b["stages"].values())
+        cells = []
+        for key in ("stages", "cpu"):
+            mine = a[key].get(s, 0.0)
+            other = b[key].get(s) if b else None
+            ratio = f"{other / mine:7.1f}" if other and mine > 0 else "      -"
+            shown = other if other is not None else float("nan")
+            cells.append(f"{mine:11.2f} {shown:9.2f} {ratio}")
+        print(f"{s:<12s} {cells[0]}   {cells[1]}")
+    print(f"load average {os.getloadavg()}")
+    for key, label in (("stages", "wall"), ("cpu", "cpu")):
+        tot_a = sum(a[key].values())
+        print(f"{'total ' + label:<12s} {tot_a:11.2f}", end="")
+        if not b:
+            print()
+            continue
+        tot_b = sum(b[key].values())
         print(f" {tot_b:9.2f} {tot_b / tot_a:7.1f}")
-        feat_a = a["stages"]["features"] + a["stages"]["load data"] + a["stages"]["processing"]
-        feat_b = b["stages"]["features"] + b["stages"]["processing"]
+        feat_a = a[key]["features"] + a[key]["load data"] + a[key]["processing"]
+        feat_b = b[key]["features"] + b[key]["processing"]
         print(
-            f"floors: end to end {tot_b / tot_a:.1f}x (>= 5), features {feat_b / feat_a:.1f}x "
-            f"(>= 15), backtest {b['stages']['backtest'] / a['stages']['backtest']:.1f}x (>= 20)"
+            f"floors ({label}): end to end {tot_b / tot_a:.1f}x (>= 5), features "
+            f"{feat_b / feat_a:.1f}x (>= 15), backtest "
+            f"{b[key]['backtest'] / a[key]['backtest']:.1f}x (>= 20)"
         )
-    else:
-        print()
     print(f"quantlab peak memory: {a['peak_mib']:.0f} MiB (< 2048)")
     print(f"rows {res.n_rows}, best round quantlab {a['best_round']}", end="")
     print(f", Qlib {b['best_round']}" if b else "")

@@ -25,6 +25,7 @@ from quantlab.backtests.exceptions import (
     MissingPriceFields,
     UnknownBacktestSymbols,
 )
+from quantlab.backtests.model_scores import check_model_scores
 from quantlab.backtests.models import Backtest
 from quantlab.backtests.schemas import BacktestOut, BacktestRequest
 from quantlab.backtests.tasks import JOB_TYPE
@@ -33,7 +34,7 @@ from quantlab.datasets import universes
 from quantlab.datasets.exceptions import UniverseNotFound
 from quantlab.engine.backtest import compile as spec_compile
 from quantlab.engine.backtest.enums import PriceMode
-from quantlab.engine.spec import SCHEMA_VERSION
+from quantlab.engine.spec import SCHEMA_VERSION, model_runs, model_score_field
 from quantlab.platform import audit
 from quantlab.platform.db import paginate
 from quantlab.platform.envelope import PageParams
@@ -105,6 +106,9 @@ async def _check_request(
             raise InvalidBacktestConfig(
                 exc.message, details={"dated_universe": req.dated_universe}
             ) from None
+    for run_id in model_runs(req):
+        await check_model_scores(session, user, run_id, dataset.id)
+        fields.append(model_score_field(run_id))
     validate_spec(req, fields)
     return req.model_copy(update={"dataset_version": version.version})
 

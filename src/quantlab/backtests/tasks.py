@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.auth import service as auth_service
 from quantlab.backtests import results, robustness
+from quantlab.backtests.model_scores import add_model_scores, check_model_scores
 from quantlab.backtests.models import Backtest
 from quantlab.datasets import service as dataset_service
 from quantlab.datasets import universes
@@ -29,7 +30,7 @@ from quantlab.engine.backtest.compile import UNIVERSES_META
 from quantlab.engine.backtest.simulate_nb import TR_DAY, TR_PRICE, TR_QTY, TR_SIDE, TR_SYMBOL
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
-from quantlab.engine.spec import RunSpec
+from quantlab.engine.spec import RunSpec, model_runs
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs.context import (
     CHECKPOINT_INTERVAL_S,
@@ -73,7 +74,9 @@ async def _update(session: AsyncSession, backtest_id: str, **values: Any) -> Non
 def load_panel(ctx: JobContext, spec: RunSpec, owner: auth_service.Owner) -> Panel:
     """The pinned dataset version up to ``end``: the universe and benchmark columns, every
     day from the data's start (the engine keeps the warm-up it needs), with the spec's
-    dated universe in ``meta["universes"]``."""
+    dated universe in ``meta["universes"]`` and the predictions of a model score as the
+    field ``model_<run id>`` (:func:`quantlab.engine.ml.with_scores`; the run is checked
+    again: it may have been deleted since the request)."""
     load_symbols = None
     if spec.universe != "all":
         extra = [spec.benchmark] if spec.benchmark else []
@@ -92,7 +95,17 @@ def load_panel(ctx: JobContext, spec: RunSpec, owner: auth_service.Owner) -> Pan
         meta = {**panel.meta, UNIVERSES_META: {spec.dated_universe: spans}}
         return dataclasses.replace(panel, meta=meta)
 
-    return ctx.run_db(load)
+    panel = ctx.run_db(load)
+    for run_id in model_runs(spec):
+
+        async def check(session: AsyncSession, run_id: str = run_id) -> str | None:
+            run = await check_model_scores(session, owner, run_id, spec.dataset_id)
+            return run.result_dir
+
+        folder = ctx.run_db(check)
+        assert folder is not None
+        panel = add_model_scores(panel, run_id, ctx.data_dir / folder)
+    return panel
 
 
 def _running_metrics(state: SimState, init_cash: float, date_text: str) -> dict[str, Any]:

@@ -190,13 +190,32 @@ class SignalsStrategy(_Strict):
     max_holdings: int = Field(0, ge=0, le=10_000, description="0 = unlimited")
 
 
+#: Panel fields named ``model_<run id>`` hold a model run's predictions (see ModelScores).
+MODEL_FIELD_PREFIX = "model_"
+
+
+def model_score_field(run_id: str) -> str:
+    """The panel field that holds model run ``run_id``'s predictions in a backtest."""
+    return f"{MODEL_FIELD_PREFIX}{run_id.lower()}"
+
+
+class ModelScores(_Strict):
+    """A model run's stored predictions as the score (``/api/models``; a completed run of
+    yours on this spec's dataset). As in the run's own top-k backtest and Qlib's workflow,
+    the prediction made with day ``t``'s data is traded on day ``t + 1``; days and symbols
+    the run did not predict have no score. The backtest service lays the predictions on
+    the panel as the field ``model_<run id>``; the engine reads that field."""
+
+    model_run_id: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$")
+
+
 class ScoresStrategy(_Strict):
     """Rank ``score`` on each rebalance day; hold the ``top_k`` best, swapping at most
     ``n_drop`` per rebalance (Qlib's TopkDropout, which rebalances daily: so does the
-    default here)."""
+    default here). ``score`` is an expression or a model run's predictions."""
 
     kind: Literal["scores"]
-    score: Expression
+    score: Expression | ModelScores
     top_k: int = Field(50, ge=1, le=5_000)
     n_drop: int = Field(5, ge=0, le=5_000)
     rebalance: Rebalance = Field(Rebalance.DAILY, description="daily, as Qlib's TopkDropout")
@@ -380,7 +399,10 @@ def expressions(spec: RunSpec, resolved: bool = False) -> dict[str, str]:
     if isinstance(s, SignalsStrategy):
         out = {"strategy.entry": s.entry, "strategy.exit": s.exit}
     elif isinstance(s, ScoresStrategy):
-        out = {"strategy.score": s.score}
+        score = s.score
+        if isinstance(score, ModelScores):
+            score = f"${model_score_field(score.model_run_id)}"
+        out = {"strategy.score": score}
     elif isinstance(s, WeightsStrategy) and s.weight is not None:
         out = {"strategy.weight": s.weight}
     else:
@@ -388,6 +410,14 @@ def expressions(spec: RunSpec, resolved: bool = False) -> dict[str, str]:
     if resolved and spec.parameters:
         out = {k: substitute(v, spec.parameters) for k, v in out.items()}
     return out
+
+
+def model_runs(spec: RunSpec) -> list[str]:
+    """The model runs whose predictions the spec reads (a scores strategy's ModelScores)."""
+    s = spec.strategy
+    if isinstance(s, ScoresStrategy) and isinstance(s.score, ModelScores):
+        return [s.score.model_run_id]
+    return []
 
 
 def substitute(text: str, parameters: dict[str, float]) -> str:

@@ -249,3 +249,82 @@ def test_order_statistics_computed_together_equal_alone_and_pandas(long_panel: P
         if e.startswith("Rank"):
             want[np.isnan(x)] = NAN  # today missing: no rank
         np.testing.assert_allclose(together[e], want, rtol=1e-6, equal_nan=True, err_msg=e)
+
+
+# --- numerically hard windows: large levels, moves of a few float32 steps, gaps, flats ----
+
+
+@pytest.fixture(scope="module")
+def hard_panel() -> Panel:
+    """Prices whose moves are a few float32 steps of their level: 1e4 (step 2**-10), 100
+    (step 2**-17, so a window's std is below Qlib's 2e-5 flat test) and 1e6 (step 1/16),
+    with NaN gaps, a late birth and flat stretches longer than the windows."""
+    rng = np.random.default_rng(23)
+    t = 300
+    steps = rng.integers(-2, 3, (t, 3)).cumsum(axis=0).astype(np.float64)
+    close = np.empty((t, 3))
+    close[:, 0] = 1e4 + steps[:, 0] * 2.0**-10
+    close[:, 1] = 100 + np.abs(steps[:, 1]) % 3 * 2.0**-17
+    close[:, 2] = 1e6 + steps[:, 2] / 16
+    close[rng.random((t, 3)) < 0.1] = NAN
+    close[120:190, 0] = close[119, 0] if not np.isnan(close[119, 0]) else 1e4
+    close[200:260, 2] = 1e6
+    close[:30, 1] = NAN  # born late
+    assert np.array_equal(close, close.astype(np.float32).astype(np.float64), equal_nan=True)
+    return Panel.from_arrays(np.arange(t).astype("datetime64[D]"), list("XYZ"), {"close": close})
+
+
+@pytest.mark.parametrize("window", [5, 20, 60])
+def test_hard_windows_match_float64_references(hard_panel: Panel, window: int) -> None:
+    ops = ("Slope", "Rsquare", "Resi", "Skew", "Kurt")
+    names = [f"{op}($close, {window})" for op in ops] + [f"Quantile($close, {window}, 0.8)"]
+    got = evaluate(names, hard_panel, cache=None)
+
+    def flat(y):
+        return len(y) == 0 or y.max() == y.min()
+
+    def slope(d, y, _t):
+        return _fit(d, y - y.mean())[0] if len(y) >= 2 else NAN
+
+    def rsq(d, y, _t):
+        if len(y) < 2 or np.std(y, ddof=1) <= 2e-5:
+            return NAN  # Qlib's flat-window rule
+        return np.corrcoef(d, y)[0, 1] ** 2
+
+    def resi(d, y, today):
+        if len(y) < 2 or np.isnan(today):
+            return NAN
+        k, b = _fit(d, y - y[0])  # centred: polyfit keeps its digits
+        return (today - y[0]) - (k * d[-1] + b)
+
+    def sk(_d, y, _t):
+        return NAN if len(y) < 3 or flat(y) else stats.skew(y, bias=False)
+
+    def ku(_d, y, _t):
+        return NAN if len(y) < 4 or flat(y) else stats.kurtosis(y, bias=False)
+
+    def q80(_d, y, _t):
+        return pd.Series(y).quantile(0.8) if len(y) else NAN
+
+    step = np.array([2.0**-10, 2.0**-17, 1 / 16])  # each instrument's float32 step
+    for name, fn in zip(names, (slope, rsq, resi, sk, ku, q80), strict=True):
+        want = _per_window(hard_panel, window, fn)
+        g = got[name]
+        # defined exactly where the reference is (flat windows NaN, Rsquare's 2e-5 rule)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(want), err_msg=name)
+        for j in range(3):
+            if name.startswith(("Slope", "Resi")):
+                atol = 1e-3 * step[j]  # a thousandth of one price step
+            elif name.startswith("Quantile"):
+                atol = 0.0
+            else:
+                atol = 1e-4
+            np.testing.assert_allclose(
+                g[:, j], want[:, j], rtol=2e-5 if atol else 1e-7, atol=atol, equal_nan=True,
+                err_msg=f"{name} {'XYZ'[j]}",
+            )  # fmt: skip
+    # the flat stretches: undefined moments and R^2, zero slope, a quantile equal to the price
+    inside = slice(120 + window - 1, 190)
+    for op in ("Rsquare", "Skew", "Kurt"):
+        assert np.isnan(got[f"{op}($close, {window})"][inside, 0]).all(), op
+    assert (got[f"Slope($close, {window})"][inside, 0] == 0).all()

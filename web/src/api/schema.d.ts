@@ -6408,6 +6408,18 @@ export interface components {
             status: string;
         };
         /**
+         * ModelScores
+         * @description A model run's stored predictions as the score (``/api/models``; a completed run of
+         *     yours on this spec's dataset). As in the run's own top-k backtest and Qlib's workflow,
+         *     the prediction made with day ``t``'s data is traded on day ``t + 1``; days and symbols
+         *     the run did not predict have no score. The backtest service lays the predictions on
+         *     the panel as the field ``model_<run id>``; the engine reads that field.
+         */
+        ModelScores: {
+            /** Model Run Id */
+            model_run_id: string;
+        };
+        /**
          * MonthlyView
          * @description Year → 12 monthly returns (null where no day), and each year's compounded return.
          */
@@ -8295,7 +8307,7 @@ export interface components {
          * ScoresStrategy
          * @description Rank ``score`` on each rebalance day; hold the ``top_k`` best, swapping at most
          *     ``n_drop`` per rebalance (Qlib's TopkDropout, which rebalances daily: so does the
-         *     default here).
+         *     default here). ``score`` is an expression or a model run's predictions.
          */
         ScoresStrategy: {
             /**
@@ -8303,11 +8315,8 @@ export interface components {
              * @enum {string}
              */
             kind: "scores";
-            /**
-             * Score
-             * @description factor-language expression, e.g. Cross(Mean($close,10), Mean($close,30)); {name} stands for a value of 'parameters'
-             */
-            score: string;
+            /** Score */
+            score: string | components["schemas"]["ModelScores"];
             /**
              * Top K
              * @default 50

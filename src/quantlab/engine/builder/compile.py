@@ -381,6 +381,8 @@ def graph_from_spec(spec: RunSpec) -> Graph:
             params.update({k: getattr(sz, k) for k in extra})
             wire["sizing"] = b.add(f"sizing.{sz.mode.value}", params, [])
     elif isinstance(s, ScoresStrategy):
+        if not isinstance(s.score, str):
+            raise UnsupportedSpec("a model run's predictions as the score have no builder node")
         score = b.expression(s.score)
         params = {
             "top_k": s.top_k,

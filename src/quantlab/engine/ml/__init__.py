@@ -12,6 +12,7 @@ Public API::
     check_config(config, panel)          # every bad configuration, before any work
     run_workflow(panel, config, progress=None) -> WorkflowResult
     backtest_predictions(panel, scores, start=, end=, topk=50, n_drop=5) -> PredictionBacktest
+    with_scores(panel, scores, field)    # predictions as a field, on the day they trade
     make_model(name, params, seed, threads) / load_model(name, text)
 
 Pure: panels and arrays in, arrays and dataclasses out.
@@ -43,6 +44,7 @@ from quantlab.engine.ml.backtest import (
     backtest_predictions,
     prediction_spec,
     risk_analysis,
+    with_scores,
 )
 from quantlab.engine.ml.dataset import DEFAULT_LABEL, Dataset, build_dataset
 from quantlab.engine.ml.models import MODELS, Model, load_model, make_model
@@ -75,4 +77,5 @@ __all__ = [
     "rolling_segments",
     "run_workflow",
     "signal_analysis",
+    "with_scores",
 ]

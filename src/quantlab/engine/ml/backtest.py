@@ -52,6 +52,36 @@ def prediction_spec(
     return RunSpec.model_validate(data)
 
 
+def with_scores(panel: Panel, scores: np.ndarray, field: str) -> Panel:
+    """``panel`` with model predictions as the field ``field``, each moved to the day it is
+    traded: the score made with day ``t``'s data is the field's value on day ``t + 1``
+    (Qlib's workflow: predict at ``t``'s close, trade on ``t + 1``). The one way a backtest
+    reads predictions (this module's and ``POST /api/backtests`` with a model score).
+
+    Parameters
+    ----------
+    panel : Panel
+        The market data.
+    scores : numpy.ndarray
+        ``(T, N)`` predictions on the panel's axes (NaN: no prediction).
+    field : str
+        Name of the added field.
+
+    Returns
+    -------
+    Panel
+        The same data plus ``field``; without a dated membership mask or an expression-cache
+        key (the added field is not part of the stored version).
+    """
+    if scores.shape != panel.shape:
+        raise ValueError(f"scores {scores.shape} do not match the panel {panel.shape}")
+    shifted = np.full(panel.shape, np.nan)
+    shifted[1:] = scores[:-1]
+    fields = {**panel.fields, field: np.asfortranarray(shifted)}
+    meta = {k: v for k, v in panel.meta.items() if k not in ("membership", "version_key")}
+    return Panel(panel.calendar, panel.instruments, fields, panel.first, panel.last, meta)
+
+
 def risk_analysis(returns: np.ndarray, periods: int = QLIB_PERIODS) -> dict[str, float]:
     """Qlib's ``risk_analysis`` (``mode="sum"``) of a daily return series.
 
@@ -165,13 +195,7 @@ def backtest_predictions(
     -------
     PredictionBacktest
     """
-    if scores.shape != panel.shape:
-        raise ValueError(f"scores {scores.shape} do not match the panel {panel.shape}")
-    shifted = np.full(panel.shape, np.nan)
-    shifted[1:] = scores[:-1]
-    fields = {**panel.fields, SCORE_FIELD: np.asfortranarray(shifted)}
-    meta = {k: v for k, v in panel.meta.items() if k not in ("membership", "version_key")}
-    full = Panel(panel.calendar, panel.instruments, fields, panel.first, panel.last, meta)
+    full = with_scores(panel, scores, SCORE_FIELD)
     first, last = np.datetime64(str(start)[:10], "D"), np.datetime64(str(end)[:10], "D")
 
     def trade(free: bool) -> Any:

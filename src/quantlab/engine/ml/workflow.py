@@ -59,7 +59,8 @@ class WorkflowResult:
 
     ``predictions`` is float64 ``(T, N)`` on the panel's axes, NaN outside the test rows;
     ``models``, ``importance``, ``curves`` and ``best_rounds`` hold one entry per training
-    window (one without rolling); ``timings`` are wall seconds per stage.
+    window (one without rolling); ``timings`` are wall seconds per stage,
+    ``cpu_timings`` the process's CPU seconds (all threads; steadier on a shared machine).
     """
 
     config: WorkflowConfig
@@ -73,6 +74,7 @@ class WorkflowResult:
     best_rounds: list[int]
     signal: SignalAnalysis
     timings: dict[str, float]
+    cpu_timings: dict[str, float]
     n_rows: dict[str, int]
     dataset: Dataset | None = None
 
@@ -144,6 +146,7 @@ def run_workflow(
     check_config(config, panel)
     report = progress or (lambda stage, info: None)
     timings: dict[str, float] = {"processing": 0.0, "training": 0.0, "prediction": 0.0}
+    cpu: dict[str, float] = dict.fromkeys(timings, 0.0)
     windows = (
         rolling_segments(
             panel.calendar, config.segments, config.rolling_step, config.rolling_expanding
@@ -151,19 +154,20 @@ def run_workflow(
         if config.rolling_step
         else [config.segments]
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report("features", {})
     mask = membership_mask(panel, config.universe)
     data = build_dataset(
         panel, config.features, mask, windows[0].start, config.segments.end, config.label
     )
     timings["features"] = time.perf_counter() - t0
+    cpu["features"] = time.process_time() - c0
 
     pred_rows = np.full(len(data), np.nan)
     models: list[Model] = []
     n_rows: dict[str, int] = {}
     for w, seg in enumerate(windows):
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         spans = {k: data.rows(*v) for k, v in seg.spans().items()}
         pipe = Pipeline(make_processors(config.processors))
         tr = spans["train"]
@@ -176,6 +180,7 @@ def run_workflow(
         te = spans["test"]
         xs, _, kept = pipe.apply(data.x[te], data.y[te], data.day[te], learn=False)
         timings["processing"] += time.perf_counter() - t1
+        cpu["processing"] += time.process_time() - c1
         if len(yt) < config.min_train_rows:
             raise ValueError(
                 f"window {w}: {len(yt)} train rows after processing, fewer than "
@@ -187,7 +192,7 @@ def run_workflow(
             report("training", {"window": w, "round": rnd, "total": total, "losses": losses})
 
         fit_progress: ProgressFn = model_progress
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         model = make_model(config.model, config.params, config.seed, config.threads)
         if w < len(done_windows):
             model = _restore(model, done_windows[w], config.threads)
@@ -196,12 +201,14 @@ def run_workflow(
             if on_window is not None:
                 on_window(w, _window_state(model))
         timings["training"] += time.perf_counter() - t2
-        t3 = time.perf_counter()
+        cpu["training"] += time.process_time() - c2
+        t3, c3 = time.perf_counter(), time.process_time()
         pred_rows[np.arange(te.start, te.stop)[kept]] = model.predict(xs)
         timings["prediction"] += time.perf_counter() - t3
+        cpu["prediction"] += time.process_time() - c3
         models.append(model)
 
-    t4 = time.perf_counter()
+    t4, c4 = time.perf_counter(), time.process_time()
     report("signal", {})
     predictions = data.to_panel(pred_rows)
     test = data.rows(*config.segments.test)
@@ -210,6 +217,7 @@ def run_workflow(
     d0, d1 = data.day[test][[0, -1]] if test.stop > test.start else (0, -1)
     sig = signal_analysis(predictions[d0 : d1 + 1], label[d0 : d1 + 1], panel.calendar[d0 : d1 + 1])
     timings["signal"] = time.perf_counter() - t4
+    cpu["signal"] = time.process_time() - c4
     return WorkflowResult(
         config=config,
         feature_names=data.names,
@@ -222,6 +230,7 @@ def run_workflow(
         best_rounds=[m.best_round for m in models],
         signal=sig,
         timings=timings,
+        cpu_timings=cpu,
         n_rows=n_rows,
         dataset=data if keep_dataset else None,
     )
