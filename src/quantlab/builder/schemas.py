@@ -75,6 +75,17 @@ class FromSpecOut(BaseModel):
     dropped: list[str]
 
 
+class StrategyGraphOut(BaseModel):
+    """A strategy version opened in the builder: the graph it was saved from (``saved``,
+    exactly as drawn) or, for a strategy not drawn in the builder, its spec's graph."""
+
+    strategy_id: str
+    strategy_version: int
+    source: Literal["saved", "spec"]
+    graph: Graph
+    dropped: list[str]
+
+
 class QlibOut(BaseModel):
     """The Qlib workflow (YAML text and data), or why the graph has none."""
 
@@ -131,6 +142,9 @@ class DraftOut(BaseModel):
     expires_at: datetime | None
     last_job_id: str | None
     last_result: dict[str, Any] | None
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, description="the last quick-test results, newest first"
+    )
     created_at: datetime
     updated_at: datetime
 
