@@ -208,11 +208,36 @@ async def test_preview_matches_a_hand_computed_mean(app: Any, client: Any, make_
     body.update(graph=g, node_id="macd", port="dif")
     out = (await _post(client, alice.headers, "/api/builder/preview", body))["data"]
     assert out["port"] == "dif" and out["stats"]["nan_share"] < 1
+    # ... and shows the values a run of the compiled graph uses (all history warms it up)
+    ranked = {
+        "nodes": [*g["nodes"], node("pick", "select.top_k", top_k=2, n_drop=1)],
+        "edges": [edge("macd", "pick", "score", "dif"), edge("pick", "out", "select")],
+    }
+    ranked["nodes"] = [n for n in ranked["nodes"] if n["id"] in ("macd", "pick", "out")]
+    spec = builder.compile_spec(builder.Graph.model_validate(ranked), dataset_id, end="2023-09-29")
+    run = engine.run(spec, _panel(frame), diagnostics=False)
+    used = run.outputs["strategy.score"][:, run_symbols(run).index(SYMBOLS[0])]
+    tail = used[-len(out["dates"]) :]
+    np.testing.assert_array_equal(np.array(out["series"][SYMBOLS[0]], dtype=float), tail)
     # a block whose input is broken: 422 naming it
     g["nodes"][1]["params"]["window"] = -3
     body.update(graph=g, node_id="up", port=None)
     resp = await client.post("/api/builder/preview", json=body, headers=alice.headers)
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "BUILDER_INVALID_GRAPH"
+
+
+def _panel(frame: pd.DataFrame) -> Panel:
+    wide = frame.pivot(index="date", columns="symbol")
+    return Panel.from_arrays(
+        wide.index.to_numpy().astype("datetime64[D]"),
+        list(wide["close"].columns),
+        {f: wide[f].to_numpy(dtype=np.float64) for f in frame.columns[2:]},
+    )
+
+
+def run_symbols(run: engine.RunResult) -> list[str]:
+    """The traded symbols of a run, in column order."""
+    return [str(s) for s in run.simulation.instruments]
 
 
 async def _wait_job(client: Any, h: dict[str, str], job_id: str) -> dict[str, Any]:
@@ -241,13 +266,7 @@ async def test_quick_test_and_save_as_strategy(app: Any, client: Any, make_user:
     assert result["job_id"] == started["job_id"] and result["trades"] > 0
     # the same spec run directly through the engine gives the same final equity
     spec = engine.RunSpec.model_validate(started["spec"])
-    wide = frame.pivot(index="date", columns="symbol")
-    panel = Panel.from_arrays(
-        wide.index.to_numpy().astype("datetime64[D]"),
-        list(wide["close"].columns),
-        {f: wide[f].to_numpy(dtype=np.float64) for f in frame.columns[2:]},
-    )
-    direct = engine.run(spec, panel, diagnostics=False)
+    direct = engine.run(spec, _panel(frame), diagnostics=False)
     assert result["curve"][-1][1] == pytest.approx(float(direct.equity[-1]))
     assert pd.Timestamp(result["end"]) == pd.Timestamp(spec.end)
     # a second quick test: both results are kept, newest first, and listed

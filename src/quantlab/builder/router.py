@@ -119,7 +119,7 @@ async def compile_graph(body: GraphBody, user: CurrentUser, session: DbSession) 
 async def to_python(body: GraphBody, user: CurrentUser, session: DbSession) -> dict[str, Any]:
     factors = await service.factor_expressions(session, user, body.graph)
     out = service.python_or_422(body.graph, factors)
-    return ok({"code": out.code, "strategy": out.strategy})
+    return ok({"code": out.code, "strategy": out.strategy, "indicators": out.indicators})
 
 
 @router.post(

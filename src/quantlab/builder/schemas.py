@@ -56,10 +56,12 @@ class CompiledOut(BaseModel):
 
 
 class PythonOut(BaseModel):
-    """Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy)."""
+    """Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy;
+    ``indicators`` goes in the same spec, so the run gives the code those inputs)."""
 
     code: str
     strategy: dict[str, Any]
+    indicators: dict[str, Any] = Field(default_factory=dict)
 
 
 class FromSpecBody(_Strict):

@@ -18,11 +18,11 @@ import ast
 import keyword
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from quantlab.engine import expr
-from quantlab.engine.builder.compile import checked_graph, compile_graph
+from quantlab.engine.builder.compile import _Writer, checked_graph, compile_graph
 from quantlab.engine.builder.graph import Graph, ParamRef
 from quantlab.engine.builder.validate import Checked
 from quantlab.engine.expr.ast import Call, Const, Field
@@ -304,10 +304,12 @@ class UnsupportedPython(ValueError):
 
 @dataclass(frozen=True)
 class PythonStrategy:
-    """Generated code plus the code strategy's knobs (a ``CodeStrategy`` body)."""
+    """Generated code plus the code strategy's knobs (a ``CodeStrategy`` body) and the
+    spec's ``indicators`` the code reads as inputs (empty when it reads none)."""
 
     code: str
     strategy: dict[str, Any]
+    indicators: dict[str, Any] = field(default_factory=dict)
 
 
 def _name(nid: str, taken: set[str]) -> str:
@@ -330,6 +332,7 @@ class _Emitter:
         self.unsupported: dict[str, str] = {}
         self.params = {k: f"p_{k}" for k in c.graph.parameters}
         self.trees: dict[expr.Node, ast.expr] = {}
+        self.writer = _Writer(c, factors)
 
     def call(self, op: str, args: list[ast.expr], where: str) -> ast.expr:
         if op not in SUPPORTED_OPERATORS:
@@ -368,13 +371,17 @@ class _Emitter:
         args += [ast.Constant(p) for p in node.params]
         return self.call(node.op, args, where)
 
-    def node(self, nid: str) -> ast.expr:
-        if nid in self.names:
-            return ast.Name(self.names[nid], ast.Load())
+    def node(self, nid: str, port: str = "out") -> ast.expr:
+        key = nid if port == "out" else f"{nid}.{port}"
+        if key in self.names:
+            return ast.Name(self.names[key], ast.Load())
         c = self.c
         node, t = c.nodes[nid], c.types[nid]
         value: ast.expr
-        if t.type == "field":
+        if "indicator" in t.extra:
+            # the run adds the spec's indicator outputs to the inputs, as fields
+            value = self.field(self.writer.indicator(nid, port)[1:])
+        elif t.type == "field":
             value = self.field(str(c.value(node, "name")))
         elif t.type == "const":
             return self.param(c.value(node, "value"), node.params.get("value"))
@@ -391,18 +398,18 @@ class _Emitter:
             for port in t.inputs:
                 src = c.source(nid, port.name)
                 assert src is not None
-                args.append(self.node(src[0]))
+                args.append(self.node(*src))
             args += [self.param(c.value(node, p.name), node.params.get(p.name)) for p in t.params]
             value = self.call(op, args, nid)
-        name = _name(nid, self.taken)
-        self.names[nid] = name
+        name = _name(key, self.taken)
+        self.names[key] = name
         self.body.append(ast.Assign([ast.Name(name, ast.Store())], value))
         return ast.Name(name, ast.Load())
 
     def input(self, nid: str, port: str) -> ast.expr:
         src = self.c.source(nid, port)
         assert src is not None
-        return self.node(src[0])
+        return self.node(*src)
 
 
 def _assign(name: str, value: ast.expr) -> ast.stmt:
@@ -464,4 +471,5 @@ def graph_python(graph: Graph, factors: Mapping[str, str] | None = None) -> Pyth
     params = [_assign(em.params[k], ast.Constant(float(v))) for k, v in graph.parameters.items()]
     module = ast.Module([doc, *helpers, *params, *em.body, *tail], type_ignores=[])
     code = ast.unparse(ast.fix_missing_locations(module)) + "\n"
-    return PythonStrategy(code=code, strategy={**knobs, "code": code})
+    indicators = compiled.body.get("indicators", {})
+    return PythonStrategy(code=code, strategy={**knobs, "code": code}, indicators=indicators)
