@@ -127,8 +127,8 @@ class _Writer:
             out = f"({self.factors[fid]})"
         elif "operator" in t.extra:
             args = []
-            for port in t.inputs:
-                src = c.source(nid, port.name)
+            for in_port in t.inputs:
+                src = c.source(nid, in_port.name)
                 assert src is not None
                 args.append(self.text(*src))
             args += [_number(c, node, p.name) for p in t.params]
