@@ -38,7 +38,8 @@ class BuilderDraft(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     last_job_id: Mapped[str | None] = mapped_column(String(32))
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # nullable: drafts from before the column have no history (read as [])
+    results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
 
 
 class BuilderSnapshot(IdMixin, Base):

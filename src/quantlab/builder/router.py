@@ -56,7 +56,7 @@ router = APIRouter(prefix="/api/builder", tags=["builder"], responses=ERROR_RESP
 
 
 def _draft(row: BuilderDraft) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in DraftOut.model_fields}
+    return {k: getattr(row, k) for k in DraftOut.model_fields} | {"results": row.results or []}
 
 
 def _snapshot(row: BuilderSnapshot) -> dict[str, Any]:

@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("builder_drafts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("results", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
-        )
+        batch_op.add_column(sa.Column("results", sa.JSON(), nullable=True))
     op.create_table(
         "builder_strategy_graphs",
         sa.Column("strategy_id", sa.String(length=32), nullable=False),
