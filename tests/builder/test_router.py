@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from quantlab import engine
+from quantlab.engine import builder
 from quantlab.engine.data import Panel
 from quantlab.engine.library import TEMPLATES
 from quantlab.engine.library.examples import template_spec
@@ -207,11 +208,36 @@ async def test_preview_matches_a_hand_computed_mean(app: Any, client: Any, make_
     body.update(graph=g, node_id="macd", port="dif")
     out = (await _post(client, alice.headers, "/api/builder/preview", body))["data"]
     assert out["port"] == "dif" and out["stats"]["nan_share"] < 1
+    # ... and shows the values a run of the compiled graph uses (all history warms it up)
+    ranked = {
+        "nodes": [*g["nodes"], node("pick", "select.top_k", top_k=2, n_drop=1)],
+        "edges": [edge("macd", "pick", "score", "dif"), edge("pick", "out", "select")],
+    }
+    ranked["nodes"] = [n for n in ranked["nodes"] if n["id"] in ("macd", "pick", "out")]
+    spec = builder.compile_spec(builder.Graph.model_validate(ranked), dataset_id, end="2023-09-29")
+    run = engine.run(spec, _panel(frame), diagnostics=False)
+    used = run.outputs["strategy.score"][:, run_symbols(run).index(SYMBOLS[0])]
+    tail = used[-len(out["dates"]) :]
+    np.testing.assert_array_equal(np.array(out["series"][SYMBOLS[0]], dtype=float), tail)
     # a block whose input is broken: 422 naming it
     g["nodes"][1]["params"]["window"] = -3
     body.update(graph=g, node_id="up", port=None)
     resp = await client.post("/api/builder/preview", json=body, headers=alice.headers)
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "BUILDER_INVALID_GRAPH"
+
+
+def _panel(frame: pd.DataFrame) -> Panel:
+    wide = frame.pivot(index="date", columns="symbol")
+    return Panel.from_arrays(
+        wide.index.to_numpy().astype("datetime64[D]"),
+        list(wide["close"].columns),
+        {f: wide[f].to_numpy(dtype=np.float64) for f in frame.columns[2:]},
+    )
+
+
+def run_symbols(run: engine.RunResult) -> list[str]:
+    """The traded symbols of a run, in column order."""
+    return [str(s) for s in run.simulation.instruments]
 
 
 async def _wait_job(client: Any, h: dict[str, str], job_id: str) -> dict[str, Any]:
@@ -240,19 +266,25 @@ async def test_quick_test_and_save_as_strategy(app: Any, client: Any, make_user:
     assert result["job_id"] == started["job_id"] and result["trades"] > 0
     # the same spec run directly through the engine gives the same final equity
     spec = engine.RunSpec.model_validate(started["spec"])
-    wide = frame.pivot(index="date", columns="symbol")
-    panel = Panel.from_arrays(
-        wide.index.to_numpy().astype("datetime64[D]"),
-        list(wide["close"].columns),
-        {f: wide[f].to_numpy(dtype=np.float64) for f in frame.columns[2:]},
-    )
-    direct = engine.run(spec, panel, diagnostics=False)
+    direct = engine.run(spec, _panel(frame), diagnostics=False)
     assert result["curve"][-1][1] == pytest.approx(float(direct.equity[-1]))
     assert pd.Timestamp(result["end"]) == pd.Timestamp(spec.end)
+    # a second quick test: both results are kept, newest first, and listed
+    body["period"] = "1M"
+    second = (await _post(client, h, f"/api/builder/drafts/{did}/quick-test", body, 202))["data"]
+    assert (await _wait_job(client, h, second["job_id"]))["status"] == "completed"
+    listed = (await client.get(f"/api/builder/drafts/{did}/quick-tests", headers=h)).json()
+    assert [r["job_id"] for r in listed["data"]] == [second["job_id"], started["job_id"]]
+    assert listed["data"][1] == result and listed["data"][0]["start"] > result["start"]
+    draft = (await client.get(f"/api/builder/drafts/{did}", headers=h)).json()["data"]
+    assert draft["last_result"]["job_id"] == second["job_id"] and len(draft["results"]) == 2
 
     saved = (await _post(client, h, f"/api/builder/drafts/{did}/save", {"name": "DMA v"}))["data"]
     assert saved["strategy_version"] == 1 and saved["draft"]["expires_at"] is None
+    drawn = saved["draft"]["graph"]
     g = dual_ma(fast=7)
+    for i, n in enumerate(g["nodes"]):  # moved on the canvas and labelled
+        n["position"], n["label"] = {"x": 13.5 * i, "y": -40.0 * i}, f"block {i}"
     put = {"graph": g, "version": draft["version"]}
     assert (await client.put(f"/api/builder/drafts/{did}", json=put, headers=h)).is_success
     again = await _post(client, h, f"/api/builder/drafts/{did}/save", {"message": "fast 7"})
@@ -263,3 +295,28 @@ async def test_quick_test_and_save_as_strategy(app: Any, client: Any, make_user:
     assert [v["version"] for v in versions][:2] in ([2, 1], [1, 2])
     strategy = (await client.get(f"/api/strategies/{sid}", headers=h)).json()["data"]
     assert strategy["body"]["parameters"] == {"fast": 7.0}
+    # each saved version reopens in the builder exactly as drawn, not rebuilt from its spec
+    url = f"/api/builder/strategies/{sid}/graph"
+    opened = (await client.get(url, headers=h)).json()["data"]
+    assert opened["source"] == "saved" and opened["strategy_version"] == 2
+    assert opened["dropped"] == []
+    assert opened["graph"] == builder.Graph.model_validate(g).model_dump(mode="json")
+    first = (await client.get(f"{url}?version=1", headers=h)).json()["data"]
+    assert first["graph"] == drawn and first["strategy_version"] == 1
+    assert (await client.get(f"{url}?version=9", headers=h)).status_code == 404
+    other = await make_user()
+    assert (await client.get(url, headers=other.headers)).status_code == 404
+    # a strategy never drawn in the builder opens as its spec's graph
+    created = await _post(
+        client,
+        h,
+        "/api/strategies",
+        {"name": "plain", "body": {"strategy": {"kind": "scores", "score": "-$close"}}},
+        201,
+    )
+    plain = (
+        await client.get(f"/api/builder/strategies/{created['data']['id']}/graph", headers=h)
+    ).json()["data"]
+    assert plain["source"] == "spec" and plain["strategy_version"] == 1
+    kinds = {n["type"] for n in plain["graph"]["nodes"]}
+    assert {"select.top_k", "strategy"} <= kinds

@@ -16,11 +16,10 @@ from quantlab.builder.schemas import PreviewBody
 from quantlab.datasets import service as dataset_service
 from quantlab.engine import expr
 from quantlab.engine.builder import GraphError
-from quantlab.engine.builder.catalog import port_name
 from quantlab.engine.builder.compile import node_expression
 from quantlab.engine.builder.validate import Checked, check, errors_of
 from quantlab.engine.data import Panel
-from quantlab.engine.indicators import catalog as indicators
+from quantlab.engine.indicators.fields import IndicatorFieldError, add_indicator_fields
 from quantlab.platform.ownership import Principal
 
 DEFAULT_DAYS = 365
@@ -53,35 +52,37 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _evaluate(c: Checked, body: PreviewBody, factors: dict[str, str], panel: Panel) -> Any:
+def _port(c: Checked, body: PreviewBody) -> str:
     t = c.types[body.node_id]
-    node = c.nodes[body.node_id]
-    if t.type in _EXPRESSION_TYPES or "operator" in t.extra:
-        try:
-            text = node_expression(c, body.node_id, factors)
-        except GraphError as err:
-            raise PreviewFailed(
-                str(err), details={"issues": [i.as_dict() for i in err.issues]}
-            ) from None
-        try:
-            values = expr.evaluate([text], panel)[text]
-        except expr.ExprError as err:
-            raise PreviewFailed(f"{body.node_id}: {err.message}") from None
-        return "out", text, np.asarray(values, dtype=np.float64)
-    if "indicator" in t.extra:
-        params = {p.name: c.value(node, p.name) for p in t.params}
-        try:
-            out = indicators.compute(str(t.extra["indicator"]), panel, params)
-        except (ValueError, LookupError) as err:
-            raise PreviewFailed(f"{body.node_id}: {err}") from None
-        names = {port_name(n): n for n in t.extra["output_names"]}
-        port = body.port or next(iter(names))
-        if port not in names:
-            raise PreviewFailed(f"{t.type} has no output {port!r}; outputs: {sorted(names)}")
-        return port, None, np.asarray(out[names[port]], dtype=np.float64)
-    raise PreviewFailed(
-        f"{body.node_id} is a {t.type} block; preview a data, indicator or operator block"
-    )
+    if t.type not in _EXPRESSION_TYPES and "operator" not in t.extra and "indicator" not in t.extra:
+        raise PreviewFailed(
+            f"{body.node_id} is a {t.type} block; preview a data, indicator or operator block"
+        )
+    ports = [p.name for p in t.outputs]
+    port = body.port or ports[0]
+    if port not in ports:
+        raise PreviewFailed(f"{t.type} has no output {port!r}; outputs: {sorted(ports)}")
+    return port
+
+
+def _evaluate(c: Checked, body: PreviewBody, factors: dict[str, str], panel: Panel) -> Any:
+    """The block's output as a run computes it: the same expression text over the panel
+    with the same indicator fields added (so a preview shows the values a run uses)."""
+    port = _port(c, body)
+    try:
+        text, fields = node_expression(c, body.node_id, factors, port)
+    except GraphError as err:
+        raise PreviewFailed(
+            str(err), details={"issues": [i.as_dict() for i in err.issues]}
+        ) from None
+    try:
+        panel = add_indicator_fields(panel, fields)
+        values = expr.evaluate([text], panel)[text]
+    except IndicatorFieldError as err:
+        raise PreviewFailed(f"{body.node_id}: {err}") from None
+    except expr.ExprError as err:
+        raise PreviewFailed(f"{body.node_id}: {err.message}") from None
+    return port, text, np.asarray(values, dtype=np.float64)
 
 
 async def preview(
@@ -141,15 +142,13 @@ async def preview(
 
 def _warmup_days(c: Checked, body: PreviewBody, factors: dict[str, str]) -> int | None:
     """Calendar days of history to load before ``start`` (None: all of it)."""
-    t = c.types[body.node_id]
-    if "indicator" in t.extra:
-        windows = [float(c.value(c.nodes[body.node_id], p.name) or 0) for p in t.params]
-        days = int(max(windows, default=0)) * 3
-    else:
-        try:
-            days = expr.lookback(node_expression(c, body.node_id, factors))
-        except Exception:
-            return 0
-        if days >= expr.UNBOUNDED:
-            return None
+    try:
+        text, fields = node_expression(c, body.node_id, factors, _port(c, body))
+        days = expr.lookback(text)
+    except Exception:
+        return 0
+    if fields or days >= expr.UNBOUNDED:
+        # indicators are computed on all the loaded history in a run; recursive ones
+        # (EMA, SMA-based RSI/KDJ...) depend on where it starts, so load all of it
+        return None
     return int(days * 1.5) + 10

@@ -6,9 +6,9 @@ describe, preview) and drafts (autosave, snapshots, quick test, save as a strate
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from quantlab.auth.dependencies import CurrentUser, WriteUser
 from quantlab.builder import preview as preview_service
@@ -36,6 +36,7 @@ from quantlab.builder.schemas import (
     SavedOut,
     SnapshotCreate,
     SnapshotOut,
+    StrategyGraphOut,
     ValidationOut,
 )
 from quantlab.engine import builder
@@ -55,7 +56,7 @@ router = APIRouter(prefix="/api/builder", tags=["builder"], responses=ERROR_RESP
 
 
 def _draft(row: BuilderDraft) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in DraftOut.model_fields}
+    return {k: getattr(row, k) for k in DraftOut.model_fields} | {"results": row.results or []}
 
 
 def _snapshot(row: BuilderSnapshot) -> dict[str, Any]:
@@ -118,7 +119,7 @@ async def compile_graph(body: GraphBody, user: CurrentUser, session: DbSession) 
 async def to_python(body: GraphBody, user: CurrentUser, session: DbSession) -> dict[str, Any]:
     factors = await service.factor_expressions(session, user, body.graph)
     out = service.python_or_422(body.graph, factors)
-    return ok({"code": out.code, "strategy": out.strategy})
+    return ok({"code": out.code, "strategy": out.strategy, "indicators": out.indicators})
 
 
 @router.post(
@@ -129,6 +130,24 @@ async def to_python(body: GraphBody, user: CurrentUser, session: DbSession) -> d
 async def from_spec(body: FromSpecBody, user: CurrentUser) -> dict[str, Any]:
     graph, dropped = service.from_spec(body.spec)
     return ok({"graph": graph, "dropped": dropped})
+
+
+@router.get(
+    "/strategies/{strategy_id}/graph",
+    summary="Open a saved strategy version in the builder (as drawn when saved from it)",
+    response_model=Envelope[StrategyGraphOut],
+)
+async def strategy_graph(
+    strategy_id: str,
+    user: CurrentUser,
+    session: DbSession,
+    version: Annotated[int | None, Query(ge=1, description="default: the current version")] = None,
+) -> dict[str, Any]:
+    graph, dropped, source, number = await service.strategy_graph(
+        session, user, strategy_id, version
+    )
+    return ok({"strategy_id": strategy_id, "strategy_version": number, "source": source,
+               "graph": graph, "dropped": dropped})  # fmt: skip
 
 
 @router.post(
@@ -267,6 +286,15 @@ async def quick_test(
     row, job_id, spec = await service.start_quick_test(session, user, draft_id, body, data_dir)
     request.app.state.jobs.wake()
     return ok({"draft_id": row.id, "job_id": job_id, "spec": spec})
+
+
+@router.get(
+    "/drafts/{draft_id}/quick-tests",
+    summary="The draft's last quick-test results, newest first",
+    response_model=Envelope[list[dict[str, Any]]],
+)
+async def quick_tests(draft_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+    return ok(await service.quick_tests(session, user, draft_id))
 
 
 @router.post(

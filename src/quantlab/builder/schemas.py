@@ -56,10 +56,12 @@ class CompiledOut(BaseModel):
 
 
 class PythonOut(BaseModel):
-    """Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy)."""
+    """Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy;
+    ``indicators`` goes in the same spec, so the run gives the code those inputs)."""
 
     code: str
     strategy: dict[str, Any]
+    indicators: dict[str, Any] = Field(default_factory=dict)
 
 
 class FromSpecBody(_Strict):
@@ -71,6 +73,17 @@ class FromSpecBody(_Strict):
 class FromSpecOut(BaseModel):
     """The graph of a spec and the spec sections the graph does not carry."""
 
+    graph: Graph
+    dropped: list[str]
+
+
+class StrategyGraphOut(BaseModel):
+    """A strategy version opened in the builder: the graph it was saved from (``saved``,
+    exactly as drawn) or, for a strategy not drawn in the builder, its spec's graph."""
+
+    strategy_id: str
+    strategy_version: int
+    source: Literal["saved", "spec"]
     graph: Graph
     dropped: list[str]
 
@@ -131,6 +144,9 @@ class DraftOut(BaseModel):
     expires_at: datetime | None
     last_job_id: str | None
     last_result: dict[str, Any] | None
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, description="the last quick-test results, newest first"
+    )
     created_at: datetime
     updated_at: datetime
 

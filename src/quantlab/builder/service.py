@@ -18,7 +18,7 @@ from quantlab.builder.exceptions import (
     InvalidGraph,
     SnapshotNotFound,
 )
-from quantlab.builder.models import BuilderDraft, BuilderSnapshot
+from quantlab.builder.models import BuilderDraft, BuilderSnapshot, BuilderStrategyGraph
 from quantlab.builder.schemas import (
     DraftCreate,
     DraftSave,
@@ -271,6 +271,14 @@ async def save_as_strategy(
         strategy = await strategy_service.update_strategy(
             session, user, row.strategy_id, update, client
         )
+    session.add(
+        BuilderStrategyGraph(
+            strategy_id=strategy.id,
+            strategy_version=strategy.version,
+            draft_id=draft_id,
+            graph=graph.model_dump(mode="json"),
+        )
+    )
     row = await get_draft(session, user, draft_id)
     row.strategy_id, row.expires_at = strategy.id, None
     audit.record(
@@ -284,6 +292,37 @@ async def save_as_strategy(
     )
     await session.commit()
     return row, strategy.id, strategy.version
+
+
+async def strategy_graph(
+    session: AsyncSession, user: Principal, strategy_id: str, version: int | None
+) -> tuple[Graph, list[str], str, int]:
+    """A strategy version as a graph: the graph it was saved from in the builder when there
+    is one (exactly as drawn), else the graph of its spec; plus the spec sections the graph
+    does not carry, where the graph came from (``saved`` / ``spec``) and the version."""
+    strategy = await strategy_service.get_strategy(session, user, strategy_id)
+    number = strategy.version if version is None else version
+    body = strategy.body
+    if number != strategy.version:
+        body = (await strategy_service.get_version(session, strategy, number)).body
+    saved = await session.scalar(
+        select(BuilderStrategyGraph.graph).where(
+            BuilderStrategyGraph.strategy_id == strategy.id,
+            BuilderStrategyGraph.strategy_version == number,
+        )
+    )
+    if saved is not None:
+        return Graph.model_validate(saved), [], "saved", number
+    graph, dropped = from_spec(body)
+    return graph, dropped, "spec", number
+
+
+async def quick_tests(
+    session: AsyncSession, user: Principal, draft_id: str
+) -> list[dict[str, Any]]:
+    """The draft's last quick-test results, newest first."""
+    row = await get_draft(session, user, draft_id)
+    return list(row.results or [])
 
 
 # --- quick test -----------------------------------------------------------------------------

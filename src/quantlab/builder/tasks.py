@@ -1,5 +1,6 @@
 """The ``builder.quick_test`` job: a short real backtest of a draft's compiled graph through
-:func:`quantlab.engine.run`, with progress; its summary is kept on the draft."""
+:func:`quantlab.engine.run`, with progress; its summary is kept on the draft (the last
+:data:`~quantlab.builder.models.KEEP_RESULTS` of them, listable)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab import engine
 from quantlab.auth import service as auth_service
-from quantlab.builder.models import BuilderDraft
+from quantlab.builder.models import KEEP_RESULTS, BuilderDraft
 from quantlab.builder.service import QUICK_TEST_JOB
 from quantlab.datasets import service as dataset_service
 from quantlab.engine.data import Panel
@@ -43,9 +44,13 @@ async def _load(session: AsyncSession, owner_id: str, spec: RunSpec, data_dir: A
 
 async def _store(session: AsyncSession, draft_id: str, job_id: str, result: dict[str, Any]) -> None:
     row = await session.get(BuilderDraft, draft_id)
-    if row is not None and row.last_job_id == job_id:
+    if row is None:
+        return
+    # a new list (not an in-place append) so the JSON column is seen as changed
+    row.results = [result, *(row.results or [])][:KEEP_RESULTS]
+    if row.last_job_id == job_id:
         row.last_result = result
-        await session.commit()
+    await session.commit()
 
 
 def summarise(result: engine.RunResult, job_id: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 >>> for r in run_batch(spec, [{"fast": 5}, {"fast": 10}], panel, start=None, end=None):
 ...     print(r.spec.parameters, r.metrics["sharpe_ratio"])
 
-:func:`run` cuts the panel to ``end``, keeps the warm-up history the expressions and the
+:func:`run` adds the spec's ``indicators`` as fields (computed on the whole panel), cuts the
+panel to ``end``, keeps the warm-up history the expressions and the
 market rules need before ``start`` (the panel passed in may start much earlier), compiles
 the strategy (signals, scores, weights; code through the caller's ``code_runner``),
 simulates in chunks, and computes metrics, diagnostics and the equity / drawdown / monthly
@@ -302,6 +303,7 @@ def prepare(
     first half of :func:`run` (arguments as there)."""
     start = start if start is not None else spec.start
     end = end if end is not None else spec.end
+    panel = _with_indicators(panel, spec.indicators)
     cut, lo, rows = _window(panel, start, end, lookback(spec))
     bench, symbol = _benchmark(spec, cut, benchmark, rows)
     return _prepare(spec, cut, lo, bench, symbol, code_runner, cache, industries)
@@ -476,6 +478,12 @@ def run_batch(
     back = None if any(b is None for b in backs) else max(b for b in backs if b is not None)
     start = start if start is not None else spec.start
     end = end if end is not None else spec.end
+    defs: dict[str, Any] = {}
+    for s in specs:
+        for name, d in s.indicators.items():
+            if defs.setdefault(name, d) != d:
+                raise SpecError(f"indicators.{name} differs between variants; give each its name")
+    panel = _with_indicators(panel, defs)
     cut, lo, rows = _window(panel, start, end, back)
     if cut.meta.get("version_key") is None:
         meta = {**cut.meta, "version_key": f"batch-{next(_batch_ids)}"}
@@ -487,6 +495,19 @@ def run_batch(
     for variant in specs:
         prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
         yield finish(prep, simulate(prep), diagnostics=diagnostics)
+
+
+def _with_indicators(panel: Panel, defs: Mapping[str, Any]) -> Panel:
+    """The panel with the spec's indicator outputs as fields, computed on all of it (before
+    the warm-up cut, so recursive indicators see the whole loaded history)."""
+    if not defs:
+        return panel
+    from quantlab.engine.indicators.fields import IndicatorFieldError, add_indicator_fields
+
+    try:
+        return add_indicator_fields(panel, defs)
+    except IndicatorFieldError as err:
+        raise SpecError(str(err), {"indicator": err.name}) from None
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:

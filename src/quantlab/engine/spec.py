@@ -27,6 +27,14 @@ Versions
 Expressions use the factor language (``Mean($close, 10)``); a value on day ``t`` is a
 decision taken at ``t``'s close and filled at ``t + 1``'s open unless ``execution.price``
 says otherwise. Reading the future (``Ref($close, -1)``) is refused.
+
+Indicators
+    ``indicators`` names outputs of the indicator catalog (:mod:`quantlab.engine.indicators`:
+    RSI, MACD, BOLL, KDJ, ATR, TA-Lib …) that expressions read as fields:
+    ``{"rsi6": {"indicator": "RSI", "params": {"N1": 6}, "output": "RSI1"}}`` makes
+    ``$rsi6`` available (``Lt($rsi6, 20)``). The engine computes each one with
+    ``indicators.compute`` on the whole panel it is given, before cutting the warm-up, so a
+    recursive indicator warms up on all the loaded history.
 """
 
 from __future__ import annotations
@@ -270,6 +278,21 @@ class CodeStrategy(_Strict):
     rebalance: Rebalance = Rebalance.MONTHLY
 
 
+INDICATOR_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
+
+
+class IndicatorField(_Strict):
+    """One output of a catalog indicator, read by the expressions as ``$<its name>``."""
+
+    indicator: str = Field(
+        min_length=1, max_length=60, description="catalog name, e.g. RSI, MACD, talib.BBANDS"
+    )
+    params: dict[Annotated[str, Field(max_length=40)], float] = Field(
+        default_factory=dict, max_length=20, description="overrides of the defaults"
+    )
+    output: str = Field(min_length=1, max_length=40, description="e.g. DIF of MACD")
+
+
 StrategySpec = Annotated[
     SignalsStrategy | ScoresStrategy | WeightsStrategy | CodeStrategy,
     Field(discriminator="kind"),
@@ -348,6 +371,11 @@ class RunSpec(_Strict):
         description="named numbers referenced in expressions as {name}",
     )
     strategy: StrategySpec
+    indicators: dict[str, IndicatorField] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="indicator outputs the expressions read as $name (see the module notes)",
+    )
     robustness: Robustness | None = Field(None, description="opt-in checks; see Robustness")
 
     @model_validator(mode="before")
@@ -366,6 +394,16 @@ class RunSpec(_Strict):
         bad = [k for k in value if not PARAMETER_NAME.match(k)]
         if bad:
             raise ValueError(f"parameter names must be identifiers: {bad[:5]}")
+        return value
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicator_names(cls, value: dict[str, IndicatorField]) -> dict[str, IndicatorField]:
+        bad = [k for k in value if not INDICATOR_FIELD.match(k)]
+        if bad:
+            raise ValueError(
+                f"indicator names must be lower-case identifiers (read as $name): {bad[:5]}"
+            )
         return value
 
     @model_validator(mode="after")

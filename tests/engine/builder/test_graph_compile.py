@@ -123,6 +123,10 @@ def test_qlib_yaml_for_top_k_and_unsupported_otherwise() -> None:
     feature = out.config["task"]["dataset"]["kwargs"]["handler"]["kwargs"]["data_loader"]
     assert "Mean($close, 20)" in feature["kwargs"]["config"]["feature"][0][0]
     assert "TopkDropoutStrategy" in out.text
+    assert out.config["task"]["model"] == {
+        "class": "ScoreModel",
+        "module_path": "quantlab.engine.builder.qlib_model",
+    }
     signals = graph_qlib_yaml(Graph.model_validate(dual_ma()))
     assert not signals.supported and "signals" in (signals.reason or "")
     monthly = graph_from_spec(template_spec(TEMPLATES["low_volatility"], "demo"))

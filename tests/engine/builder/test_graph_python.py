@@ -12,6 +12,7 @@ import pytest
 from tests.engine.builder.graphs import dual_ma, edge, node
 
 from quantlab import engine
+from quantlab.engine import expr
 from quantlab.engine.builder import (
     Graph,
     UnsupportedPython,
@@ -89,14 +90,76 @@ def test_hostile_names_stay_data() -> None:
     assert "system" not in calls
 
 
-def test_operators_without_a_helper_are_named() -> None:
-    g = dual_ma()
-    g["nodes"].append(node("sk", "op.Skew", window=10))
-    g["edges"] = [e for e in g["edges"] if e["id"] != "fast-up-x"]
-    g["edges"] += [edge("close", "sk", "x"), edge("sk", "up", "x")]
+def test_knobs_the_code_path_lacks_are_named() -> None:
+    spec = template_spec(TEMPLATES["topk_alpha158"], "demo")
+    graph = graph_from_spec(spec).model_dump()
+    pick = next(n for n in graph["nodes"] if n["type"] == "select.top_k")
+    pick["params"]["hold_thresh"] = 3
     with pytest.raises(UnsupportedPython) as err:
-        graph_python(Graph.model_validate(g))
-    assert err.value.blocks == {"sk": "Skew"}
+        graph_python(Graph.model_validate(graph))
+    assert list(err.value.blocks.values()) == [
+        "select.top_k with hold_thresh or risk_degree changed"
+    ]
+
+
+# The operators that had no helper before: each block, fed from the close (and the volume
+# for the pairs), scores a top-k selection.
+OPERATOR_BLOCKS: dict[str, dict[str, Any]] = {
+    "Skew": {"window": 10},
+    "Kurt": {"window": 10},
+    "IdxMax": {"window": 10},
+    "IdxMin": {"window": 10},
+    "Quantile": {"window": 10, "quantile": 0.3},
+    "Mad": {"window": 10},
+    "Rank": {"window": 10},
+    "Slope": {"window": 10},
+    "Rsquare": {"window": 10},
+    "Resi": {"window": 10},
+    "WMA": {"window": 10},
+    "Corr": {"window": 10},
+    "Cov": {"window": 10},
+    "Neutralize": {},
+}
+
+
+def _operator_graph(op: str) -> dict[str, Any]:
+    nodes = [
+        node("close", "field", name="close"),
+        node("volume", "field", name="volume"),
+        node("up", "expr", expression="$close > Mean($close, 20)"),
+        node("size", "op.Log"),
+        node("op", f"op.{op}", **OPERATOR_BLOCKS[op]),
+        node("pick", "select.top_k", top_k=5, n_drop=2, rebalance="weekly"),
+        node("out", "strategy"),
+    ]
+    edges = [edge("close", "op", "x")]
+    if op in ("Corr", "Cov"):
+        edges.append(edge("volume", "op", "y"))
+    if op == "Neutralize":
+        edges += [edge("volume", "size", "x"), edge("up", "op", "group"),
+                  edge("size", "op", "size")]  # fmt: skip
+    edges += [edge("op", "pick", "score"), edge("pick", "out", "select")]
+    used = {e["source"] for e in edges} | {"op", "out"}
+    return {"name": op, "nodes": [n for n in nodes if n["id"] in used], "edges": edges}
+
+
+@pytest.mark.parametrize("op", sorted(OPERATOR_BLOCKS))
+def test_every_operator_has_a_helper_with_the_same_values_and_trades(op: str, panel: Panel) -> None:
+    graph = Graph.model_validate(_operator_graph(op))
+    py = graph_python(graph)
+    assert f"def {op}(" in py.code
+    spec = compile_spec(graph, "demo", preset="rules_off")
+    # the helper's values (the code's scores in the sandbox) against the engine's
+    inputs = {name: np.ascontiguousarray(a) for name, a in panel.fields.items()}
+    out = _sandbox(py.code, inputs)["scores"]
+    text = spec.strategy.score  # type: ignore[union-attr]
+    engine_values = expr.evaluate([text], panel)[text]
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(engine_values))
+    np.testing.assert_allclose(out, engine_values, rtol=2e-6, atol=1e-12)
+    code_spec = RunSpec.model_validate({**spec.model_dump(mode="json"), "strategy": py.strategy})
+    by_spec = engine.run(spec, panel, diagnostics=False)
+    by_code = engine.run(code_spec, panel, code_runner=_sandbox, diagnostics=False)
+    _same_trades(by_spec, by_code)
 
 
 def test_expression_blocks_translate_through_their_syntax_tree(panel: Panel) -> None:

@@ -137,13 +137,18 @@ def test_unknown_type_and_missing_output() -> None:
     assert "missing_output" in codes
 
 
-def test_indicator_blocks_are_preview_only() -> None:
+def test_indicator_blocks_compile_but_not_with_named_parameters() -> None:
     g = dual_ma()
     g["nodes"].append(node("ma", "indicator.MA", n=5))
     g["edges"] = [e for e in g["edges"] if e["id"] != "fast-up-x"]
     g["edges"].append(edge("ma", "up", "x", src_port="ma"))
-    assert _codes(g)["not_compilable"][0].node_id == "ma"
-    with pytest.raises(GraphError):
+    assert "not_compilable" not in _codes(g)
+    body = compile_graph(Graph.model_validate(g)).body
+    assert body["strategy"]["entry"].startswith("Cross($ind_ma_5_ma, ")
+    assert body["indicators"] == {"ind_ma_5_ma": {"indicator": "MA", "params": {"n": 5.0},
+                                                  "output": "MA"}}  # fmt: skip
+    g["nodes"][-1]["params"]["n"] = {"ref": "fast"}
+    with pytest.raises(GraphError, match="indicator parameters take numbers"):
         compile_graph(Graph.model_validate(g))
 
 

@@ -2410,6 +2410,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/builder/strategies/{strategy_id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open a saved strategy version in the builder (as drawn when saved from it) */
+        get: operations["strategy_graph_api_builder_strategies__strategy_id__graph_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/builder/qlib-yaml": {
         parameters: {
             query?: never;
@@ -2544,6 +2561,23 @@ export interface paths {
         put?: never;
         /** Quick test: a short backtest as a job (result kept on the draft) */
         post: operations["quick_test_api_builder_drafts__draft_id__quick_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/builder/drafts/{draft_id}/quick-tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft's last quick-test results, newest first */
+        get: operations["quick_tests_api_builder_drafts__draft_id__quick_tests_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3572,6 +3606,13 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
+             * Results
+             * @description the last quick-test results, newest first
+             */
+            results?: {
+                [key: string]: unknown;
+            }[];
+            /**
              * Created At
              * Format: date-time
              */
@@ -4482,6 +4523,18 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[StrategyGraphOut] */
+        Envelope_StrategyGraphOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["StrategyGraphOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[StrategyOut] */
         Envelope_StrategyOut_: {
             /**
@@ -4860,6 +4913,21 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["UniverseSummary"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[list[dict[str, Any]]] */
+        Envelope_list_dict_str__Any___: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            }[];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -5798,6 +5866,29 @@ export interface components {
             /** Formula */
             formula: string;
             availability?: components["schemas"]["Availability"] | null;
+        };
+        /**
+         * IndicatorField
+         * @description One output of a catalog indicator, read by the expressions as ``$<its name>``.
+         */
+        IndicatorField: {
+            /**
+             * Indicator
+             * @description catalog name, e.g. RSI, MACD, talib.BBANDS
+             */
+            indicator: string;
+            /**
+             * Params
+             * @description overrides of the defaults
+             */
+            params?: {
+                [key: string]: number;
+            };
+            /**
+             * Output
+             * @description e.g. DIF of MACD
+             */
+            output: string;
         };
         /**
          * IndicatorOut
@@ -7472,13 +7563,18 @@ export interface components {
         };
         /**
          * PythonOut
-         * @description Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy).
+         * @description Generated Python and the code strategy to run it (``strategy`` is a CodeStrategy;
+         *     ``indicators`` goes in the same spec, so the run gives the code those inputs).
          */
         PythonOut: {
             /** Code */
             code: string;
             /** Strategy */
             strategy: {
+                [key: string]: unknown;
+            };
+            /** Indicators */
+            indicators?: {
                 [key: string]: unknown;
             };
         };
@@ -8100,6 +8196,13 @@ export interface components {
             };
             /** Strategy */
             strategy: components["schemas"]["SignalsStrategy"] | components["schemas"]["ScoresStrategy"] | components["schemas"]["WeightsStrategy"] | components["schemas"]["CodeStrategy"];
+            /**
+             * Indicators
+             * @description indicator outputs the expressions read as $name (see the module notes)
+             */
+            indicators?: {
+                [key: string]: components["schemas"]["IndicatorField"];
+            };
             /** @description opt-in checks; see Robustness */
             robustness?: components["schemas"]["Robustness"] | null;
         };
@@ -8634,6 +8737,25 @@ export interface components {
             };
             /** Examples */
             examples?: components["schemas"]["ExampleOut"][];
+        };
+        /**
+         * StrategyGraphOut
+         * @description A strategy version opened in the builder: the graph it was saved from (``saved``,
+         *     exactly as drawn) or, for a strategy not drawn in the builder, its spec's graph.
+         */
+        StrategyGraphOut: {
+            /** Strategy Id */
+            strategy_id: string;
+            /** Strategy Version */
+            strategy_version: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "saved" | "spec";
+            graph: components["schemas"]["Graph"];
+            /** Dropped */
+            dropped: string[];
         };
         /**
          * StrategyOut
@@ -27314,6 +27436,112 @@ export interface operations {
             };
         };
     };
+    strategy_graph_api_builder_strategies__strategy_id__graph_get: {
+        parameters: {
+            query?: {
+                /** @description default: the current version */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                strategy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_StrategyGraphOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     qlib_yaml_api_builder_qlib_yaml_post: {
         parameters: {
             query?: never;
@@ -28489,6 +28717,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_QuickTestStarted_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_tests_api_builder_drafts__draft_id__quick_tests_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_dict_str__Any___"];
                 };
             };
             /** @description Malformed request */

@@ -81,7 +81,16 @@ def validate_spec(spec: RunSpec, fields: list[str]) -> dict[str, expr.Node]:
     """Parse every expression against ``fields`` (look-ahead refused) and compile code.
 
     ``fields`` are the stored fields; the ones the engine derives from them (``$vwap`` from
-    amount / volume) are accepted too, as :func:`compile_strategy` computes them."""
+    amount / volume) and the spec's ``indicators`` are accepted too, as the run computes
+    them."""
+    if spec.indicators:
+        from quantlab.engine.indicators.fields import IndicatorFieldError, check_indicator_fields
+
+        try:
+            check_indicator_fields(spec.indicators, expr.available_fields(fields))
+        except IndicatorFieldError as err:
+            raise SpecError(str(err), {"indicator": err.name}) from None
+        fields = [*fields, *spec.indicators]
     fields = expr.available_fields(fields)
     nodes: dict[str, expr.Node] = {}
     for path, text in expressions(spec, resolved=True).items():

@@ -4,9 +4,10 @@ schemas, labels and descriptions in zh-CN and en.
 Built from what exists rather than restated: one node per operator of the factor language
 (:data:`quantlab.engine.expr.OPERATORS`: arithmetic, comparisons, cross up/down,
 AND/OR/NOT, rolling windows, cross-sectional rank/z-score), one per indicator of the
-indicator catalog (preview only: indicators are not part of the factor language, so a
-graph using one does not compile to a spec), plus data, saved-factor, signal, selection,
-sizing, risk and universe blocks that map onto fields of the run spec.
+indicator catalog (one output port per indicator output; a compiled spec lists the outputs
+it reads in its ``indicators`` section and its expressions read them as ``$ind_…``
+fields, which the engine computes with the indicator catalog), plus data, saved-factor,
+signal, selection, sizing, risk and universe blocks that map onto fields of the run spec.
 
 Port types: ``series`` (numbers per day and instrument), ``bool`` (a condition), ``score``
 (ranked by a selection), ``weights``, ``order`` (an order intent: entry, exit or selection),
@@ -244,7 +245,6 @@ def _indicator_nodes() -> list[NodeType]:
                 description_en=spec.description or spec.en_name,
                 outputs=tuple(Port(port_name(o), "series") for o in spec.outputs),
                 params=params,
-                compilable=False,
                 extra={
                     "indicator": spec.name,
                     "reads": list(spec.inputs),

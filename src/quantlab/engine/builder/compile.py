@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quantlab.engine import expr
+from quantlab.engine.builder.catalog import port_name
 from quantlab.engine.builder.graph import Edge, Graph, Node, ParamRef, Position, RunSettings
 from quantlab.engine.builder.validate import Checked, GraphError, check, errors_of
 from quantlab.engine.expr.ast import Call, Const, Field, format_number
@@ -62,20 +63,58 @@ def _number(c: Checked, node: Node, name: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def _token(value: float) -> str:
+    text = format_number(float(value)).replace("-", "m").replace(".", "p")
+    return re.sub(r"[^a-z0-9]", "_", text.lower())
+
+
+def indicator_field(indicator: str, params: Mapping[str, float], output: str) -> str:
+    """The spec field name of an indicator output: the same indicator, parameters (in the
+    catalog's order, defaults included) and output always give the same name."""
+    parts = [indicator, *(_token(v) for v in params.values()), output]
+    name = "ind_" + re.sub(r"[^a-z0-9_]", "_", "_".join(parts).lower())
+    if len(name) > 60:
+        import hashlib
+
+        name = f"{name[:50]}_{hashlib.sha256(name.encode()).hexdigest()[:9]}"
+    return name
+
+
 class _Writer:
     def __init__(self, c: Checked, factors: Mapping[str, str] | None) -> None:
         self.c = c
         self.factors = factors or {}
-        self.memo: dict[str, str] = {}
+        self.memo: dict[tuple[str, str], str] = {}
         self.infix: set[str] = set()
+        self.indicators: dict[str, dict[str, Any]] = {}
 
-    def text(self, nid: str) -> str:
-        done = self.memo.get(nid)
+    def indicator(self, nid: str, port: str) -> str:
+        """``$name`` of an indicator block's output port, its definition recorded."""
+        c = self.c
+        node, t = c.nodes[nid], c.types[nid]
+        refs = [p.name for p in t.params if isinstance(node.params.get(p.name), ParamRef)]
+        if refs:
+            raise GraphError(
+                [_issue("param_type", f"{nid}: indicator parameters take numbers ({refs[0]})", nid)]
+            )
+        outputs = {port_name(o): o for o in t.extra["output_names"]}
+        output = outputs[port]
+        params = {p.name: float(c.value(node, p.name)) for p in t.params}
+        name = indicator_field(str(t.extra["indicator"]), params, output)
+        given = {k: params[k] for k in node.params}
+        self.indicators[name] = {"indicator": t.extra["indicator"], "params": given,
+                                 "output": output}  # fmt: skip
+        return f"${name}"
+
+    def text(self, nid: str, port: str = "out") -> str:
+        done = self.memo.get((nid, port))
         if done is not None:
             return done
         c = self.c
         node, t = c.nodes[nid], c.types[nid]
-        if t.type == "field":
+        if "indicator" in t.extra:
+            out = self.indicator(nid, port)
+        elif t.type == "field":
             out = f"${c.value(node, 'name')}"
         elif t.type == "const":
             out = _number(c, node, "value")
@@ -88,10 +127,10 @@ class _Writer:
             out = f"({self.factors[fid]})"
         elif "operator" in t.extra:
             args = []
-            for port in t.inputs:
-                src = c.source(nid, port.name)
+            for in_port in t.inputs:
+                src = c.source(nid, in_port.name)
                 assert src is not None
-                args.append(self.text(src[0]))
+                args.append(self.text(*src))
             args += [_number(c, node, p.name) for p in t.params]
             symbol = INFIX.get(t.extra["operator"])
             if symbol is not None:
@@ -104,7 +143,7 @@ class _Writer:
                 [
                     _issue(
                         "not_compilable",
-                        f"{nid}: {t.type} gives no expression (indicators are preview-only)",
+                        f"{nid}: {t.type} gives no expression",
                         nid,
                     )
                 ]
@@ -119,13 +158,13 @@ class _Writer:
                     )
                 ]
             )
-        self.memo[nid] = out
+        self.memo[(nid, port)] = out
         return out
 
     def input_text(self, nid: str, port: str) -> str:
         src = self.c.source(nid, port)
         assert src is not None
-        text = self.text(src[0])
+        text = self.text(*src)
         return text[1:-1] if src[0] in self.infix else text
 
 
@@ -195,8 +234,11 @@ def compile_graph(graph: Graph, factors: Mapping[str, str] | None = None) -> Com
     }
     if graph.settings.price is not None:
         body["execution"]["price"] = graph.settings.price
+    if w.indicators:
+        body["indicators"] = dict(sorted(w.indicators.items()))
     _check_expressions(exprs, graph.parameters)
-    shared = [n for n in c.order if c.consumers.get(n, 0) > 1 and n in w.memo]
+    written = {nid for nid, _ in w.memo}
+    shared = [n for n in c.order if c.consumers.get(n, 0) > 1 and n in written]
     return CompiledGraph(body, exprs, shared, warnings)
 
 
@@ -296,15 +338,46 @@ def canonical_spec(spec: RunSpec) -> dict[str, Any]:
     """``spec`` as JSON with every expression in :func:`canonical` form (for comparisons)."""
     data = spec.model_dump(mode="json")
     s = data["strategy"]
+    names = _canonical_indicators(data)
     for key in ("entry", "exit", "score", "weight"):
         if isinstance(s.get(key), str):
-            s[key] = canonical(s[key], spec.parameters)
+            text = canonical(s[key], spec.parameters)
+            s[key] = re.sub(r"\$(\w+)", lambda m: f"${names.get(m.group(1), m.group(1))}", text)
     return data
 
 
+def _canonical_indicators(data: dict[str, Any]) -> dict[str, str]:
+    """Rename ``data``'s indicator fields to :func:`indicator_field` names with every
+    parameter written out (so two spellings of one definition compare equal); the renames."""
+    from quantlab.engine.indicators import IndicatorError, get_indicator
+
+    names: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for name, d in data.get("indicators", {}).items():
+        try:
+            params = get_indicator(d["indicator"]).validate_params(d["params"])
+        except IndicatorError:
+            out[name] = d
+            continue
+        full = {k: float(v) for k, v in params.items()}
+        names[name] = indicator_field(d["indicator"], full, d["output"])
+        out[names[name]] = {**d, "params": full}
+    data["indicators"] = dict(sorted(out.items()))
+    return names
+
+
+def _ref(src: str) -> tuple[str, str]:
+    """A block output as ``(node, port)`` (``node.port`` names a port other than ``out``)."""
+    nid, _, port = src.partition(".")
+    return nid, port or "out"
+
+
 class _Builder:
-    def __init__(self, parameters: Mapping[str, float]) -> None:
+    def __init__(
+        self, parameters: Mapping[str, float], indicators: Mapping[str, Any] | None = None
+    ) -> None:
         self.parameters = parameters
+        self.indicators = indicators or {}
         self.marks = {v: k for k, v in _sentinels(parameters).items()}
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
@@ -318,16 +391,38 @@ class _Builder:
             return found
         nid = f"n{len(self.nodes) + 1}"
         self.ids[key] = nid
-        depth = 1 + max((self.depth[s] for s, _ in inputs), default=0)
+        depth = 1 + max((self.depth[_ref(s)[0]] for s, _ in inputs), default=0)
         self.depth[nid] = depth
         self.nodes.append(
             Node(id=nid, type=type_, params=params, position=Position(x=240.0 * depth, y=0.0))
         )
         for src, port in inputs:
+            source, source_port = _ref(src)
             self.edges.append(
-                Edge(id=f"e{len(self.edges) + 1}", source=src, target=nid, target_port=port)
+                Edge(
+                    id=f"e{len(self.edges) + 1}",
+                    source=source,
+                    source_port=source_port,
+                    target=nid,
+                    target_port=port,
+                )
             )
         return nid
+
+    def indicator(self, name: str) -> str:
+        """The block (and port, as ``node.port``) of the spec's indicator field ``name``."""
+        from quantlab.engine.builder.catalog import catalog
+
+        d = self.indicators[name]
+        t = catalog().get(f"indicator.{d.indicator}")
+        ports = {o: port_name(o) for o in t.extra["output_names"]} if t else {}
+        if t is None or d.output not in ports:
+            raise UnsupportedSpec(f"indicators.{name} is not a catalog indicator output")
+        params: dict[str, Any] = {}
+        for k, v in d.params.items():
+            p = t.param(k)
+            params[k] = int(v) if p is not None and p.type == "int" and v == int(v) else v
+        return f"{self.add(t.type, params, [])}.{ports[d.output]}"
 
     def value(self, v: float) -> float | ParamRef:
         if v in self.marks:
@@ -342,6 +437,8 @@ class _Builder:
         from quantlab.engine.builder.catalog import catalog
 
         if isinstance(node, Field):
+            if node.name in self.indicators:
+                return self.indicator(node.name)
             return self.add("field", {"name": node.name}, [])
         if isinstance(node, Const):
             return self.add("const", {"value": self.value(node.value)}, [])
@@ -362,7 +459,7 @@ def graph_from_spec(spec: RunSpec) -> Graph:
     """The graph of ``spec`` (signals, scores, expression weights); compiling it gives back
     an equal spec in :func:`canonical_spec` form."""
     s = spec.strategy
-    b = _Builder(spec.parameters)
+    b = _Builder(spec.parameters, spec.indicators)
     wire: dict[str, str] = {}
     if isinstance(s, SignalsStrategy):
         wire["entry"] = b.add("signal.entry", {}, [(b.expression(s.entry), "when")])
@@ -485,8 +582,13 @@ def dropped_fields(spec: RunSpec, graph: Graph) -> list[str]:
     return out
 
 
-def node_expression(c: Checked, node_id: str, factors: Mapping[str, str] | None = None) -> str:
-    """The factor-language text of one block's output, parameters substituted (previews)."""
+def node_expression(
+    c: Checked, node_id: str, factors: Mapping[str, str] | None = None, port: str = "out"
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The factor-language text of one block's output port, parameters substituted, and
+    the indicator fields it reads (a spec's ``indicators``), for previews."""
     from quantlab.engine.spec import substitute
 
-    return substitute(_Writer(c, factors).text(node_id), dict(c.graph.parameters))
+    w = _Writer(c, factors)
+    text = substitute(w.text(node_id, port), dict(c.graph.parameters))
+    return text, w.indicators

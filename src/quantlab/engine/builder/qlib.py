@@ -2,8 +2,11 @@
 
 Qlib's ``TopkDropoutStrategy`` trades a prediction; here the prediction is the graph's score
 expression, written as the single feature of a ``QlibDataLoader`` handler (the factor
-language is Qlib's syntax, placeholders resolved). Entry/exit signals, target weights and
-non-daily rebalancing have no Qlib equivalent and are reported as unsupported.
+language is Qlib's syntax, placeholders resolved) and returned as is by the workflow's model,
+:class:`quantlab.engine.builder.qlib_model.ScoreModel`, so the YAML is a complete ``qrun``
+configuration (quantlab must be importable where ``qrun`` runs). Entry/exit signals, target
+weights, non-daily rebalancing and indicator blocks (Qlib has no such fields) have no Qlib
+equivalent and are reported as unsupported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from quantlab.engine.builder.graph import Graph
 from quantlab.engine.spec import RunSpec, substitute
 
 LABEL = "Ref($close, -2) / Ref($close, -1) - 1"
+FEATURE = "SCORE"  # quantlab.engine.builder.qlib_model.FEATURE (not imported: it loads Qlib)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ def graph_qlib_yaml(
     benchmark: str = "SH000300",
     start: str = "2017-01-01",
     end: str = "2020-08-01",
+    provider_uri: str = "~/.qlib/qlib_data/cn_data",
 ) -> QlibYaml:
     """``graph`` as a Qlib workflow when it is a top-k selection on a score."""
     body = compile_graph(graph, factors).body
@@ -48,6 +53,9 @@ def graph_qlib_yaml(
         return QlibYaml(False, why, None, None)
     if s["rebalance"] != "daily":
         why = "Qlib's TopkDropoutStrategy rebalances daily; this graph rebalances " + s["rebalance"]
+        return QlibYaml(False, why, None, None)
+    if body.get("indicators"):
+        why = "indicator blocks read quantlab's indicator catalog, which Qlib does not have"
         return QlibYaml(False, why, None, None)
     spec = RunSpec.model_validate({**body, "dataset_id": "qlib"})
     score = substitute(s["score"], spec.parameters)
@@ -64,48 +72,50 @@ def graph_qlib_yaml(
                 "class": "QlibDataLoader",
                 "kwargs": {
                     "config": {
-                        "feature": [[score], ["SCORE"]],
+                        "feature": [[score], [FEATURE]],
                         "label": [[LABEL], ["LABEL0"]],
                     }
                 },
             },
         },
     }
+    port_analysis: dict[str, Any] = {
+        "strategy": {
+            "class": "TopkDropoutStrategy",
+            "module_path": "qlib.contrib.strategy",
+            "kwargs": {
+                "signal": "<PRED>",
+                "topk": s["top_k"],
+                "n_drop": s["n_drop"],
+                "hold_thresh": s["hold_thresh"],
+                "risk_degree": s["risk_degree"],
+            },
+        },
+        "backtest": {
+            "start_time": start,
+            "end_time": end,
+            "account": spec.initial_capital,
+            "benchmark": benchmark,
+            "exchange_kwargs": {
+                "limit_threshold": spec.rules.limit_main if spec.rules.price_limits else None,
+                "deal_price": "close" if spec.execution.price == "close" else "open",
+                "open_cost": costs.commission_rate,
+                "close_cost": costs.commission_rate + stamp,
+                "min_cost": costs.commission_min,
+            },
+        },
+    }
     config: dict[str, Any] = {
-        "qlib_init": {"provider_uri": "~/.qlib/qlib_data/cn_data", "region": "cn"},
+        "qlib_init": {"provider_uri": provider_uri, "region": "cn"},
         "market": market,
         "benchmark": benchmark,
         "x-quantlab": {
             "graph": graph.name,
-            "signal": "the SCORE feature is the prediction (no model is trained)",
+            "signal": f"the {FEATURE} feature is the prediction (ScoreModel trains nothing)",
         },
-        "port_analysis_config": {
-            "strategy": {
-                "class": "TopkDropoutStrategy",
-                "module_path": "qlib.contrib.strategy",
-                "kwargs": {
-                    "signal": "<PRED>",
-                    "topk": s["top_k"],
-                    "n_drop": s["n_drop"],
-                    "hold_thresh": s["hold_thresh"],
-                    "risk_degree": s["risk_degree"],
-                },
-            },
-            "backtest": {
-                "start_time": start,
-                "end_time": end,
-                "account": spec.initial_capital,
-                "benchmark": benchmark,
-                "exchange_kwargs": {
-                    "limit_threshold": spec.rules.limit_main if spec.rules.price_limits else None,
-                    "deal_price": "close" if spec.execution.price == "close" else "open",
-                    "open_cost": costs.commission_rate,
-                    "close_cost": costs.commission_rate + stamp,
-                    "min_cost": costs.commission_min,
-                },
-            },
-        },
+        "port_analysis_config": port_analysis,
         "task": {
+            "model": {"class": "ScoreModel", "module_path": "quantlab.engine.builder.qlib_model"},
             "dataset": {
                 "class": "DatasetH",
                 "module_path": "qlib.data.dataset",
@@ -116,7 +126,7 @@ def graph_qlib_yaml(
                 {
                     "class": "PortAnaRecord",
                     "module_path": "qlib.workflow.record_temp",
-                    "kwargs": {"config": "<PORT_ANALYSIS_CONFIG>"},
+                    "kwargs": {"config": port_analysis},  # a YAML alias of the section
                 },
             ],
         },
