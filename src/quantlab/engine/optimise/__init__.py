@@ -12,9 +12,9 @@ Public API::
 """
 
 from quantlab.engine.optimise.analysis import (
+    cscv_accumulator,
     heatmap,
     overfitting_report,
-    cscv_accumulator,
     overfitting_report_from,
     sensitivity,
 )
