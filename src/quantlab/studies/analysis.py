@@ -181,3 +181,23 @@ def importance(
         return {next(iter(dists)): 1.0}
     found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
     return {k: float(v) for k, v in found.items()}
+
+
+async def study_findings(session: AsyncSession, backtest: Any) -> list[dict[str, Any]]:
+    """The diagnostics registry's ``study_overfitting`` findings of the study a backtest
+    came from (PBO, deflated Sharpe ratio), for the backtests domain's findings hook;
+    nothing for a run not made from a study, or a study without an overfitting report."""
+    if not getattr(backtest, "study_id", None):
+        return []
+    row = await session.get(Study, backtest.study_id)
+    report = ((row.summary or {}) if row is not None else {}).get("overfitting")
+    if not report:
+        return []
+    out = []
+    for finding in diag.study_overfitting(report):
+        found = finding.to_dict()
+        best = (row.summary.get("best") or {}).get("number")
+        found["evidence"] = {**found["evidence"], "study_id": row.id,
+                             "study_trial": backtest.study_trial, "best_trial": best}  # fmt: skip
+        out.append(found)
+    return out

@@ -222,10 +222,32 @@ class WalkForwardOut(BaseModel):
 class ApplyBestIn(_Strict):
     message: str = Field("", max_length=500)
     trial: JsonInt | None = Field(None, ge=0, description="default: the best feasible trial")
+    run: StrictBool = Field(
+        False, description="also start a backtest of the new version, linked to the study"
+    )
 
 
 class ApplyBestOut(BaseModel):
     strategy_id: str
     version: int
+    trial: int
+    parameters: dict[str, Any]
+    backtest_id: str | None = None
+    job_id: str | None = None
+
+
+class TrialBacktestIn(_Strict):
+    trial: JsonInt | None = Field(None, ge=0, description="default: the best feasible trial")
+    name: str | None = Field(None, max_length=120)
+
+
+class TrialBacktestOut(BaseModel):
+    """A backtest started from a study's trial: it records the study and trial, and the
+    study's overfitting findings join its diagnostics."""
+
+    backtest_id: str
+    job_id: str
+    status: str
+    study_id: str
     trial: int
     parameters: dict[str, Any]

@@ -474,28 +474,77 @@ async def walk_forward(
     return loaded
 
 
-async def apply_best(
-    session: AsyncSession, user: Principal, study_id: str, trial: int | None, message: str,
-    client: str | None,
-) -> dict[str, Any]:  # fmt: skip
-    """Save the best (or a chosen) trial's parameters as a new version of the study's
-    saved strategy, through the strategies service."""
-    row = await get_study(session, user, study_id)
-    if row.strategy_id is None:
-        raise InvalidStudy("only a study of a saved strategy can apply its parameters")
+async def _chosen_trial(row: Study, session: AsyncSession, trial: int | None) -> StudyTrial:
+    """Trial ``trial`` of the study, or its best feasible one (409 when there is none)."""
     if trial is None:
         best = (row.summary or {}).get("best")
         if best is None:
-            raise StudyNotReady(f"study {study_id} has no best feasible trial yet")
+            raise StudyNotReady(f"study {row.id} has no best feasible trial yet")
         trial = int(best["number"])
     found = await session.get(StudyTrial, (row.id, trial))
     if found is None:
-        raise StudyNotReady(f"study {study_id} has no trial {trial}")
-    text = message or f"parameters of trial {trial} of study {row.name}"
+        raise StudyNotReady(f"study {row.id} has no trial {trial}")
+    return found
+
+
+async def _trial_backtest(
+    session: AsyncSession, user: Principal, row: Study, trial: StudyTrial, data_dir: Path,
+    client: str | None, *, strategy: tuple[str, int] | None, name: str | None = None,
+) -> tuple[Any, Job]:  # fmt: skip
+    """Start a backtest of the study's run spec with a trial's parameters, through the
+    backtests domain, recording the study and trial it came from."""
+    from quantlab.studies.plan import plan_of
+
+    variant = to_variant(trial.params, plan_of(row).params)
+    spec = apply_variant(RunSpec.from_stored(row.spec), variant)
+    spec = spec.model_copy(update={"name": (name or f"{row.name} · trial {trial.number}")[:120]})
+    return await backtest_service.create_backtest(
+        session, user, spec, data_dir, client, strategy=strategy, study=(row.id, trial.number)
+    )
+
+
+async def run_trial(
+    session: AsyncSession, user: Principal, study_id: str, trial: int | None,
+    name: str | None, data_dir: Path, client: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Backtest a trial (default the best) of a study: a full run with every result and
+    diagnostic, linked to the study so its overfitting findings appear on the run."""
+    row = await get_study(session, user, study_id)
+    found = await _chosen_trial(row, session, trial)
+    strategy = None
+    if row.strategy_id is not None and row.strategy_version is not None:
+        strategy = (row.strategy_id, int(row.strategy_version))
+    backtest, job = await _trial_backtest(session, user, row, found, data_dir, client,
+                                          strategy=strategy, name=name)  # fmt: skip
+    return {"backtest_id": backtest.id, "job_id": job.id, "status": job.status,
+            "study_id": row.id, "trial": found.number, "parameters": found.params}  # fmt: skip
+
+
+async def apply_best(
+    session: AsyncSession, user: Principal, study_id: str, trial: int | None, message: str,
+    client: str | None, *, run: bool = False, data_dir: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Save the best (or a chosen) trial's parameters as a new version of the study's
+    saved strategy, through the strategies service; with ``run``, also start a backtest of
+    that version, linked to the study."""
+    row = await get_study(session, user, study_id)
+    if row.strategy_id is None:
+        raise InvalidStudy("only a study of a saved strategy can apply its parameters")
+    found = await _chosen_trial(row, session, trial)
+    text = message or f"parameters of trial {found.number} of study {row.name}"
     update = StrategyUpdate(parameters={k: float(v) for k, v in found.params.items()},
                             message=text[:500])  # fmt: skip
     strategy = await strategy_service.update_strategy(
         session, user, row.strategy_id, update, client
     )
-    return {"strategy_id": strategy.id, "version": strategy.version, "trial": trial,
-            "parameters": found.params}  # fmt: skip
+    out: dict[str, Any] = {"strategy_id": strategy.id, "version": strategy.version,
+                           "trial": found.number, "parameters": found.params}  # fmt: skip
+    if run:
+        assert data_dir is not None
+        backtest, job = await _trial_backtest(
+            session, user, row, found, data_dir, client,
+            strategy=(strategy.id, int(strategy.version)),
+            name=f"{strategy.name} v{strategy.version}",
+        )  # fmt: skip
+        out.update(backtest_id=backtest.id, job_id=job.id)
+    return out

@@ -408,6 +408,9 @@ def run_chunks(ctx: JobContext, params: ChunkParams) -> dict[str, Any]:
     return {"study_id": params.study_id, "trials_run": ran}
 
 
+# a backtest made from a study's trial gets the study's overfitting findings
+backtest_tasks.register_findings(analysis.study_findings)
+
 register_job_type(
     name=JOB_TYPE,
     params=RunParams,
