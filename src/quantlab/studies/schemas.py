@@ -96,7 +96,11 @@ class StudyCreate(_Strict):
     method: Method = "grid"
     n_trials: JsonInt | None = Field(None, ge=1, le=MAX_TRIALS, description="random / TPE")
     seed: JsonInt = Field(0, ge=0, le=2**31 - 1)
-    chunk_size: JsonInt = Field(32, ge=1, le=1_000, description="trials per engine batch")
+    chunk_size: JsonInt = Field(
+        128, ge=1, le=1_000,
+        description="trials per engine batch (one run_batch call; a TPE study asks at most "
+        "32 at a time)",
+    )  # fmt: skip
     run_as: Literal["auto", "in_process", "jobs"] = Field(
         "auto", description="auto: fan out to child jobs when the study is large"
     )

@@ -160,28 +160,42 @@ def _sharpe_cscv(sums: np.ndarray, squares: np.ndarray, rows: int) -> tuple[np.n
     n_splits, n = sums.shape
     all_sum, all_sq = sums.sum(axis=0), squares.sum(axis=0)
     combos = list(itertools.combinations(range(n_splits), n_splits // 2))
-    mask = np.zeros((len(combos), n_splits))
+    index = {c: i for i, c in enumerate(combos)}
+    # a combination's out-of-sample half is its complement's in-sample half: one Sharpe
+    # ratio per half serves both, so each pair of complements costs two evaluations
+    pairs = []
     for i, train in enumerate(combos):
-        mask[i, list(train)] = 1.0
+        j = index[tuple(b for b in range(n_splits) if b not in train)]
+        if i < j:
+            pairs.append((i, j))
+    mask = np.zeros((len(pairs), n_splits))
+    for p, (i, _) in enumerate(pairs):
+        mask[p, list(combos[i])] = 1.0
+    first = np.array([i for i, _ in pairs], dtype=np.int64)
+    second = np.array([j for _, j in pairs], dtype=np.int64)
     half = rows * (n_splits // 2)
-    logits, chosen, is_perf, oos_perf = [], [], [], []
-    step = max(1, 4_000_000 // max(n, 1))
-    for lo in range(0, len(combos), step):
+    total = len(combos)
+    logits, chosen = np.empty(total), np.empty(total, dtype=np.int64)
+    is_perf, oos_perf = np.empty(total), np.empty(total)
+    step = max(1, 2_000_000 // max(n, 1))
+    for lo in range(0, len(pairs), step):
         mk = mask[lo : lo + step]
-        s_is, q_is = mk @ sums, mk @ squares
-        r_is = _sharpe_from_sums(s_is, q_is, half)
-        r_oos = _sharpe_from_sums(all_sum - s_is, all_sq - q_is, half)
-        best = np.argmax(r_is, axis=1)
-        k = np.arange(len(mk))
-        v = r_oos[k, best]
-        rank = (r_oos < v[:, None]).sum(axis=1) + ((r_oos == v[:, None]).sum(axis=1) + 1) / 2
-        omega = rank / (n + 1)
-        logits.append(np.log(omega / (1.0 - omega)))
-        chosen.append(best)
-        is_perf.append(r_is[k, best])
-        oos_perf.append(v)
-    return (np.concatenate(logits), np.concatenate(chosen).astype(np.int64),
-            np.concatenate(is_perf), np.concatenate(oos_perf))  # fmt: skip
+        s_a, q_a = mk @ sums, mk @ squares
+        r_a = _sharpe_from_sums(s_a, q_a, half)
+        r_b = _sharpe_from_sums(all_sum - s_a, all_sq - q_a, half)
+        for at, r_is, r_oos in ((first[lo : lo + step], r_a, r_b),
+                                (second[lo : lo + step], r_b, r_a)):  # fmt: skip
+            best = np.argmax(r_is, axis=1)
+            k = np.arange(len(mk))
+            v = r_oos[k, best]
+            below = (r_oos < v[:, None]).sum(axis=1)
+            rank = below + ((r_oos == v[:, None]).sum(axis=1) + 1) / 2
+            omega = rank / (n + 1)
+            logits[at] = np.log(omega / (1.0 - omega))
+            chosen[at] = best
+            is_perf[at] = r_is[k, best]
+            oos_perf[at] = v
+    return logits, chosen, is_perf, oos_perf
 
 
 class StreamingCSCV:
