@@ -118,6 +118,7 @@ async def summarise(session: AsyncSession, row: Study, panel: Any = None) -> dic
         "n_trials": n_trials,
         "n_planned": row.n_trials,
         "n_feasible": feasible,
+        "n_pruned": await store.count_trials(session, row.id, state="pruned"),
         "objectives": [o.label for o in goal.objectives],
         "best": None,
         "pareto_size": len(await pareto_numbers(session, row)) if feasible else 0,

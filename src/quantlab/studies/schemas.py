@@ -62,6 +62,17 @@ class WalkForwardIn(_Strict):
     max_windows: JsonInt = Field(24, ge=1, le=60)
 
 
+class EarlyStoppingIn(_Strict):
+    """Early stopping of hopeless TPE trials (single objective): each trial first runs on
+    the first ``fraction`` of the period; those whose objective there falls below the
+    ``percentile``-th percentile of the completed trials' (after ``n_startup_trials``) are
+    pruned: stored with state ``pruned`` and their prefix metrics, never run in full."""
+
+    fraction: StrictFloat = Field(0.33, gt=0.05, lt=0.95)
+    percentile: StrictFloat = Field(25.0, gt=0.0, lt=100.0, description="kept: above it")
+    n_startup_trials: JsonInt = Field(20, ge=1, le=10_000)
+
+
 class StudyCreate(_Strict):
     """A study of a saved strategy (``strategy_id``), a system template (``template``) or a
     raw run spec (``spec``): the space (``parameters``), objectives, constraints, method."""
@@ -107,6 +118,9 @@ class StudyCreate(_Strict):
     workers: JsonInt = Field(2, ge=1, le=32, description="child jobs when fanning out")
     keep_returns: StrictBool = Field(True, description="store daily returns for PBO / DSR")
     walk_forward: WalkForwardIn | None = None
+    early_stopping: EarlyStoppingIn | None = Field(
+        None, description="TPE with one objective: prune hopeless trials on a time prefix"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> StudyCreate:
@@ -156,6 +170,7 @@ class StudyDetail(StudyOut):
     constraints: list[dict[str, Any]]
     chunk_size: int
     walk_forward: dict[str, Any] | None
+    early_stopping: dict[str, Any] | None = None
     engine_version: str
     progress: dict[str, Any]
 
@@ -167,6 +182,9 @@ class TrialOut(BaseModel):
     feasible: bool
     metrics: dict[str, Any]
     seconds: float
+    state: Literal["complete", "pruned"] = Field(
+        "complete", description="pruned: stopped early; values and metrics of the prefix"
+    )
 
 
 class Heatmap(BaseModel):

@@ -145,6 +145,11 @@ def _plan(
         raise InvalidStudy("a multi-objective study needs at least two objectives")
     if data.method != "grid" and data.n_trials is None:
         raise InvalidStudy(f"a {data.method} study needs n_trials")
+    if data.early_stopping is not None and (data.method != "tpe" or len(data.objectives) != 1):
+        raise InvalidStudy(
+            "early stopping prunes TPE trials on one objective: use method 'tpe' with a "
+            "single objective, or leave early_stopping out"
+        )
     linked = [*constraints, *data.linked]
     space = {
         "ranges": _ranges(data.parameters) or {p.name: {} for p in schema},
@@ -231,6 +236,7 @@ async def create_study(
         keep_returns=data.keep_returns and total <= analysis.MAX_RETURNS_TRIALS,
         children=children,
         walk_forward=data.walk_forward.model_dump() if data.walk_forward else None,
+        early_stopping=data.early_stopping.model_dump() if data.early_stopping else None,
         engine_version=ENGINE_VERSION,
     )
     session.add(row)
@@ -275,7 +281,7 @@ async def view(session: AsyncSession, row: Study, detail: bool = False) -> dict[
     out["status"] = job.status if job is not None else "pending"
     if detail:
         for k in ("spec", "space", "objectives", "constraints", "chunk_size", "walk_forward",
-                  "engine_version"):  # fmt: skip
+                  "early_stopping", "engine_version"):  # fmt: skip
             out[k] = getattr(row, k)
         metrics = (job.metrics if job is not None else None) or {}
         out["progress"] = {
@@ -318,7 +324,8 @@ async def delete_study(
 def trial_view(t: StudyTrial) -> dict[str, Any]:
     """A trial as served."""
     return {"number": t.number, "params": t.params, "values": t.values,
-            "feasible": t.feasible, "metrics": t.metrics, "seconds": t.seconds}  # fmt: skip
+            "feasible": t.feasible, "metrics": t.metrics, "seconds": t.seconds,
+            "state": t.state}  # fmt: skip
 
 
 SORT_COLUMNS = {"number": StudyTrial.number, "objective": StudyTrial.objective,

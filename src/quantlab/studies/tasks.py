@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quantlab.auth import service as auth_service
 from quantlab.backtests import tasks as backtest_tasks
 from quantlab.engine.data import Panel
-from quantlab.engine.optimise import Trial, evaluate, tpe_search, walk_forward
+from quantlab.engine.optimise import EarlyStopping, Trial, evaluate, tpe_search, walk_forward
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import JobCancelled, JobContext, JobPaused, write_atomic
@@ -323,10 +323,12 @@ def _tpe(run: _Run) -> None:
         return bool(stop)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    early = run.row.early_stopping
     tpe_search(
         plan.spec, plan.space, run.panel, plan.goal, n_trials=run.total, seed=plan.seed,
         params=plan.params, on_trial=on_trial, batch=batch, storage=storage, study_name=sid,
         should_stop=should_stop, keep_returns=bool(run.row.keep_returns),
+        early_stopping=EarlyStopping(**early) if early else None,
     )  # fmt: skip
     rows = list(buffer)
     ctx.run_db(lambda s: store.write_trials(s, rows))

@@ -28,6 +28,7 @@ from quantlab.engine.optimise.overfit import (
     probability_of_backtest_overfitting,
 )
 from quantlab.engine.optimise.search import (
+    EarlyStopping,
     Outcome,
     Trial,
     evaluate,
@@ -44,6 +45,7 @@ from quantlab.engine.optimise.walkforward import WalkForward, walk_forward, wind
 __all__ = [
     "Bound",
     "Dimension",
+    "EarlyStopping",
     "Goal",
     "Objective",
     "ObjectiveError",
