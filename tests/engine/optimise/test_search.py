@@ -218,8 +218,8 @@ def test_tpe_early_stopping_prunes_on_a_prefix_reproducibly(panel) -> None:  # t
     from quantlab.engine.optimise.search import _prefix_end
 
     t = TEMPLATE
-    space = space_from_params(t.parameters, t.constraints,
-                              {"fast": {"min": 2, "max": 20}, "slow": {"min": 5, "max": 60}})  # fmt: skip
+    ranges = {"fast": {"min": 2, "max": 20}, "slow": {"min": 5, "max": 60}}
+    space = space_from_params(t.parameters, t.constraints, ranges)
     goal = Goal.parse(["sharpe"])
     rule = EarlyStopping(fraction=0.4, percentile=50.0, n_startup_trials=4)
     prefix_end = _prefix_end(panel, _spec().start, _spec().end, 0.4)
