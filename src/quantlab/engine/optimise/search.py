@@ -24,7 +24,7 @@ from quantlab.engine.optimise.space import Point, Space, SpaceError
 from quantlab.engine.runner import RunResult, run_batch
 from quantlab.engine.spec import RunSpec
 
-CHUNK_SIZE = 32
+CHUNK_SIZE = 128  # variants per run_batch call (results stream out one at a time)
 METHODS = ("grid", "random", "tpe")
 
 
