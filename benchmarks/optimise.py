@@ -12,10 +12,12 @@ W2  the 90-pair dual-MA grid (fast 5..50 step 5 × slow 20..200 step 20, fast < 
     W2 API: the same grid as one study through the HTTP API of a real ``quantlab serve``
     (embedded default: SQLite, the local job pool), POST /api/studies to ``completed``
     (floor 3 s), every trial stored with its metrics and daily returns, the summary and the
-    PBO / DSR report computed; the server's process-tree RSS growth is sampled for the
+    PBO / DSR report computed; the engine's share (the job's logged timings) and the time
+    above it are printed; the server's process-tree RSS growth is sampled for the
     whole grid and for half of it (memory flat in the number of pairs).
 TPE 500 trials of the low-volatility top-k template (window, top_k, n_drop) on 300 × 1,500,
-    seeded; trials per second (floor 40/s) and Optuna's own time per trial.
+    seeded, asked 32 at a time (a study's default); trials per second (floor 40/s) and
+    Optuna's own time per trial; then the same with early stopping (pruned on a prefix).
 
 Timings are single runs after a warm-up (Numba compilation excluded); on a shared 2-core
 machine they are noisy.
@@ -168,6 +170,17 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def _engine_seconds(client: Any, job_id: str) -> float | None:
+    """The engine's share of a study job, from the ``timings`` line the job logs."""
+    logs = client.get(f"/api/tasks/{job_id}/logs").json().get("data", [])
+    for entry in logs:
+        text = entry.get("message", "")
+        if text.startswith("timings: "):
+            parts = dict(p.split(" ", 1) for p in text[len("timings: ") :].split(", "))
+            return float(parts["engine"].split()[0])
+    return None
+
+
 def _study(client: Any, server: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any], int]:
     proc = psutil.Process(server.pid)
     base = peak = _tree_rss(proc)
@@ -198,9 +211,9 @@ def w2_api(n: int, t_len: int = 2520) -> float:
         spec = expr_spec(entry, exit_, fast=10, slow=30).model_dump(mode="json")
         spec["dataset_id"] = dataset_id
 
-        def body(slow_max: int, chunk: int = 32) -> dict[str, Any]:
+        def body(slow_max: int) -> dict[str, Any]:  # the default engine batch (chunk_size)
             return {"spec": spec, "method": "grid", "objectives": ["sharpe"],
-                    "chunk_size": chunk, "linked": [{"left": "fast", "op": "<", "right": "slow"}],
+                    "linked": [{"left": "fast", "op": "<", "right": "slow"}],
                     "parameters": {"fast": {"min": 5, "max": 50, "step": 5},
                                    "slow": {"min": 20, "max": slow_max, "step": 20}}}  # fmt: skip
 
@@ -213,6 +226,11 @@ def w2_api(n: int, t_len: int = 2520) -> float:
             s = data["summary"]
             line(f"quantlab study via API, {label}: {s['n_trials']} trials, POST → completed",
                  t, f"server tree peak +{mem / 2**20:.0f} MiB")  # fmt: skip
+            engine = _engine_seconds(client, data["job_id"])
+            if engine is not None:
+                load = np.round(psutil.getloadavg(), 2)
+                print(f"  of which the engine (run_batch in the job) {engine:.2f} s; above the "
+                      f"engine {t - engine:.2f} s; load {load}")  # fmt: skip
             if slow_max == 200:
                 assert s["n_trials"] == 90, s
                 pbo = (s.get("overfitting") or {}).get("pbo")
@@ -225,7 +243,9 @@ def w2_api(n: int, t_len: int = 2520) -> float:
         server.wait(30)
 
 
-def tpe(n: int, t_len: int, trials: int, batch: int) -> None:
+def tpe(n: int, t_len: int, trials: int, batch: int, early: bool) -> None:
+    from quantlab.engine.optimise import EarlyStopping
+
     panel = synthetic(n, t_len, seed=7)
     template = TEMPLATES["low_volatility"]
     spec = template_spec(template, "synthetic", preset="rules_off")
@@ -233,33 +253,42 @@ def tpe(n: int, t_len: int, trials: int, batch: int) -> None:
         "window": {"min": 10, "max": 120}, "top_k": {"min": 5, "max": 50},
         "n_drop": {"min": 1, "max": 10}})  # fmt: skip
     goal = Goal.parse(["sharpe"])
+    load = np.round(psutil.getloadavg(), 2)
     print(f"TPE {trials} trials, low-volatility top-k on {n} symbols × {t_len} days, "
-          f"asked {batch} at a time")  # fmt: skip
+          f"asked {batch} at a time (a study's default), load {load}")  # fmt: skip
     tpe_search(spec, space, panel.select(instruments=list(panel.instruments[:20])), goal,
                n_trials=2, seed=0, params=template.parameters)  # fmt: skip  # compile
-    t0 = time.perf_counter()
-    with PeakRSS() as mem:
-        out = tpe_search(spec, space, panel, goal, n_trials=trials, seed=0, batch=batch,
-                         params=template.parameters)  # fmt: skip
-    t = time.perf_counter() - t0
-    line(
-        f"quantlab tpe_search, {out.n_trials} run (others pruned by constraints)",
-        t,
-        f"peak +{mem.mib:.0f} MiB",
-    )
-    rate = trials / t
-    print(f"  {rate:.1f} trials/s (floor 40/s: {'PASS' if rate >= 40 else 'FAIL'}); "
-          f"Optuna's own time {out.optuna_seconds:.2f} s = "
-          f"{1000 * out.optuna_seconds / trials:.2f} ms/trial "
-          f"({100 * out.optuna_seconds / t:.0f} % of the study)")  # fmt: skip
-    print(f"  best {out.best.params if out.best else None}")
+    rules = [("", None)] + ([(" with early stopping", EarlyStopping())] if early else [])
+    for label, rule in rules:
+        t0 = time.perf_counter()
+        with PeakRSS() as mem:
+            out = tpe_search(spec, space, panel, goal, n_trials=trials, seed=0, batch=batch,
+                             params=template.parameters, early_stopping=rule)  # fmt: skip
+        t = time.perf_counter() - t0
+        line(
+            f"quantlab tpe_search{label}, {out.n_trials} run or pruned "
+            f"({out.n_pruned} pruned early)",
+            t,
+            f"peak +{mem.mib:.0f} MiB",
+        )
+        rate = trials / t
+        print(f"  {rate:.1f} trials/s (floor 40/s: {'PASS' if rate >= 40 else 'FAIL'}); "
+              f"Optuna's own time {out.optuna_seconds:.2f} s = "
+              f"{1000 * out.optuna_seconds / trials:.2f} ms/trial "
+              f"({100 * out.optuna_seconds / t:.0f} % of the study); "
+              f"best {out.best.params if out.best else None} "
+              f"{out.best.values[0] if out.best else float('nan'):.3f}; "
+              f"load {np.round(psutil.getloadavg(), 2)}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 symbols, 60 TPE trials")
     parser.add_argument("--no-peers", action="store_true", help="skip vectorbt")
-    parser.add_argument("--batch", type=int, default=8, help="TPE trials asked at a time")
+    parser.add_argument("--batch", type=int, default=32,
+                        help="TPE trials asked at a time (a study's default: 32)")  # fmt: skip
+    parser.add_argument("--no-early-stopping", action="store_true",
+                        help="skip the TPE run with early stopping")  # fmt: skip
     parser.add_argument("--no-api", action="store_true", help="skip the W2 study via the API")
     args = parser.parse_args()
     print(f"cpu count {psutil.cpu_count()}, load average {np.round(psutil.getloadavg(), 2)}")
@@ -267,7 +296,8 @@ def main() -> None:
     api = None if args.no_api else w2_api(n)
     w2(n, vbt_symbols=10 if args.quick else 50, vbt_chunk=15, with_vbt=not args.no_peers,
        api_seconds=api)  # fmt: skip
-    tpe(100 if args.quick else 300, 1500, 60 if args.quick else 500, args.batch)
+    tpe(100 if args.quick else 300, 1500, 60 if args.quick else 500, args.batch,
+        not args.no_early_stopping)  # fmt: skip
 
 
 if __name__ == "__main__":

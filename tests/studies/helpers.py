@@ -82,3 +82,18 @@ async def all_trials(client: Any, headers: dict[str, str], study_id: str) -> lis
         if len(items) < 100:
             return out
         page += 1
+
+
+async def wait_backtest(client: Any, headers: dict[str, str], backtest_id: str,
+                        timeout: float = 240) -> dict[str, Any]:  # fmt: skip
+    """Poll until a backtest's job is final; returns the backtest."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        resp = await client.get(f"/api/backtests/{backtest_id}", headers=headers)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()["data"]
+        if body["status"] in ("completed", "failed", "cancelled"):
+            return dict(body)
+        assert loop.time() < deadline, body
+        await asyncio.sleep(0.1)

@@ -38,6 +38,9 @@ class Backtest(IdMixin, TimestampMixin, Base):
     # a run of a saved strategy: which one and which of its versions
     strategy_id: Mapped[str | None] = mapped_column(String(32), index=True)
     strategy_version: Mapped[int | None] = mapped_column(Integer)
+    # a run made from an optimisation study's trial (see quantlab.studies): which one
+    study_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    study_trial: Mapped[int | None] = mapped_column(Integer)
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     days_run: Mapped[int | None] = mapped_column(Integer)
     n_days: Mapped[int | None] = mapped_column(Integer)

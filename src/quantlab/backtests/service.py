@@ -130,9 +130,12 @@ async def create_backtest(
     *,
     rerun_of: str | None = None,
     strategy: tuple[str, int] | None = None,
+    study: tuple[str, int] | None = None,
 ) -> tuple[Backtest, Job]:
     """Validate (404/422 now rather than in the job), record the run and enqueue
-    ``backtests.run``. The caller wakes the job runner."""
+    ``backtests.run``. The caller wakes the job runner. ``strategy``: the saved strategy and
+    version run; ``study``: the optimisation study and trial the run came from (its
+    overfitting findings join the run's diagnostics)."""
     pinned = await _check_request(session, user, req, data_dir)
     assert pinned.dataset_version is not None
     row = Backtest(
@@ -148,6 +151,8 @@ async def create_backtest(
         incomplete=False,
         strategy_id=strategy[0] if strategy else None,
         strategy_version=strategy[1] if strategy else None,
+        study_id=study[0] if study else None,
+        study_trial=study[1] if study else None,
     )
     session.add(row)
     await session.flush()
@@ -167,6 +172,7 @@ async def create_backtest(
             "strategy": row.strategy_kind,
             "job_id": job.id,
             "rerun_of": rerun_of,
+            **({"study_id": study[0], "study_trial": study[1]} if study else {}),
         },
         client_address=client,
     )

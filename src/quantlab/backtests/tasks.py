@@ -11,7 +11,9 @@ on the backtest row."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -37,8 +39,10 @@ from quantlab.platform.jobs.context import (
     JobCancelled,
     JobContext,
     JobPaused,
+    write_atomic,
 )
 from quantlab.platform.jobs.registry import register_job_type
+from quantlab.platform.jsonsafe import json_safe
 
 JOB_TYPE = "backtests.run"
 CHUNK_DAYS = runner.CHUNK_DAYS
@@ -260,9 +264,36 @@ def _sandbox_runner() -> Any:
     return run_code
 
 
+FindingsHook = Callable[[AsyncSession, Backtest], Awaitable[list[dict[str, Any]]]]
+_FINDINGS_HOOKS: list[FindingsHook] = []
+
+
+def register_findings(hook: FindingsHook) -> FindingsHook:
+    """Register a source of diagnostic findings that other domains know about a run (e.g.
+    the overfitting report of the study it came from); each hook is awaited with the run's
+    row when its results are stored and returns findings (``Finding.to_dict()`` form) that
+    join ``diagnostics.json``."""
+    _FINDINGS_HOOKS.append(hook)
+    return hook
+
+
+async def _linked_findings(session: AsyncSession, backtest_id: str) -> list[dict[str, Any]]:
+    row = await session.get(Backtest, backtest_id)
+    out: list[dict[str, Any]] = []
+    if row is not None:
+        for hook in _FINDINGS_HOOKS:
+            out.extend(await hook(session, row))
+    return out
+
+
 def _store(ctx: JobContext, backtest_id: str, result: runner.RunResult) -> dict[str, Any]:
     path = results.result_dir(ctx.data_dir, backtest_id)
     results.save(path, result)
+    linked = ctx.run_db(lambda s: _linked_findings(s, backtest_id))
+    if linked:
+        findings = [*results.read_json(path, "diagnostics"), *linked]
+        write_atomic(path / "diagnostics.json",
+                     json.dumps(json_safe(findings), allow_nan=False).encode())  # fmt: skip
     for warning in result.warnings:
         ctx.log("WARNING", warning)
     values = {

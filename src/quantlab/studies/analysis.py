@@ -1,8 +1,9 @@
 """What a study found, read from its stored trials: the summary written when it ends (counts,
 best trial, Pareto front size, the overfitting report and its findings), the Pareto front,
 heat maps, sensitivity curves and parameter importance. Reads stream the columns they need
-page by page, never the returns of every trial at once except for the overfitting report,
-which is bounded by :data:`MAX_RETURNS_TRIALS`."""
+page by page, never the returns of every trial at once: the overfitting report reduces each
+page of daily returns to CSCV block moments as it goes (memory ``O(16 · N)`` floats, not
+``T × N``), so studies up to :data:`MAX_RETURNS_TRIALS` trials keep returns and get PBO."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quantlab.engine.backtest import diagnostics as diag
-from quantlab.engine.optimise import Goal, overfitting_report, pareto_front
+from quantlab.engine.optimise import Goal, cscv_accumulator, overfitting_report_from, pareto_front
 from quantlab.platform.jsonsafe import json_safe
 from quantlab.studies import store
 from quantlab.studies.models import Study, StudyTrial
 
-MAX_RETURNS_TRIALS = 2_000  # studies up to this size keep daily returns for PBO / DSR
+MAX_RETURNS_TRIALS = 100_000  # studies up to this size keep daily returns for PBO / DSR
 PAGE = 5_000
+RETURNS_PAGE = 256  # trials' daily returns read at a time (~5 MB for 10 years)
 
 
 def goal_of(row: Study) -> Goal:
@@ -30,8 +32,9 @@ def goal_of(row: Study) -> Goal:
 
 
 async def rows(
-    session: AsyncSession, study_id: str, *columns: Any, feasible_only: bool = False
-) -> AsyncIterator[Any]:
+    session: AsyncSession, study_id: str, *columns: Any, feasible_only: bool = False,
+    page_size: int = PAGE,
+) -> AsyncIterator[Any]:  # fmt: skip
     """The study's trials (chosen columns), by number, a page at a time."""
     last = -1
     while True:
@@ -40,10 +43,10 @@ async def rows(
         )
         if feasible_only:
             stmt = stmt.where(StudyTrial.feasible.is_(True))
-        page = (await session.execute(stmt.order_by(StudyTrial.number).limit(PAGE))).all()
+        page = (await session.execute(stmt.order_by(StudyTrial.number).limit(page_size))).all()
         for r in page:
             yield r
-        if len(page) < PAGE:
+        if len(page) < page_size:
             return
         last = page[-1].number
 
@@ -68,16 +71,35 @@ async def pareto_numbers(session: AsyncSession, row: Study) -> list[int]:
 
 async def overfitting(session: AsyncSession, row: Study, best: int) -> dict[str, Any] | None:
     """PBO (CSCV) and the deflated Sharpe ratio of trial ``best`` over every trial's
-    returns, with the diagnostics registry's findings; None without stored returns."""
-    numbers, series = [], []
-    async for r in rows(session, row.id, StudyTrial.returns):
-        if r.returns is not None:
-            numbers.append(r.number)
-            series.append(np.frombuffer(r.returns, dtype=np.float64))
-    if best not in numbers or len({len(s) for s in series}) != 1 or len(series[0]) < 8:
+    returns, with the diagnostics registry's findings; None without stored returns.
+
+    The returns are read :data:`RETURNS_PAGE` trials at a time and reduced to CSCV block
+    moments at once (:func:`~quantlab.engine.optimise.overfitting_report_from`), so
+    memory does not grow with the number of trials beyond ``16 · S`` bytes per trial."""
+    stmt = select(StudyTrial.returns).where(StudyTrial.study_id == row.id,
+                                            StudyTrial.number == best)  # fmt: skip
+    raw = await session.scalar(stmt)
+    if raw is None:
         return None
-    matrix = np.column_stack(series)
-    report = overfitting_report(matrix, numbers.index(best))
+    best_returns = np.frombuffer(raw, dtype=np.float64)
+    n_obs = len(best_returns)
+    if n_obs < 8:
+        return None
+    acc = cscv_accumulator(n_obs)
+    buffer: list[np.ndarray] = []
+    async for r in rows(session, row.id, StudyTrial.returns, page_size=RETURNS_PAGE):
+        if r.returns is None:
+            continue
+        series = np.frombuffer(r.returns, dtype=np.float64)
+        if len(series) != n_obs:
+            return None  # not on one calendar: no CSCV
+        buffer.append(series)
+        if len(buffer) >= RETURNS_PAGE:
+            acc.add(np.column_stack(buffer))
+            buffer = []
+    if buffer:
+        acc.add(np.column_stack(buffer))
+    report = overfitting_report_from(acc, best_returns)
     report["best_trial"] = best
     report["findings"] = [f.to_dict() for f in diag.study_overfitting(report)]
     out: dict[str, Any] = json_safe(report)
@@ -96,6 +118,7 @@ async def summarise(session: AsyncSession, row: Study, panel: Any = None) -> dic
         "n_trials": n_trials,
         "n_planned": row.n_trials,
         "n_feasible": feasible,
+        "n_pruned": await store.count_trials(session, row.id, state="pruned"),
         "objectives": [o.label for o in goal.objectives],
         "best": None,
         "pareto_size": len(await pareto_numbers(session, row)) if feasible else 0,
@@ -159,3 +182,23 @@ def importance(
         return {next(iter(dists)): 1.0}
     found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
     return {k: float(v) for k, v in found.items()}
+
+
+async def study_findings(session: AsyncSession, backtest: Any) -> list[dict[str, Any]]:
+    """The diagnostics registry's ``study_overfitting`` findings of the study a backtest
+    came from (PBO, deflated Sharpe ratio), for the backtests domain's findings hook;
+    nothing for a run not made from a study, or a study without an overfitting report."""
+    if not getattr(backtest, "study_id", None):
+        return []
+    row = await session.get(Study, backtest.study_id)
+    report = ((row.summary or {}) if row is not None else {}).get("overfitting")
+    if not report:
+        return []
+    out = []
+    for finding in diag.study_overfitting(report):
+        found = finding.to_dict()
+        best = (row.summary.get("best") or {}).get("number")
+        found["evidence"] = {**found["evidence"], "study_id": row.id,
+                             "study_trial": backtest.study_trial, "best_trial": best}  # fmt: skip
+        out.append(found)
+    return out

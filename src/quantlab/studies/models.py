@@ -54,6 +54,7 @@ class Study(IdMixin, TimestampMixin, Base):
     keep_returns: Mapped[bool] = mapped_column(Boolean, default=True)
     children: Mapped[int] = mapped_column(Integer, default=0)  # fan-out jobs
     walk_forward: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    early_stopping: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # TPE pruning rule
     engine_version: Mapped[str] = mapped_column(String(60))
     job_id: Mapped[str | None] = mapped_column(String(32), index=True)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -80,6 +81,8 @@ class StudyTrial(Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     returns: Mapped[bytes | None] = mapped_column(LargeBinary)
     job_id: Mapped[str | None] = mapped_column(String(32))
+    # "complete", or "pruned": stopped early on a time prefix (values are the prefix's)
+    state: Mapped[str] = mapped_column(String(10), default="complete", server_default="complete")
 
 
 class StudyChunk(Base):

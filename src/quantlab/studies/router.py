@@ -24,6 +24,8 @@ from quantlab.studies.schemas import (
     StudyDetail,
     StudyOut,
     StudyStarted,
+    TrialBacktestIn,
+    TrialBacktestOut,
     TrialOut,
     WalkForwardOut,
 )
@@ -171,6 +173,32 @@ async def walk_forward(
 async def apply_best(
     study_id: str, body: ApplyBestIn, user: WriteUser, session: DbSession, request: Request
 ) -> Any:
-    return ok(await service.apply_best(
-        session, user, study_id, body.trial, body.message, client_address(request)
-    ))  # fmt: skip
+    """With ``run``, also starts a backtest of the new version that records the study (its
+    overfitting findings appear in that backtest's diagnostics)."""
+    out = await service.apply_best(
+        session, user, study_id, body.trial, body.message, client_address(request),
+        run=body.run, data_dir=_data_dir(request),
+    )  # fmt: skip
+    if body.run:
+        request.app.state.jobs.wake()
+    return ok(out)
+
+
+@router.post(
+    "/{study_id}/backtest",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Backtest a trial (default the best) of the study",
+    response_model=Envelope[TrialBacktestOut],
+)
+async def run_trial(
+    study_id: str, body: TrialBacktestIn, user: WriteUser, session: DbSession, request: Request
+) -> Any:
+    """A full backtest of the study's run with the trial's parameters; the run records the
+    study and trial, and the study's overfitting findings (PBO, deflated Sharpe ratio)
+    appear in its diagnostics."""
+    out = await service.run_trial(
+        session, user, study_id, body.trial, body.name, _data_dir(request),
+        client_address(request),
+    )  # fmt: skip
+    request.app.state.jobs.wake()
+    return ok(out)

@@ -62,6 +62,17 @@ class WalkForwardIn(_Strict):
     max_windows: JsonInt = Field(24, ge=1, le=60)
 
 
+class EarlyStoppingIn(_Strict):
+    """Early stopping of hopeless TPE trials (single objective): each trial first runs on
+    the first ``fraction`` of the period; those whose objective there falls below the
+    ``percentile``-th percentile of the completed trials' (after ``n_startup_trials``) are
+    pruned: stored with state ``pruned`` and their prefix metrics, never run in full."""
+
+    fraction: StrictFloat = Field(0.33, gt=0.05, lt=0.95)
+    percentile: StrictFloat = Field(25.0, gt=0.0, lt=100.0, description="kept: above it")
+    n_startup_trials: JsonInt = Field(20, ge=1, le=10_000)
+
+
 class StudyCreate(_Strict):
     """A study of a saved strategy (``strategy_id``), a system template (``template``) or a
     raw run spec (``spec``): the space (``parameters``), objectives, constraints, method."""
@@ -96,13 +107,20 @@ class StudyCreate(_Strict):
     method: Method = "grid"
     n_trials: JsonInt | None = Field(None, ge=1, le=MAX_TRIALS, description="random / TPE")
     seed: JsonInt = Field(0, ge=0, le=2**31 - 1)
-    chunk_size: JsonInt = Field(32, ge=1, le=1_000, description="trials per engine batch")
+    chunk_size: JsonInt = Field(
+        128, ge=1, le=1_000,
+        description="trials per engine batch (one run_batch call; a TPE study asks at most "
+        "32 at a time)",
+    )  # fmt: skip
     run_as: Literal["auto", "in_process", "jobs"] = Field(
         "auto", description="auto: fan out to child jobs when the study is large"
     )
     workers: JsonInt = Field(2, ge=1, le=32, description="child jobs when fanning out")
     keep_returns: StrictBool = Field(True, description="store daily returns for PBO / DSR")
     walk_forward: WalkForwardIn | None = None
+    early_stopping: EarlyStoppingIn | None = Field(
+        None, description="TPE with one objective: prune hopeless trials on a time prefix"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> StudyCreate:
@@ -152,6 +170,7 @@ class StudyDetail(StudyOut):
     constraints: list[dict[str, Any]]
     chunk_size: int
     walk_forward: dict[str, Any] | None
+    early_stopping: dict[str, Any] | None = None
     engine_version: str
     progress: dict[str, Any]
 
@@ -163,6 +182,9 @@ class TrialOut(BaseModel):
     feasible: bool
     metrics: dict[str, Any]
     seconds: float
+    state: Literal["complete", "pruned"] = Field(
+        "complete", description="pruned: stopped early; values and metrics of the prefix"
+    )
 
 
 class Heatmap(BaseModel):
@@ -222,10 +244,32 @@ class WalkForwardOut(BaseModel):
 class ApplyBestIn(_Strict):
     message: str = Field("", max_length=500)
     trial: JsonInt | None = Field(None, ge=0, description="default: the best feasible trial")
+    run: StrictBool = Field(
+        False, description="also start a backtest of the new version, linked to the study"
+    )
 
 
 class ApplyBestOut(BaseModel):
     strategy_id: str
     version: int
+    trial: int
+    parameters: dict[str, Any]
+    backtest_id: str | None = None
+    job_id: str | None = None
+
+
+class TrialBacktestIn(_Strict):
+    trial: JsonInt | None = Field(None, ge=0, description="default: the best feasible trial")
+    name: str | None = Field(None, max_length=120)
+
+
+class TrialBacktestOut(BaseModel):
+    """A backtest started from a study's trial: it records the study and trial, and the
+    study's overfitting findings join its diagnostics."""
+
+    backtest_id: str
+    job_id: str
+    status: str
+    study_id: str
     trial: int
     parameters: dict[str, Any]

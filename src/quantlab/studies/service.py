@@ -145,6 +145,11 @@ def _plan(
         raise InvalidStudy("a multi-objective study needs at least two objectives")
     if data.method != "grid" and data.n_trials is None:
         raise InvalidStudy(f"a {data.method} study needs n_trials")
+    if data.early_stopping is not None and (data.method != "tpe" or len(data.objectives) != 1):
+        raise InvalidStudy(
+            "early stopping prunes TPE trials on one objective: use method 'tpe' with a "
+            "single objective, or leave early_stopping out"
+        )
     linked = [*constraints, *data.linked]
     space = {
         "ranges": _ranges(data.parameters) or {p.name: {} for p in schema},
@@ -231,6 +236,7 @@ async def create_study(
         keep_returns=data.keep_returns and total <= analysis.MAX_RETURNS_TRIALS,
         children=children,
         walk_forward=data.walk_forward.model_dump() if data.walk_forward else None,
+        early_stopping=data.early_stopping.model_dump() if data.early_stopping else None,
         engine_version=ENGINE_VERSION,
     )
     session.add(row)
@@ -275,7 +281,7 @@ async def view(session: AsyncSession, row: Study, detail: bool = False) -> dict[
     out["status"] = job.status if job is not None else "pending"
     if detail:
         for k in ("spec", "space", "objectives", "constraints", "chunk_size", "walk_forward",
-                  "engine_version"):  # fmt: skip
+                  "early_stopping", "engine_version"):  # fmt: skip
             out[k] = getattr(row, k)
         metrics = (job.metrics if job is not None else None) or {}
         out["progress"] = {
@@ -318,7 +324,8 @@ async def delete_study(
 def trial_view(t: StudyTrial) -> dict[str, Any]:
     """A trial as served."""
     return {"number": t.number, "params": t.params, "values": t.values,
-            "feasible": t.feasible, "metrics": t.metrics, "seconds": t.seconds}  # fmt: skip
+            "feasible": t.feasible, "metrics": t.metrics, "seconds": t.seconds,
+            "state": t.state}  # fmt: skip
 
 
 SORT_COLUMNS = {"number": StudyTrial.number, "objective": StudyTrial.objective,
@@ -474,28 +481,77 @@ async def walk_forward(
     return loaded
 
 
-async def apply_best(
-    session: AsyncSession, user: Principal, study_id: str, trial: int | None, message: str,
-    client: str | None,
-) -> dict[str, Any]:  # fmt: skip
-    """Save the best (or a chosen) trial's parameters as a new version of the study's
-    saved strategy, through the strategies service."""
-    row = await get_study(session, user, study_id)
-    if row.strategy_id is None:
-        raise InvalidStudy("only a study of a saved strategy can apply its parameters")
+async def _chosen_trial(row: Study, session: AsyncSession, trial: int | None) -> StudyTrial:
+    """Trial ``trial`` of the study, or its best feasible one (409 when there is none)."""
     if trial is None:
         best = (row.summary or {}).get("best")
         if best is None:
-            raise StudyNotReady(f"study {study_id} has no best feasible trial yet")
+            raise StudyNotReady(f"study {row.id} has no best feasible trial yet")
         trial = int(best["number"])
     found = await session.get(StudyTrial, (row.id, trial))
     if found is None:
-        raise StudyNotReady(f"study {study_id} has no trial {trial}")
-    text = message or f"parameters of trial {trial} of study {row.name}"
+        raise StudyNotReady(f"study {row.id} has no trial {trial}")
+    return found
+
+
+async def _trial_backtest(
+    session: AsyncSession, user: Principal, row: Study, trial: StudyTrial, data_dir: Path,
+    client: str | None, *, strategy: tuple[str, int] | None, name: str | None = None,
+) -> tuple[Any, Job]:  # fmt: skip
+    """Start a backtest of the study's run spec with a trial's parameters, through the
+    backtests domain, recording the study and trial it came from."""
+    from quantlab.studies.plan import plan_of
+
+    variant = to_variant(trial.params, plan_of(row).params)
+    spec = apply_variant(RunSpec.from_stored(row.spec), variant)
+    spec = spec.model_copy(update={"name": (name or f"{row.name} · trial {trial.number}")[:120]})
+    return await backtest_service.create_backtest(
+        session, user, spec, data_dir, client, strategy=strategy, study=(row.id, trial.number)
+    )
+
+
+async def run_trial(
+    session: AsyncSession, user: Principal, study_id: str, trial: int | None,
+    name: str | None, data_dir: Path, client: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Backtest a trial (default the best) of a study: a full run with every result and
+    diagnostic, linked to the study so its overfitting findings appear on the run."""
+    row = await get_study(session, user, study_id)
+    found = await _chosen_trial(row, session, trial)
+    strategy = None
+    if row.strategy_id is not None and row.strategy_version is not None:
+        strategy = (row.strategy_id, int(row.strategy_version))
+    backtest, job = await _trial_backtest(session, user, row, found, data_dir, client,
+                                          strategy=strategy, name=name)  # fmt: skip
+    return {"backtest_id": backtest.id, "job_id": job.id, "status": job.status,
+            "study_id": row.id, "trial": found.number, "parameters": found.params}  # fmt: skip
+
+
+async def apply_best(
+    session: AsyncSession, user: Principal, study_id: str, trial: int | None, message: str,
+    client: str | None, *, run: bool = False, data_dir: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Save the best (or a chosen) trial's parameters as a new version of the study's
+    saved strategy, through the strategies service; with ``run``, also start a backtest of
+    that version, linked to the study."""
+    row = await get_study(session, user, study_id)
+    if row.strategy_id is None:
+        raise InvalidStudy("only a study of a saved strategy can apply its parameters")
+    found = await _chosen_trial(row, session, trial)
+    text = message or f"parameters of trial {found.number} of study {row.name}"
     update = StrategyUpdate(parameters={k: float(v) for k, v in found.params.items()},
                             message=text[:500])  # fmt: skip
     strategy = await strategy_service.update_strategy(
         session, user, row.strategy_id, update, client
     )
-    return {"strategy_id": strategy.id, "version": strategy.version, "trial": trial,
-            "parameters": found.params}  # fmt: skip
+    out: dict[str, Any] = {"strategy_id": strategy.id, "version": strategy.version,
+                           "trial": found.number, "parameters": found.params}  # fmt: skip
+    if run:
+        assert data_dir is not None
+        backtest, job = await _trial_backtest(
+            session, user, row, found, data_dir, client,
+            strategy=(strategy.id, int(strategy.version)),
+            name=f"{strategy.name} v{strategy.version}",
+        )  # fmt: skip
+        out.update(backtest_id=backtest.id, job_id=job.id)
+    return out

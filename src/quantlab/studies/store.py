@@ -23,7 +23,7 @@ RUNNING = "running"
 def trial_row(study_id: str, t: Trial, goal: Goal, job_id: str | None) -> dict[str, Any]:
     """The ``study_trials`` row of an engine trial."""
     score = -math.inf
-    if t.values and not math.isnan(t.values[0]):
+    if t.values and not math.isnan(t.values[0]) and t.state == "complete":
         score = t.values[0] if goal.objectives[0].maximize else -t.values[0]
     return {
         "study_id": study_id,
@@ -36,6 +36,7 @@ def trial_row(study_id: str, t: Trial, goal: Goal, job_id: str | None) -> dict[s
         "seconds": float(t.seconds),
         "returns": None if t.returns is None else np.asarray(t.returns, np.float64).tobytes(),
         "job_id": job_id,
+        "state": t.state,
     }
 
 
@@ -63,9 +64,11 @@ async def numbers_in(session: AsyncSession, study_id: str, first: int, count: in
     return set(rows.all())
 
 
-async def count_trials(session: AsyncSession, study_id: str) -> int:
-    """Trials stored so far."""
+async def count_trials(session: AsyncSession, study_id: str, state: str | None = None) -> int:
+    """Trials stored so far (in ``state``: ``complete`` or ``pruned``, when given)."""
     stmt = select(func.count()).where(StudyTrial.study_id == study_id)
+    if state is not None:
+        stmt = stmt.where(StudyTrial.state == state)
     return int(await session.scalar(stmt) or 0)
 
 

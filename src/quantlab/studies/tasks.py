@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quantlab.auth import service as auth_service
 from quantlab.backtests import tasks as backtest_tasks
 from quantlab.engine.data import Panel
-from quantlab.engine.optimise import Trial, evaluate, tpe_search, walk_forward
+from quantlab.engine.optimise import EarlyStopping, Trial, evaluate, tpe_search, walk_forward
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import JobCancelled, JobContext, JobPaused, write_atomic
@@ -46,6 +46,8 @@ JOB_TYPE = "studies.run"
 CHUNK_JOB_TYPE = "studies.chunk"
 RESULTS_DIR = "studies"
 WAIT_S = 0.25  # how often a parent with nothing to claim looks at the other jobs
+WRITE_BATCH = 64  # trials per insert (and per progress report / pause check)
+TPE_BATCH = 32  # most TPE trials asked at a time (fewer: chunk_size)
 
 
 class RunParams(BaseModel):
@@ -70,11 +72,19 @@ class _Run:
 
     def __init__(self, ctx: JobContext, study_id: str) -> None:
         self.ctx, self.study_id = ctx, study_id
+        self.timings = {"load": 0.0, "engine": 0.0, "store": 0.0}
+        t0 = time.perf_counter()
         self.row, owner = ctx.run_db(lambda s: _load(s, study_id))
         self.plan: Plan = plan_of(self.row)
         ctx.report(0.0, stage="loading", message="loading the dataset")
         self.panel: Panel = backtest_tasks.load_panel(ctx, self.plan.spec, owner)
         self.total = int(self.row.n_trials)
+        self.timings["load"] = time.perf_counter() - t0
+
+    def log_timings(self, **more: float) -> None:
+        """Where the job's time went (seconds), as one log line."""
+        parts = {**self.timings, **more}
+        self.ctx.log("INFO", "timings: " + ", ".join(f"{k} {v:.3f} s" for k, v in parts.items()))
 
     def run_chunk(self, first: int, count: int) -> int:
         """Run the trials of ``[first, first + count)`` not stored yet; returns how many."""
@@ -85,27 +95,37 @@ class _Run:
         if not todo:
             return 0
         numbers = [n for n, _ in todo]
-        size = int(self.row.chunk_size)
+        # the whole chunk is one engine batch (run_batch shares data and expressions over
+        # it and yields results one at a time); trials are written WRITE_BATCH at a time,
+        # so memory is bounded by one result and one write batch, not by the trial count
+        size = min(int(self.row.chunk_size), WRITE_BATCH)
         trials = evaluate(
             self.plan.spec, [p for _, p in todo], self.panel, self.plan.goal,
-            params=self.plan.params, chunk_size=size, keep_returns=bool(self.row.keep_returns),
+            params=self.plan.params, chunk_size=len(todo),
+            keep_returns=bool(self.row.keep_returns),
         )  # fmt: skip
         buffer: list[dict[str, Any]] = []
         done = 0
+        t0 = time.perf_counter()
         for number, t in zip(numbers, trials, strict=True):
             t = Trial(number, t.params, t.values, t.feasible, t.metrics, t.seconds, t.returns)
             buffer.append(store.trial_row(sid, t, self.plan.goal, ctx.job_id))
             if len(buffer) >= size:
+                self.timings["engine"] += time.perf_counter() - t0
                 done += self._flush(buffer)
+                t0 = time.perf_counter()
+        self.timings["engine"] += time.perf_counter() - t0
         done += self._flush(buffer)
         return done
 
     def _flush(self, buffer: list[dict[str, Any]]) -> int:
+        t0 = time.perf_counter()
         rows = list(buffer)
         buffer.clear()
         self.ctx.run_db(lambda s: store.write_trials(s, rows))
         self.progress()
         self.ctx.checkpoint({"trials_written": len(rows)})  # pause / cancel between batches
+        self.timings["store"] += time.perf_counter() - t0
         return len(rows)
 
     def progress(self) -> None:
@@ -169,7 +189,9 @@ def run_study(ctx: JobContext, params: RunParams) -> dict[str, Any]:
             cancelled = True  # keep what was done: summarise the trials stored so far
             ctx.run_db(lambda s: _signal_children(s, sid, "cancel"))
         ctx.report(0.96, stage="analysing", message="summary and overfitting report")
+        t0 = time.perf_counter()
         summary = ctx.run_db(lambda s: analysis.summarise(s, run.row, run.panel))
+        run.log_timings(summary=time.perf_counter() - t0)
         if run.row.walk_forward and not cancelled:
             ctx.report(0.97, stage="walk-forward", message="walk-forward optimisation")
             summary["walk_forward"] = _walk_forward(run)
@@ -281,7 +303,7 @@ def _tpe(run: _Run) -> None:
     _reconcile(run, storage)
     stop: list[str] = []
     buffer: list[dict[str, Any]] = []
-    batch = max(1, min(int(run.row.chunk_size), 64))
+    batch = max(1, min(int(run.row.chunk_size), TPE_BATCH))
 
     def on_trial(t: Trial) -> None:
         buffer.append(store.trial_row(sid, t, plan.goal, ctx.job_id))
@@ -301,10 +323,12 @@ def _tpe(run: _Run) -> None:
         return bool(stop)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    early = run.row.early_stopping
     tpe_search(
         plan.spec, plan.space, run.panel, plan.goal, n_trials=run.total, seed=plan.seed,
         params=plan.params, on_trial=on_trial, batch=batch, storage=storage, study_name=sid,
         should_stop=should_stop, keep_returns=bool(run.row.keep_returns),
+        early_stopping=EarlyStopping(**early) if early else None,
     )  # fmt: skip
     rows = list(buffer)
     ctx.run_db(lambda s: store.write_trials(s, rows))
@@ -407,6 +431,9 @@ def run_chunks(ctx: JobContext, params: ChunkParams) -> dict[str, Any]:
     ctx.report(1.0, stage="done")
     return {"study_id": params.study_id, "trials_run": ran}
 
+
+# a backtest made from a study's trial gets the study's overfitting findings
+backtest_tasks.register_findings(analysis.study_findings)
 
 register_job_type(
     name=JOB_TYPE,

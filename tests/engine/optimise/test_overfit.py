@@ -123,3 +123,67 @@ def test_vectorised_sharpe_cscv_equals_the_block_by_block_definition() -> None:
     np.testing.assert_allclose(fast.is_performance, slow.is_performance, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(fast.oos_performance, slow.oos_performance, rtol=1e-12, atol=1e-15)
     assert fast.prob_oos_loss == slow.prob_oos_loss
+
+
+def test_streamed_cscv_matches_a_sharpe_hand_case_fed_one_trial_at_a_time() -> None:
+    """Two trials, two blocks of two rows, added column by column. A's blocks are
+    [0.02, 0] (Sharpe 0.01 / 0.01414 = 0.7071) and [−0.02, 0] (−0.7071); B's are
+    [0.01, −0.01] twice (Sharpe 0). Train {0} picks A, which is last out of sample (−0.7071
+    < 0): rank 1 of 2, ω = 1/3, λ = ln ½. Train {1} picks B, last out of sample (0 < 0.7071):
+    λ = ln ½ again. PBO = 1."""
+    from quantlab.engine.optimise import StreamingCSCV
+
+    a = np.array([0.02, 0.0, -0.02, 0.0])
+    b = np.array([0.01, -0.01, 0.01, -0.01])
+    acc = StreamingCSCV(n_obs=4, n_splits=2)
+    acc.add(a)
+    acc.add(b[:, None])
+    r = acc.result()
+    assert r.pbo == 1.0 and r.chosen.tolist() == [0, 1]
+    np.testing.assert_allclose(r.logits, [math.log(0.5)] * 2)
+    np.testing.assert_allclose(r.is_performance, [1 / math.sqrt(2), 0.0], atol=1e-12)
+    np.testing.assert_allclose(r.oos_performance, [-1 / math.sqrt(2), 0.0], atol=1e-12)
+    np.testing.assert_allclose(acc.sharpes(), [0.0, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="every trial needs 4 returns"):
+        acc.add(np.zeros((5, 1)))
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        StreamingCSCV(4, 2).result()
+
+
+def test_streamed_cscv_over_3000_trials_equals_the_exact_computation_in_bounded_memory() -> None:
+    """Beyond the old 2,000-trial limit: 3,000 trials fed 256 columns at a time give the
+    same choices, logits and PBO as the exact per-combination computation on the whole
+    matrix (block returns copied per combination, ranks by scipy's ``rankdata``), while the
+    accumulator holds only per-block moments (O(S·N), never T × N)."""
+    from quantlab.engine.optimise import StreamingCSCV, cscv_accumulator, overfitting_report
+    from quantlab.engine.optimise.analysis import overfitting_report_from
+    from quantlab.engine.optimise.overfit import sharpe_performance
+
+    rng = np.random.default_rng(3)
+    t_len, n, s = 400, 3000, 8
+    m = rng.normal(0.0002, 0.01, (t_len, n)) + rng.normal(0, 0.002, (1, n))
+    acc = StreamingCSCV(t_len, s)
+    for lo in range(0, n, 256):
+        acc.add(m[:, lo : lo + 256])
+    held = sum(a.nbytes for part in (acc._sums, acc._squares, acc._total, acc._total_sq)
+               for a in part)  # fmt: skip
+    assert held == (2 * s + 2) * n * 8 < m.nbytes / 10
+    got = acc.result()
+    exact = probability_of_backtest_overfitting(
+        m, n_splits=s, performance=lambda blk: sharpe_performance(blk)
+    )
+    assert len(got.logits) == math.comb(s, s // 2)
+    assert got.pbo == exact.pbo
+    np.testing.assert_array_equal(got.chosen, exact.chosen)
+    np.testing.assert_allclose(got.logits, exact.logits, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.oos_performance, exact.oos_performance, rtol=1e-9)
+    np.testing.assert_allclose(acc.sharpes(), sharpe_performance(m), rtol=1e-9)
+    # the study report, streamed, equals the report of the whole matrix
+    whole = overfitting_report(m, 17, n_splits=s)
+    chunked = cscv_accumulator(t_len, s)
+    for lo in range(0, n, 1000):
+        chunked.add(m[:, lo : lo + 1000])
+    streamed = overfitting_report_from(chunked, m[:, 17])
+    assert streamed["pbo"] == whole["pbo"] and streamed["n_trials"] == n
+    assert streamed["dsr"]["dsr"] == pytest.approx(whole["dsr"]["dsr"], rel=1e-9)
+    assert streamed["logits"] == whole["logits"]

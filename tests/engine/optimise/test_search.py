@@ -204,3 +204,49 @@ def test_a_stored_tpe_study_resumes_where_it_stopped(panel, tmp_path) -> None:  
     assert [t.number for t in first] == [0, 1, 2] and [t.number for t in rest] == [3, 4, 5]
     values = {t.number: t.values for t in first + rest}
     assert {t.number: list(t.values) for t in stored.trials} == values
+
+
+def test_tpe_early_stopping_prunes_on_a_prefix_reproducibly(panel) -> None:  # type: ignore[no-untyped-def]
+    """Early stopping: each trial first runs on the first 40 % of the days; Optuna's
+    percentile pruner stops the ones below the completed trials' median there. A pruned
+    trial carries exactly the metrics of an independent run on that prefix and is told
+    PRUNED with that intermediate value; a surviving trial equals an independent full run.
+    Same seed, same trials and the same pruning decisions; one objective only."""
+    import optuna
+
+    from quantlab.engine.optimise import EarlyStopping, evaluate
+    from quantlab.engine.optimise.search import _prefix_end
+
+    t = TEMPLATE
+    ranges = {"fast": {"min": 2, "max": 20}, "slow": {"min": 5, "max": 60}}
+    space = space_from_params(t.parameters, t.constraints, ranges)
+    goal = Goal.parse(["sharpe"])
+    rule = EarlyStopping(fraction=0.4, percentile=50.0, n_startup_trials=4)
+    prefix_end = _prefix_end(panel, _spec().start, _spec().end, 0.4)
+    runs = []
+    for _ in range(2):
+        seen: list[Trial] = []
+        storage = optuna.storages.InMemoryStorage()
+        out = tpe_search(_spec(), space, panel, goal, n_trials=30, seed=5, batch=3,
+                         on_trial=seen.append, early_stopping=rule, storage=storage,
+                         study_name="es")  # fmt: skip
+        runs.append([(x.number, x.params, x.values, x.state) for x in seen])
+        pruned = [x for x in seen if x.state == "pruned"]
+        done = [x for x in seen if x.state == "complete"]
+        assert pruned and done and out.n_pruned == len(pruned)
+        assert all(not x.feasible and x.returns is None for x in pruned)
+        assert out.best is not None and out.best.state == "complete"
+        study = optuna.load_study(study_name="es", storage=storage)
+        frozen = {f.number: f for f in study.get_trials(deepcopy=False)}
+        for x in pruned[:3]:
+            ref = next(evaluate(_spec(), [x.params], panel, goal, end=prefix_end))
+            assert x.values == pytest.approx(ref.values, rel=1e-12)
+            assert frozen[x.number].state == optuna.trial.TrialState.PRUNED
+            assert frozen[x.number].intermediate_values[0] == pytest.approx(x.values[0])
+        for x in done[:3]:
+            ref = next(evaluate(_spec(), [x.params], panel, goal))
+            assert x.values == pytest.approx(ref.values, rel=1e-12)
+    assert runs[0] == runs[1]
+    with pytest.raises(Exception, match="single objective"):
+        tpe_search(_spec(), space, panel, Goal.parse(["sharpe", "turnover"]), n_trials=2,
+                   seed=0, early_stopping=rule)  # fmt: skip

@@ -2786,8 +2786,34 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Save the best parameters as a new strategy version */
+        /**
+         * Save the best parameters as a new strategy version
+         * @description With ``run``, also starts a backtest of the new version that records the study (its
+         *     overfitting findings appear in that backtest's diagnostics).
+         */
         post: operations["apply_best_api_studies__study_id__apply_best_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Backtest a trial (default the best) of the study
+         * @description A full backtest of the study's run with the trial's parameters; the run records the
+         *     study and trial, and the study's overfitting findings (PBO, deflated Sharpe ratio)
+         *     appear in its diagnostics.
+         */
+        post: operations["run_trial_api_studies__study_id__backtest_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2854,6 +2880,12 @@ export interface components {
              * @description default: the best feasible trial
              */
             trial?: number | null;
+            /**
+             * Run
+             * @description also start a backtest of the new version, linked to the study
+             * @default false
+             */
+            run: boolean;
         };
         /** ApplyBestOut */
         ApplyBestOut: {
@@ -2867,6 +2899,10 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
+            /** Backtest Id */
+            backtest_id?: string | null;
+            /** Job Id */
+            job_id?: string | null;
         };
         /** AuditEventOut */
         AuditEventOut: {
@@ -3675,6 +3711,31 @@ export interface components {
             } | null;
             /** Points */
             points: components["schemas"]["DrawdownPoint"][];
+        };
+        /**
+         * EarlyStoppingIn
+         * @description Early stopping of hopeless TPE trials (single objective): each trial first runs on
+         *     the first ``fraction`` of the period; those whose objective there falls below the
+         *     ``percentile``-th percentile of the completed trials' (after ``n_startup_trials``) are
+         *     pruned: stored with state ``pruned`` and their prefix metrics, never run in full.
+         */
+        EarlyStoppingIn: {
+            /**
+             * Fraction
+             * @default 0.33
+             */
+            fraction: number;
+            /**
+             * Percentile
+             * @description kept: above it
+             * @default 25
+             */
+            percentile: number;
+            /**
+             * N Startup Trials
+             * @default 20
+             */
+            n_startup_trials: number;
         };
         /**
          * Edge
@@ -4580,6 +4641,18 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["TemplateOut"];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
+        /** Envelope[TrialBacktestOut] */
+        Envelope_TrialBacktestOut_: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["TrialBacktestOut"];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -8927,8 +9000,8 @@ export interface components {
             seed: number;
             /**
              * Chunk Size
-             * @description trials per engine batch
-             * @default 32
+             * @description trials per engine batch (one run_batch call; a TPE study asks at most 32 at a time)
+             * @default 128
              */
             chunk_size: number;
             /**
@@ -8951,6 +9024,8 @@ export interface components {
              */
             keep_returns: boolean;
             walk_forward?: components["schemas"]["WalkForwardIn"] | null;
+            /** @description TPE with one objective: prune hopeless trials on a time prefix */
+            early_stopping?: components["schemas"]["EarlyStoppingIn"] | null;
         };
         /**
          * StudyDetail
@@ -9014,6 +9089,10 @@ export interface components {
             chunk_size: number;
             /** Walk Forward */
             walk_forward: {
+                [key: string]: unknown;
+            } | null;
+            /** Early Stopping */
+            early_stopping?: {
                 [key: string]: unknown;
             } | null;
             /** Engine Version */
@@ -9487,6 +9566,37 @@ export interface components {
             /** Holding Days */
             holding_days: number;
         };
+        /** TrialBacktestIn */
+        TrialBacktestIn: {
+            /**
+             * Trial
+             * @description default: the best feasible trial
+             */
+            trial?: number | null;
+            /** Name */
+            name?: string | null;
+        };
+        /**
+         * TrialBacktestOut
+         * @description A backtest started from a study's trial: it records the study and trial, and the
+         *     study's overfitting findings join its diagnostics.
+         */
+        TrialBacktestOut: {
+            /** Backtest Id */
+            backtest_id: string;
+            /** Job Id */
+            job_id: string;
+            /** Status */
+            status: string;
+            /** Study Id */
+            study_id: string;
+            /** Trial */
+            trial: number;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
         /** TrialOut */
         TrialOut: {
             /** Number */
@@ -9505,6 +9615,13 @@ export interface components {
             };
             /** Seconds */
             seconds: number;
+            /**
+             * State
+             * @description pruned: stopped early; values and metrics of the prefix
+             * @default complete
+             * @enum {string}
+             */
+            state: "complete" | "pruned";
         };
         /**
          * UniverseMember
@@ -30294,6 +30411,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ApplyBestOut_"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    run_trial_api_studies__study_id__backtest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrialBacktestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TrialBacktestOut_"];
                 };
             };
             /** @description Malformed request */

@@ -138,7 +138,7 @@ const en = {
     search: "Search", min: "Min", max: "Max", step: "Step", default: "Default", method: "Method", trials: "Trials", objective: "Objective",
     methods: { grid: "Grid", random: "Random", tpe: "TPE (Bayesian)" },
     objectives: { sharpe: "Sharpe", sortino: "Sortino", calmar: "Calmar", annual_return: "Annual return", max_drawdown: "Max drawdown", turnover: "Turnover" },
-    gridSize: "{{n}} combinations", start: "Start study", objectiveValue: "Objective", feasible: "Feasible", seconds: "Seconds", bestSoFar: "Best so far",
+    gridSize: "{{n}} combinations", start: "Start study", objectiveValue: "Objective", feasible: "Feasible", pruned: "Pruned (stopped early)", seconds: "Seconds", bestSoFar: "Best so far",
     trialsTable: "Trials", heatmap: "Heat map", sensitivity: "Sensitivity", parameter: "Parameter", best: "Best", mean: "Mean", importance: "Parameter importance",
     report: "Overfitting report", dsr: "Deflated Sharpe", bestTrial: "Best trial", noReport: "No report for this study", noFindings: "No findings",
     reportHelp: "PBO is the probability that the best parameters in sample rank below the median out of sample (≥ 0.5 means the search mostly fits noise). The deflated Sharpe ratio is the probability that the best Sharpe is real after accounting for how many trials were run (below 0.95 is a warning).",

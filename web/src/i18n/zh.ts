@@ -134,7 +134,7 @@ const zh: Messages = {
     search: "搜索", min: "最小值", max: "最大值", step: "步长", default: "默认值", method: "方法", trials: "试验数", objective: "目标",
     methods: { grid: "网格", random: "随机", tpe: "TPE（贝叶斯）" },
     objectives: { sharpe: "夏普比率", sortino: "索提诺比率", calmar: "卡玛比率", annual_return: "年化收益", max_drawdown: "最大回撤", turnover: "换手率" },
-    gridSize: "共 {{n}} 种组合", start: "开始优化", objectiveValue: "目标值", feasible: "可行", seconds: "耗时（秒）", bestSoFar: "当前最优",
+    gridSize: "共 {{n}} 种组合", start: "开始优化", objectiveValue: "目标值", feasible: "可行", pruned: "已提前停止", seconds: "耗时（秒）", bestSoFar: "当前最优",
     trialsTable: "试验", heatmap: "热力图", sensitivity: "敏感性", parameter: "参数", best: "最优", mean: "均值", importance: "参数重要性",
     report: "过拟合报告", dsr: "紧缩夏普比率", bestTrial: "最优试验", noReport: "该优化没有报告", noFindings: "没有发现问题",
     reportHelp: "PBO 是样本内最优参数在样本外排名低于中位数的概率（≥ 0.5 说明搜索主要在拟合噪声）。紧缩夏普比率是在考虑试验次数之后，最优夏普比率为真实的概率（低于 0.95 需警惕）。",

@@ -11,9 +11,16 @@ Public API::
     probability_of_backtest_overfitting, deflated_sharpe_ratio, ...  # overfit statistics
 """
 
-from quantlab.engine.optimise.analysis import heatmap, overfitting_report, sensitivity
+from quantlab.engine.optimise.analysis import (
+    cscv_accumulator,
+    heatmap,
+    overfitting_report,
+    overfitting_report_from,
+    sensitivity,
+)
 from quantlab.engine.optimise.objectives import Bound, Goal, Objective, ObjectiveError
 from quantlab.engine.optimise.overfit import (
+    StreamingCSCV,
     deflated_sharpe_from_returns,
     deflated_sharpe_ratio,
     expected_max_sharpe,
@@ -21,6 +28,7 @@ from quantlab.engine.optimise.overfit import (
     probability_of_backtest_overfitting,
 )
 from quantlab.engine.optimise.search import (
+    EarlyStopping,
     Outcome,
     Trial,
     evaluate,
@@ -37,14 +45,17 @@ from quantlab.engine.optimise.walkforward import WalkForward, walk_forward, wind
 __all__ = [
     "Bound",
     "Dimension",
+    "EarlyStopping",
     "Goal",
     "Objective",
     "ObjectiveError",
     "Outcome",
     "Space",
     "SpaceError",
+    "StreamingCSCV",
     "Trial",
     "WalkForward",
+    "cscv_accumulator",
     "deflated_sharpe_from_returns",
     "deflated_sharpe_ratio",
     "evaluate",
@@ -52,6 +63,7 @@ __all__ = [
     "grid_search",
     "heatmap",
     "overfitting_report",
+    "overfitting_report_from",
     "pareto_front",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",

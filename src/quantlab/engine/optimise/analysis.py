@@ -12,11 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from quantlab.engine.optimise.overfit import (
-    deflated_sharpe_from_returns,
-    probability_of_backtest_overfitting,
-    sharpe_performance,
-)
+from quantlab.engine.optimise.overfit import StreamingCSCV, deflated_sharpe_from_returns
 from quantlab.engine.optimise.search import Trial
 
 
@@ -71,6 +67,12 @@ def sensitivity(
     return {"values": values, "best": best, "mean": mean, "count": count}
 
 
+def cscv_splits(n_obs: int, n_splits: int = 16) -> int:
+    """The CSCV block count used for ``n_obs`` returns: ``n_splits`` lowered to the largest
+    even number that leaves each block at least two rows (0 when fewer than 2 fit)."""
+    return min(n_splits, (n_obs // 2) // 2 * 2)
+
+
 def overfitting_report(
     returns: np.ndarray, best: int, *, n_splits: int = 16, periods: int = 252
 ) -> dict[str, Any]:
@@ -96,11 +98,33 @@ def overfitting_report(
         out-of-sample loss), ``n_splits``, and ``dsr`` with its inputs.
     """
     m = np.nan_to_num(np.asarray(returns, dtype=np.float64), nan=0.0)
-    t_len, n = m.shape
-    splits = min(n_splits, (t_len // 2) // 2 * 2)
-    out: dict[str, Any] = {"n_trials": n, "n_obs": t_len}
+    acc = cscv_accumulator(m.shape[0], n_splits)
+    acc.add(m)
+    return overfitting_report_from(acc, m[:, best], periods=periods)
+
+
+def cscv_accumulator(n_obs: int, n_splits: int = 16) -> StreamingCSCV:
+    """An empty :class:`~quantlab.engine.optimise.overfit.StreamingCSCV` for trials of
+    ``n_obs`` returns, with ``n_splits`` lowered as :func:`cscv_splits` says."""
+    if n_obs < 3:
+        raise ValueError("the overfitting report needs at least 3 returns per trial")
+    return StreamingCSCV(n_obs, max(cscv_splits(n_obs, n_splits), 2))
+
+
+def overfitting_report_from(
+    acc: StreamingCSCV, best_returns: np.ndarray, *, periods: int = 252
+) -> dict[str, Any]:
+    """:func:`overfitting_report` of the trials added to ``acc`` (their returns arrived a
+    chunk of columns at a time, e.g. page by page from storage, so memory is bounded by the
+    per-block moments, ``O(S · N)``, whatever the number of trials N); ``best_returns`` are
+    the selected trial's ``(T,)`` returns (for the DSR's skew and kurtosis). Equal to
+    :func:`overfitting_report` on the whole matrix."""
+    n, splits = acc.n_trials, cscv_splits(acc.n_obs, acc.n_splits)
+    if n == 0:
+        raise ValueError("the overfitting report needs at least 1 trial")
+    out: dict[str, Any] = {"n_trials": n, "n_obs": acc.n_obs}
     if n >= 2 and splits >= 2:
-        p = probability_of_backtest_overfitting(m, n_splits=splits)
+        p = acc.result()
         out.update(
             pbo=p.pbo,
             n_splits=splits,
@@ -113,8 +137,8 @@ def overfitting_report(
         )
     else:
         out.update(pbo=None, n_splits=None, logits=None, degradation=None)
-    sharpes = sharpe_performance(m)
-    d = deflated_sharpe_from_returns(m[:, best], sharpes)
+    best = np.nan_to_num(np.asarray(best_returns, dtype=np.float64), nan=0.0)
+    d = deflated_sharpe_from_returns(best, acc.sharpes())
     out["dsr"] = {
         "dsr": d.dsr,
         "sharpe": d.sharpe,

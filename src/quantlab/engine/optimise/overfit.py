@@ -120,7 +120,7 @@ def probability_of_backtest_overfitting(
     blocks = m[: rows * n_splits].reshape(n_splits, rows, m.shape[1])
     n = m.shape[1]
     if performance is sharpe_performance:
-        return _result(*_sharpe_cscv(blocks))
+        return _result(*_sharpe_cscv(blocks.sum(axis=1), np.square(blocks).sum(axis=1), rows))
     logits, chosen, is_perf, oos_perf = [], [], [], []
     for train in itertools.combinations(range(n_splits), n_splits // 2):
         test = [b for b in range(n_splits) if b not in train]
@@ -151,35 +151,118 @@ def _sharpe_from_sums(total: np.ndarray, squares: np.ndarray, rows: int) -> np.n
         return np.where(tiny, 0.0, mean / np.sqrt(np.where(tiny, 1.0, var)))
 
 
-def _sharpe_cscv(blocks: np.ndarray) -> tuple[np.ndarray, ...]:
-    """CSCV with the Sharpe ratio, vectorised: each half's sums are a 0/1 combination
-    matrix times the blocks' sums, so no block of returns is copied per combination."""
-    n_splits, rows, n = blocks.shape
-    sums, squares = blocks.sum(axis=1), np.square(blocks).sum(axis=1)
+def _sharpe_cscv(sums: np.ndarray, squares: np.ndarray, rows: int) -> tuple[np.ndarray, ...]:
+    """CSCV with the Sharpe ratio from the ``(S, N)`` per-block sums and sums of squares of
+    ``rows`` rows each: each half's sums are a 0/1 combination matrix times the blocks'
+    sums, evaluated a bounded number of combinations at a time (memory ``O(S·N)`` plus
+    about 4 million cells), so no block of returns is copied per combination and no
+    ``N × N`` (or ``T × N``) array exists."""
+    n_splits, n = sums.shape
     all_sum, all_sq = sums.sum(axis=0), squares.sum(axis=0)
     combos = list(itertools.combinations(range(n_splits), n_splits // 2))
-    mask = np.zeros((len(combos), n_splits))
+    index = {c: i for i, c in enumerate(combos)}
+    # a combination's out-of-sample half is its complement's in-sample half: one Sharpe
+    # ratio per half serves both, so each pair of complements costs two evaluations
+    pairs = []
     for i, train in enumerate(combos):
-        mask[i, list(train)] = 1.0
+        j = index[tuple(b for b in range(n_splits) if b not in train)]
+        if i < j:
+            pairs.append((i, j))
+    mask = np.zeros((len(pairs), n_splits))
+    for p, (i, _) in enumerate(pairs):
+        mask[p, list(combos[i])] = 1.0
+    first = np.array([i for i, _ in pairs], dtype=np.int64)
+    second = np.array([j for _, j in pairs], dtype=np.int64)
     half = rows * (n_splits // 2)
-    logits, chosen, is_perf, oos_perf = [], [], [], []
-    step = max(1, 4_000_000 // max(n, 1))
-    for lo in range(0, len(combos), step):
+    total = len(combos)
+    logits, chosen = np.empty(total), np.empty(total, dtype=np.int64)
+    is_perf, oos_perf = np.empty(total), np.empty(total)
+    step = max(1, 2_000_000 // max(n, 1))
+    for lo in range(0, len(pairs), step):
         mk = mask[lo : lo + step]
-        s_is, q_is = mk @ sums, mk @ squares
-        r_is = _sharpe_from_sums(s_is, q_is, half)
-        r_oos = _sharpe_from_sums(all_sum - s_is, all_sq - q_is, half)
-        best = np.argmax(r_is, axis=1)
-        k = np.arange(len(mk))
-        v = r_oos[k, best]
-        rank = (r_oos < v[:, None]).sum(axis=1) + ((r_oos == v[:, None]).sum(axis=1) + 1) / 2
-        omega = rank / (n + 1)
-        logits.append(np.log(omega / (1.0 - omega)))
-        chosen.append(best)
-        is_perf.append(r_is[k, best])
-        oos_perf.append(v)
-    return (np.concatenate(logits), np.concatenate(chosen).astype(np.int64),
-            np.concatenate(is_perf), np.concatenate(oos_perf))  # fmt: skip
+        s_a, q_a = mk @ sums, mk @ squares
+        r_a = _sharpe_from_sums(s_a, q_a, half)
+        r_b = _sharpe_from_sums(all_sum - s_a, all_sq - q_a, half)
+        for at, r_is, r_oos in ((first[lo : lo + step], r_a, r_b),
+                                (second[lo : lo + step], r_b, r_a)):  # fmt: skip
+            best = np.argmax(r_is, axis=1)
+            k = np.arange(len(mk))
+            v = r_oos[k, best]
+            below = (r_oos < v[:, None]).sum(axis=1)
+            rank = below + ((r_oos == v[:, None]).sum(axis=1) + 1) / 2
+            omega = rank / (n + 1)
+            logits[at] = np.log(omega / (1.0 - omega))
+            chosen[at] = best
+            is_perf[at] = r_is[k, best]
+            oos_perf[at] = v
+    return logits, chosen, is_perf, oos_perf
+
+
+class StreamingCSCV:
+    """PBO by CSCV with the Sharpe ratio over trials whose returns arrive a chunk of
+    columns at a time (e.g. read page by page from storage), in memory bounded by the
+    ``(S, N)`` block moments: each chunk's ``(T, k)`` returns are reduced to per-block
+    sums and sums of squares at once and then dropped, so a study of any number of trials
+    needs ``16 · S · N`` bytes rather than its ``T × N`` returns. The result equals
+    :func:`probability_of_backtest_overfitting` on the whole matrix (same blocks: the
+    last ``T mod S`` rows are dropped).
+
+    Parameters
+    ----------
+    n_obs : int
+        Rows ``T`` of every chunk (the common calendar's length).
+    n_splits : int
+        Even number of blocks S (2 ≤ S ≤ 16), ``S ≤ T``.
+
+    Examples
+    --------
+    >>> acc = StreamingCSCV(n_obs=8, n_splits=4)
+    >>> acc.add(np.tile([[0.01], [-0.01]], (4, 3)) * [1.0, 2.0, 3.0])
+    >>> acc.n_trials
+    3
+    """
+
+    def __init__(self, n_obs: int, n_splits: int = 16) -> None:
+        if n_splits % 2 or not 2 <= n_splits <= MAX_SPLITS:
+            raise ValueError(f"n_splits must be even and in [2, {MAX_SPLITS}]")
+        if n_obs < n_splits:
+            raise ValueError(f"PBO needs at least {n_splits} rows, got {n_obs}")
+        self.n_obs, self.n_splits, self.rows = n_obs, n_splits, n_obs // n_splits
+        self._sums: list[np.ndarray] = []
+        self._squares: list[np.ndarray] = []
+        self._total: list[np.ndarray] = []
+        self._total_sq: list[np.ndarray] = []
+
+    @property
+    def n_trials(self) -> int:
+        """Trials (columns) added so far."""
+        return sum(s.shape[1] for s in self._sums)
+
+    def add(self, chunk: np.ndarray) -> None:
+        """Add a ``(T, k)`` chunk of ``k`` trials' returns (NaN → 0)."""
+        m = np.nan_to_num(np.asarray(chunk, dtype=np.float64), nan=0.0)
+        if m.ndim == 1:
+            m = m[:, None]
+        if m.shape[0] != self.n_obs:
+            raise ValueError(f"every trial needs {self.n_obs} returns, got {m.shape[0]}")
+        blocks = m[: self.rows * self.n_splits].reshape(self.n_splits, self.rows, m.shape[1])
+        self._sums.append(blocks.sum(axis=1))
+        self._squares.append(np.square(blocks).sum(axis=1))
+        self._total.append(m.sum(axis=0))
+        self._total_sq.append(np.square(m).sum(axis=0))
+
+    def sharpes(self) -> np.ndarray:
+        """Every trial's per-period Sharpe ratio over all ``T`` rows (ddof=1), in the
+        order added: what :func:`sharpe_performance` gives on the whole matrix."""
+        return _sharpe_from_sums(np.concatenate(self._total), np.concatenate(self._total_sq),
+                                 self.n_obs)  # fmt: skip
+
+    def result(self) -> PBOResult:
+        """The CSCV outcome over every trial added (at least 2)."""
+        if self.n_trials < 2:
+            raise ValueError("PBO needs at least 2 trials")
+        sums, squares = np.concatenate(self._sums, axis=1), np.concatenate(self._squares, axis=1)
+        return _result(*_sharpe_cscv(sums, squares, self.rows))
 
 
 def _result(lam: np.ndarray, chosen: np.ndarray, x: np.ndarray, y: np.ndarray) -> PBOResult:

@@ -24,7 +24,7 @@ from quantlab.engine.optimise.space import Point, Space, SpaceError
 from quantlab.engine.runner import RunResult, run_batch
 from quantlab.engine.spec import RunSpec
 
-CHUNK_SIZE = 32
+CHUNK_SIZE = 128  # variants per run_batch call (results stream out one at a time)
 METHODS = ("grid", "random", "tpe")
 
 
@@ -43,6 +43,7 @@ class Trial:
     metrics: dict[str, Any]
     seconds: float
     returns: np.ndarray | None = field(default=None, repr=False)
+    state: str = "complete"  # or "pruned": stopped early (values and metrics of the prefix)
 
 
 @dataclass
@@ -56,6 +57,27 @@ class Outcome:
     pareto: list[Trial] = field(default_factory=list)
     stopped: bool = False
     optuna_seconds: float = 0.0
+    n_pruned: int = 0
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Early stopping of hopeless TPE trials on a time prefix.
+
+    Every trial of a batch first runs on the first ``fraction`` of the period; the prefix's
+    first objective is reported to Optuna as the intermediate value of step 0, and Optuna's
+    :class:`~optuna.pruners.PercentilePruner` stops the trials below the ``percentile``-th
+    percentile of the completed trials' prefix values (after ``n_startup_trials`` complete
+    trials; none is pruned before). Pruned trials are told ``PRUNED`` with their prefix
+    value (TPE learns from them) and never run on the whole period; the others do. A trial
+    costs ``fraction`` more when it survives and ``1 − fraction`` less when pruned, so it
+    pays when more than ``fraction / (1 − fraction)`` of the survivors' share is pruned
+    (with the defaults, once warmed up, about 0.33 + 0.25 = 58 % of the work).
+    Single-objective studies only (Optuna prunes one objective)."""
+
+    fraction: float = 0.33
+    percentile: float = 25.0
+    n_startup_trials: int = 20
 
 
 TrialFn = Callable[[Trial], bool | None]
@@ -208,25 +230,36 @@ def tpe_search(
     spec: RunSpec, space: Space, panel: Any, goal: Goal, *, n_trials: int, seed: int,
     on_trial: TrialFn | None = None, fixed: Point | None = None, batch: int = 1,
     storage: Any = None, study_name: str | None = None,
-    should_stop: Callable[[], bool] | None = None, **kw: Any,
+    should_stop: Callable[[], bool] | None = None,
+    early_stopping: EarlyStopping | None = None, **kw: Any,
 ) -> Outcome:  # fmt: skip
     """Bayesian search with Optuna's TPE sampler (multi-objective when the goal has several
-    objectives), seeded and reproducible: ``batch`` trials are asked, run together through
-    ``run_batch`` and told, so the same seed and batch give the same trials. Each bound's violation
+    objectives), seeded and reproducible: ``batch`` trials are asked (with the constant
+    liar, so the trials of a batch spread out), run together through one ``run_batch`` call
+    and told, so the same seed and batch give the same trials. Each bound's violation
     goes to the sampler through ``Trial.set_constraint`` (> 0 when broken). With a
     ``storage`` (an Optuna storage URL or object) and ``study_name``, the study is stored
     and a second call resumes it: trials a stopped process asked but never told are marked
     failed and do not count towards ``n_trials``. ``should_stop`` is asked before each batch
-    (a pause between batches leaves no trial half done). ``Outcome.optuna_seconds`` is the
-    time spent in Optuna itself (ask, tell, sampling)."""
+    (a pause between batches leaves no trial half done). ``early_stopping`` prunes hopeless
+    trials on a time prefix (:class:`EarlyStopping`); pruned trials reach ``on_trial`` with
+    ``state="pruned"``. ``Outcome.optuna_seconds`` is the time spent in Optuna itself (ask,
+    tell, sampling, pruning)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed)
+    if early_stopping is not None and len(goal.objectives) > 1:
+        raise SpaceError("early stopping needs a single objective (Optuna prunes one)")
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=batch > 1)
+    pruner: Any = optuna.pruners.NopPruner()
+    if early_stopping is not None:
+        pruner = optuna.pruners.PercentilePruner(
+            early_stopping.percentile, n_startup_trials=early_stopping.n_startup_trials
+        )
     directions: list[Any] = [o.direction for o in goal.objectives]
     study = optuna.create_study(
-        directions=directions, sampler=sampler, storage=storage, study_name=study_name,
-        load_if_exists=storage is not None,
+        directions=directions, sampler=sampler, pruner=pruner, storage=storage,
+        study_name=study_name, load_if_exists=storage is not None,
     )  # fmt: skip
     running = optuna.trial.TrialState.RUNNING
     for stale in study.get_trials(deepcopy=False, states=(running,)):
@@ -234,6 +267,10 @@ def tpe_search(
     done = len(study.get_trials(deepcopy=False)) - len(
         study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
     )
+    prefix_end = None
+    if early_stopping is not None:
+        prefix_end = _prefix_end(panel, kw.get("start", spec.start), kw.get("end", spec.end),
+                                 early_stopping.fraction)  # fmt: skip
     tracker = _Tracker(goal, on_trial)
     spent = 0.0
     while done < n_trials:
@@ -249,7 +286,21 @@ def tpe_search(
             points.append(point)
         spent += time.perf_counter() - t0
         feasible = [space.feasible(p, fixed) for p in points]
-        run_points = [p for p, ok in zip(points, feasible, strict=True) if ok]
+        pruned: dict[int, Trial] = {}
+        if prefix_end is not None:
+            ok = [(a, p) for a, p, f in zip(asked, points, feasible, strict=True) if f]
+            prefix = evaluate(spec, [p for _, p in ok], panel, goal,
+                              **{**kw, "end": prefix_end, "keep_returns": False})  # fmt: skip
+            for (trial, _), t in zip(ok, prefix, strict=True):
+                t0 = time.perf_counter()
+                v = t.values[0]
+                trial.report(v if math.isfinite(v) else _worst(goal.objectives[0].maximize), 0)
+                if trial.should_prune():
+                    pruned[trial.number] = Trial(trial.number, t.params, t.values, False,
+                                                 t.metrics, t.seconds, None, "pruned")  # fmt: skip
+                spent += time.perf_counter() - t0
+        run_points = [p for a, p, ok in zip(asked, points, feasible, strict=True)
+                      if ok and a.number not in pruned]  # fmt: skip
         results = iter(evaluate(spec, run_points, panel, goal, first_number=done, **kw))
         for trial, ok in zip(asked, feasible, strict=True):
             t0 = time.perf_counter()
@@ -257,6 +308,15 @@ def tpe_search(
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 spent += time.perf_counter() - t0
                 done += 1
+                continue
+            if trial.number in pruned:  # hopeless on the prefix: stopped early
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                spent += time.perf_counter() - t0
+                done += 1
+                tracker.out.n_pruned += 1
+                if tracker.add(pruned[trial.number]):
+                    tracker.out.optuna_seconds = spent
+                    return tracker.out
                 continue
             t = next(results)
             t = Trial(trial.number, t.params, t.values, t.feasible, t.metrics, t.seconds,
@@ -274,6 +334,18 @@ def tpe_search(
                 return tracker.out
     tracker.out.optuna_seconds = spent
     return tracker.out
+
+
+def _prefix_end(panel: Any, start: Any, end: Any, fraction: float) -> np.datetime64:
+    """The last day of the first ``fraction`` of the days in ``[start, end]``."""
+    if not 0.0 < fraction < 1.0:
+        raise SpaceError("early stopping's fraction must be between 0 and 1")
+    cal = np.asarray(panel.calendar).astype("datetime64[D]")
+    lo = 0 if start is None else int(np.searchsorted(cal, np.datetime64(start, "D")))
+    hi = len(cal) if end is None else int(np.searchsorted(cal, np.datetime64(end, "D"), "right"))
+    if hi - lo < 4:
+        raise SpaceError("early stopping needs a longer period")
+    return cal[lo + max(1, int((hi - lo) * fraction)) - 1]
 
 
 def _worst(maximize: bool) -> float:

@@ -19,7 +19,7 @@ interface Detail extends Study {
   progress: { trials_done: number; trials_total: number; best: Best | null; percentage: number; eta_seconds: number | null; stage: string | null };
 }
 interface Best { values?: (number | null)[]; params?: Record<string, number>; number?: number }
-interface Trial { number: number; params: Record<string, number>; values: (number | null)[]; feasible: boolean; metrics: Record<string, unknown>; seconds: number }
+interface Trial { number: number; params: Record<string, number>; values: (number | null)[]; feasible: boolean; metrics: Record<string, unknown>; seconds: number; state?: "complete" | "pruned" }
 interface Heatmap { x_param: string; y_param: string; x: number[]; y: number[]; z: (number | null)[][] }
 interface Sensitivity { param: string; values: number[]; best: (number | null)[]; mean: (number | null)[] }
 interface Report { n_trials: number; n_obs: number; pbo: number | null; n_splits: number | null; dsr: Record<string, number>; best_trial: number; findings: { severity: string; title: string; suggestion?: string; diagnostic: string }[] }
@@ -51,7 +51,7 @@ function Trials({ study, params }: { study: Detail; params: string[] }) {
         ...params.map((p) => ({ title: p, key: `param-${p}`, render: (_: unknown, r: Trial) => r.params[p] })),
         { title: t("studies.objectiveValue"), key: "objective", sorter: true, sortOrder: sorted("objective"), render: (_: unknown, r: Trial) => fmt(r.values[0]) },
         ...SHOWN.map((m) => ({ title: m, key: m, sorter: true, sortOrder: sorted(m), render: (_: unknown, r: Trial) => fmt(r.metrics[m]) })),
-        { title: t("studies.feasible"), key: "feasible", render: (_: unknown, r: Trial) => (r.feasible ? "✓" : "✗") },
+        { title: t("studies.feasible"), key: "feasible", render: (_: unknown, r: Trial) => (r.state === "pruned" ? t("studies.pruned") : r.feasible ? "✓" : "✗") },
         { title: t("studies.seconds"), key: "seconds", sorter: true, sortOrder: sorted("seconds"), render: (_: unknown, r: Trial) => fmt(r.seconds, 2) },
       ]} />
   );
