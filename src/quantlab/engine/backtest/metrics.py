@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from quantlab.engine.backtest.rows_nb import weight_row_sums
+
 __all__ = [
     "MetricInputs",
     "MetricSpec",
@@ -596,11 +598,13 @@ def turnover(positions: np.ndarray, periods: int = 252) -> float:
     w = nan_to_zero(positions)
     if w.shape[0] == 0:
         return math.nan
-    step = np.empty_like(w)  # np.diff(w, axis=0, prepend=0.0), in one buffer
-    step[0] = w[0]
-    np.subtract(w[1:], w[:-1], out=step[1:])
-    diff = np.abs(step, out=step).sum(axis=1)
+    # np.abs(np.diff(w, axis=0, prepend=0.0)).sum(axis=1), to the bit, without temporaries
+    diff = weight_row_sums(_rows(w), 0)
     return float(diff.mean() / 2.0 * periods)
+
+
+def _rows(w: np.ndarray) -> np.ndarray:
+    return w.reshape(w.shape[0], -1)
 
 
 def exposure(positions: np.ndarray) -> float:
@@ -609,13 +613,13 @@ def exposure(positions: np.ndarray) -> float:
     Units: fraction of equity (1.0 = fully invested, >1 = leveraged). NaN = no position.
     """
     w = nan_to_zero(positions)
-    return float(np.abs(w).sum(axis=1).mean()) if w.shape[0] else math.nan
+    return float(weight_row_sums(_rows(w), 1).mean()) if w.shape[0] else math.nan
 
 
 def net_exposure(positions: np.ndarray) -> float:
     """Mean net exposure, ``mean_t(sum_i w[t, i])``. Units: fraction of equity."""
     w = nan_to_zero(positions)
-    return float(w.sum(axis=1).mean()) if w.shape[0] else math.nan
+    return float(weight_row_sums(_rows(w), 2).mean()) if w.shape[0] else math.nan
 
 
 # ---------------------------------------------------------------------------------------------
