@@ -172,3 +172,20 @@ def test_kept_sub_expressions_give_the_values_of_a_fresh_evaluation() -> None:
     j = 0
     want = np.float32(np.mean(np.float32(panel["close"][6:11, j])))
     assert later["Mean($close, 5)"][10, j] == pytest.approx(float(want), rel=1e-6)
+
+
+@pytest.mark.parametrize("portfolio", ["per_column", "shared"])
+def test_metrics_without_the_weights_matrix_equal_those_with_it(portfolio: str) -> None:
+    # diagnostics off sums each day's weights as it builds them; on, it keeps the (T, N)
+    # weights for the diagnostics: the metrics must not tell the two apart
+    panel = _panel(n=10, t_len=200)
+    spec = apply_variant(_spec("cn_a_share", portfolio, {"mode": "equal"}), {"fast": 3})
+    lean = engine.run(spec, panel, diagnostics=False)
+    full = engine.run(spec, panel, diagnostics=True)
+    assert lean.metrics == full.metrics
+    assert lean.metrics["turnover"] > 0 and lean.metrics["exposure"] > 0
+    # by hand from the weights: turnover = mean_t sum_i |w_t - w_t-1| / 2 * 252
+    w = full.simulation.positions_weight()
+    step = np.abs(np.diff(w, axis=0, prepend=0.0)).sum(axis=1)
+    assert lean.metrics["turnover"] == pytest.approx(step.mean() / 2 * 252, rel=1e-12)
+    assert lean.metrics["net_exposure"] == pytest.approx(w.sum(axis=1).mean(), rel=1e-12)

@@ -18,6 +18,7 @@ from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
+from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
 SUMMARY_KEYS = (
@@ -164,9 +165,14 @@ def analyse(
     returns = daily_returns(equity, init_cash)
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
-    weights = result.positions_weight()[:n]
     trades = closed_trades(result.trades)
-    metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
+    if diagnostics:
+        weights = result.positions_weight()[:n]
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
+    else:  # the weights' daily sums are all the metrics read: no (T, N) weights
+        rows = position_weight_sums(result.positions[:n], result.last_close()[:n],
+                                    result.equity[:n])  # fmt: skip
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     findings: list[dict[str, Any]] = []
     if diagnostics:
         # asset returns on the adjusted basis: continuous through splits and dividends

@@ -84,27 +84,86 @@ def pairwise_sum_nb(a, plan, stack):
     return stack[0]
 
 
-def weight_row_sums(w: np.ndarray, what: int) -> np.ndarray:
-    """Per row of ``w`` (``(T, N)`` float64): ``what`` 0 the one-way step
-    ``sum_i |w[t, i] - w[t-1, i]|`` (``w[-1] = 0``), 1 the gross ``sum_i |w[t, i]|``,
-    2 the net ``sum_i w[t, i]``; equal to NumPy's ``.sum(axis=1)`` of those terms."""
+def weight_row_sums(w: np.ndarray) -> np.ndarray:
+    """Row sums of ``w`` (``(T, N)`` float64) as ``(3, T)``: the one-way step
+    ``sum_i |w[t, i] - w[t-1, i]|`` (``w[-1] = 0``), the gross ``sum_i |w[t, i]|`` and the
+    net ``sum_i w[t, i]``; each equal to NumPy's ``.sum(axis=1)`` of those terms."""
     a = np.ascontiguousarray(w, dtype=np.float64)
     plan = pairwise_plan(a.shape[1])
-    return _row_sums_nb(a, what, plan, np.empty(plan.shape[0] + 1))
+    return _row_sums_nb(a, plan, np.empty(plan.shape[0] + 1))
+
+
+def position_weight_sums(positions: np.ndarray, marks: np.ndarray, equity: np.ndarray) -> np.ndarray:
+    """:func:`weight_row_sums` of ``result.weights_nb(positions, marks, equity)`` without
+    the ``(T, N)`` weights: each row of weights is built (the same arithmetic) and summed."""
+    n = positions.shape[1]
+    plan = pairwise_plan(n)
+    return _weight_sums_nb(positions, marks, equity, plan, np.empty(plan.shape[0] + 1))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _finite_nb(v, top):
+    """``numpy.nan_to_num(v, nan=0.0)`` of one value."""
+    if v != v:
+        return 0.0
+    if v > top:
+        return top
+    if v < -top:
+        return -top
+    return v
 
 
 @njit(cache=True, nogil=True)
-def _row_sums_nb(w, what, plan, stack):
+def _row_sums_nb(w, plan, stack):
     t_len, n = w.shape
-    out = np.empty(t_len)
-    buf = np.empty(n)
+    top = np.finfo(np.float64).max
+    out = np.empty((3, t_len))
+    prev = np.zeros(n)
+    row = np.empty(n)
+    step = np.empty(n)
+    gross = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            v = w[t, i]
-            if what == 0:
-                v = abs(v - w[t - 1, i]) if t > 0 else abs(v)
-            elif what == 1:
-                v = abs(v)
-            buf[i] = v
-        out[t] = pairwise_sum_nb(buf, plan, stack)
+            v = _finite_nb(w[t, i], top)
+            row[i] = v
+            step[i] = abs(v - prev[i]) if t > 0 else abs(v)
+            gross[i] = abs(v)
+            prev[i] = v
+        out[0, t] = pairwise_sum_nb(step, plan, stack)
+        out[1, t] = pairwise_sum_nb(gross, plan, stack)
+        out[2, t] = pairwise_sum_nb(row, plan, stack)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _weight_sums_nb(positions, marks, equity, plan, stack):
+    t_len, n = positions.shape
+    shared = equity.shape[1] == 1
+    top = np.finfo(np.float64).max
+    out = np.empty((3, t_len))
+    prev = np.zeros(n)
+    row = np.empty(n)
+    step = np.empty(n)
+    gross = np.empty(n)
+    for t in range(t_len):
+        for i in range(n):
+            d = equity[t, 0] if shared else equity[t, i]
+            if not d > 0.0:
+                w = 0.0
+            else:
+                v = positions[t, i] * marks[t, i]
+                if v != v:
+                    v = 0.0
+                elif v > top:
+                    v = top
+                elif v < -top:
+                    v = -top
+                w = _finite_nb(v / d, top)
+            row[i] = w
+            step[i] = abs(w - prev[i]) if t > 0 else abs(w)
+            gross[i] = abs(w)
+            prev[i] = w
+        out[0, t] = pairwise_sum_nb(step, plan, stack)
+        out[1, t] = pairwise_sum_nb(gross, plan, stack)
+        out[2, t] = pairwise_sum_nb(row, plan, stack)
     return out
