@@ -189,3 +189,42 @@ def test_metrics_without_the_weights_matrix_equal_those_with_it(portfolio: str) 
     step = np.abs(np.diff(w, axis=0, prepend=0.0)).sum(axis=1)
     assert lean.metrics["turnover"] == pytest.approx(step.mean() / 2 * 252, rel=1e-12)
     assert lean.metrics["net_exposure"] == pytest.approx(w.sum(axis=1).mean(), rel=1e-12)
+
+
+def test_diagnostic_kernels_equal_the_numpy_expressions_they_replace() -> None:
+    from quantlab.engine.backtest import diagnostics as diag
+    from quantlab.engine.backtest import metrics as m
+    from quantlab.engine.backtest.diagnostics_nb import (
+        bootstrap_sharpes,
+        concentration,
+        contribution_totals_nb,
+    )
+
+    rng = np.random.default_rng(1)
+    for n in (8, 37, 130, 700):
+        r = rng.normal(0, 0.01, n)
+        idx = rng.integers(0, n, size=(50, n))
+        null = (r - r.mean())[idx]
+        want = null.mean(axis=1) / null.std(axis=1, ddof=1) * np.sqrt(252)
+        np.testing.assert_array_equal(bootstrap_sharpes(r - r.mean(), idx, 252), want)
+        w = np.abs(rng.normal(size=(n, 23)))
+        w[rng.random(w.shape) < 0.3] = 0.0
+        w[3], w[5, 2] = 0.0, np.nan
+        a = np.abs(m.nan_to_zero(w))
+        gross = a.sum(axis=1)
+        held = gross > 0
+        got_gross, got_hhi = concentration(w)
+        np.testing.assert_array_equal(got_gross, gross)
+        np.testing.assert_array_equal(got_hhi, ((a[held] / gross[held, None]) ** 2).sum(axis=1))
+        close = np.cumprod(1 + rng.normal(0, 0.02, (n, 23)), axis=0)
+        close[2, 1], close[4, 3] = np.nan, 0.0  # a gap and a zero price (an infinite return)
+        with np.errstate(all="ignore"):
+            ret = np.vstack([np.zeros((1, 23)), close[1:] / close[:-1] - 1.0])
+            want_tot = np.nansum(diag.contributions_from_weights(w, ret), axis=0)
+        np.testing.assert_array_equal(contribution_totals_nb(w, close), want_tot)
+    # by hand: one name at weight 0.5 then 1.0; returns +10 % then -5 %
+    w = np.array([[0.5], [1.0], [0.0]])
+    close = np.array([[10.0], [11.0], [10.45]])
+    assert contribution_totals_nb(w, close)[0] == pytest.approx(0.5 * 0.1 + 1.0 * -0.05)
+    gross, hhi = concentration(np.array([[0.25, 0.75], [0.0, 0.0]]))
+    assert gross.tolist() == [1.0, 0.0] and hhi.tolist() == [0.625]

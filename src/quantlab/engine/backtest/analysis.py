@@ -18,6 +18,7 @@ from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
+from quantlab.engine.backtest.diagnostics_nb import contribution_totals_nb
 from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
@@ -178,8 +179,6 @@ def analyse(
         # asset returns on the adjusted basis: continuous through splits and dividends
         close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
         close = close[:n]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}
         for code in result.rejections.reason.tolist():
             name = RejectReason(code).name.lower()
@@ -189,7 +188,8 @@ def analyse(
             dates=dates,
             benchmark=bench_ret,
             weights=weights,
-            contributions=diag.contributions_from_weights(weights, asset_ret),
+            # yesterday's weight x today's return, summed per instrument in one pass
+            contribution_totals=contribution_totals_nb(weights, close),
             instruments=[str(s) for s in result.instruments],
             industries=dict(industries) if industries else None,
             trades=trades,
