@@ -508,12 +508,12 @@ def run_batch(
             yield one(variant)
         return
     # Each variant runs exactly as alone; the kernels release the GIL, so variants overlap
-    # on the cores. At most ``2 * threads`` results wait, whatever the number of variants.
+    # on the cores. At most ``threads + 1`` results wait, whatever the number of variants.
     pool = ThreadPoolExecutor(threads, thread_name_prefix="run_batch")
     try:
         waiting: deque[Future[RunResult]] = deque()
         todo = iter(specs[1:])
-        for variant in itertools.islice(todo, 2 * threads):
+        for variant in itertools.islice(todo, threads + 1):
             waiting.append(pool.submit(one, variant))
         while waiting:
             result = waiting.popleft().result()

@@ -107,9 +107,12 @@ def _moment_nb(x, first, last, window, what):
         acc = 0.0
         cnt = 0
         nonzero = 0
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
-            if window > 0 and (t - f) % window == 0:
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
+            if rebuild:
                 acc = 0.0
                 cnt = 0
                 nonzero = 0
