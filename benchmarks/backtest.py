@@ -8,16 +8,19 @@ W1  dual MA 10/30, each symbol its own portfolio, rules off (vectorbt's model); 
     (``Cross(Mean($close,10), Mean($close,30))``), metrics and diagnostics included.
 W2  grid fast 5..50 step 5 × slow 20..200 step 20 (fast < slow), 90 pairs × every symbol;
     also ``quantlab.engine.run_batch`` over the same 90 pairs (expressions with {fast}/{slow}
-    parameters, shared expression cache, metrics per pair).
+    parameters, shared expression cache, metrics per pair, variants on one thread per CPU),
+    and over the first 30 pairs to show its memory does not grow with the grid.
 W3  one shared-cash portfolio, top-50 by a score, monthly rebalancing, all A-share rules on.
 
 Every timing is the best of a few repeats after a warm-up call (Numba compilation excluded on
-both sides). Peak memory is the largest resident-set growth seen by a 5 ms sampler thread.
+both sides), printed with the CPU seconds of that repeat (``time.process_time``, all threads)
+and the 1-minute load average: the machine may be shared. Peak memory is the largest resident-set growth seen by a 5 ms sampler thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import threading
 import time
@@ -90,17 +93,33 @@ class PeakRSS:
         return (self.peak - self.base) / 2**20
 
 
-def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = np.inf, None
+class Seconds(float):
+    """Wall seconds that also carry the process's CPU seconds over the same span (all
+    threads): on a shared machine the CPU figure moves less with the others' load."""
+
+    cpu: float = math.nan
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Seconds, Any]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn()
+    wall = Seconds(time.perf_counter() - t0)
+    wall.cpu = time.process_time() - c0
+    return wall, out
+
+
+def best_of(fn: Callable[[], Any], repeats: int) -> tuple[Seconds, Any]:
+    best, out = Seconds(np.inf), None
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
+        t, out = timed(fn)
+        best = min(best, t)
     return best, out
 
 
 def line(label: str, seconds: float, extra: str = "") -> None:
-    print(f"  {label:<52s} {seconds:9.3f} s  {extra}")
+    cpu = getattr(seconds, "cpu", math.nan)
+    used = f"cpu {cpu:7.3f} s" if math.isfinite(cpu) else " " * 13
+    print(f"  {label:<52s} {seconds:9.3f} s  {used}  load {os.getloadavg()[0]:4.1f}  {extra}")
 
 
 def vbt_dual_ma(vbt: Any, close: pd.DataFrame, fast: Any, slow: Any) -> np.ndarray:
@@ -248,13 +267,11 @@ def w2(panel: Panel, vbt: Any, vbt_symbols: int, vbt_chunk: int) -> None:
         return
     df = pd.DataFrame(close[:, :vbt_symbols])
     vbt_dual_ma(vbt, df.iloc[:300, :2], [5, 10], [20, 20])  # compile
-    t0 = time.perf_counter()
     with PeakRSS() as mem:
-        finals = [
+        vbt_t, finals = timed(lambda: [
             vbt_dual_ma(vbt, df, list(fasts[k : k + vbt_chunk]), list(slows[k : k + vbt_chunk]))
             for k in range(0, n_pairs, vbt_chunk)
-        ]
-    vbt_t = time.perf_counter() - t0
+        ])  # fmt: skip
     est = vbt_t * close.shape[1] / vbt_symbols
     line(f"vectorbt, {vbt_symbols} symbols, chunks of {vbt_chunk} pairs", vbt_t,
          f"peak +{mem.mib:.0f} MiB")  # fmt: skip
@@ -275,15 +292,16 @@ def w2_run_batch(panel: Panel, fasts: np.ndarray, slows: np.ndarray, grid: Cross
     list(engine.run_batch(spec, variants[:2], small))  # compile
     finals: list[np.ndarray] = []
 
-    def sweep() -> None:
+    def sweep(some: list[dict[str, int]]) -> None:
         finals.clear()
-        for res in engine.run_batch(spec, variants, panel):
+        for res in engine.run_batch(spec, some, panel):
             finals.append(res.simulation.equity[-1] / 100.0)
 
-    with PeakRSS() as mem:
-        t, _ = best_of(sweep, 1)
-    line(f"quantlab engine.run_batch, {len(variants)} pairs, metrics each", t,
-         f"peak +{mem.mib:.0f} MiB")  # fmt: skip
+    for some in (variants[:30], variants):  # memory flat in the number of pairs
+        with PeakRSS() as mem:
+            t, _ = best_of(lambda s=some: sweep(s), 1)
+        line(f"quantlab engine.run_batch, {len(some)} pairs, metrics each", t,
+             f"peak +{mem.mib:.0f} MiB")  # fmt: skip
     prep = runner.prepare(spec, panel)
     t_kernel, _ = best_of(lambda: runner.simulate(prep), 3)
     line(

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -52,10 +55,11 @@ from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
 from quantlab.engine.data.universe import StaticUniverseBias
-from quantlab.engine.spec import RunSpec, apply_variant
+from quantlab.engine.spec import CodeStrategy, RunSpec, apply_variant
 
 CHUNK_DAYS = 60  # trading days simulated between progress calls
 BATCH_CACHE_BYTES = 256 * 2**20
+MAX_BATCH_THREADS = 8
 INDUSTRY_FIELD = "industry"
 _batch_ids = itertools.count(1)
 
@@ -449,6 +453,7 @@ def run_batch(
     diagnostics: bool = False,
     cache_bytes: int = BATCH_CACHE_BYTES,
     industries: Mapping[str, str] | None = None,
+    workers: int | None = None,
 ) -> Iterator[RunResult]:
     """Run each variant of ``spec`` on ``panel``, yielding results in order.
 
@@ -464,7 +469,12 @@ def run_batch(
     diagnostics : bool
         Diagnostic findings per run (off by default: a sweep wants metrics).
     cache_bytes : int
-        Bound of the shared expression cache.
+        Bound of the shared expression cache (sub-expressions included: the moving
+        averages of a crossover grid are evaluated once per window, not once per pair).
+    workers : int or None
+        Variants run at once on threads (default: one per CPU; 1 runs them one after the
+        other). Every result is the same as the variant's :func:`run`; code strategies
+        always run one at a time.
 
     Yields
     ------
@@ -489,12 +499,47 @@ def run_batch(
         meta = {**cut.meta, "version_key": f"batch-{next(_batch_ids)}"}
         cut = dataclasses.replace(cut, meta=meta)
     bench, symbol = _benchmark(spec, cut, benchmark, rows)
-    cache = expr.ExprCache(cache_bytes)
+    cache = expr.ExprCache(cache_bytes, intermediates=True)
     found = industries if industries is not None else industries_of(cut)
     shared = _Batch()
-    for variant in specs:
+
+    def one(variant: RunSpec) -> RunResult:
         prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
-        yield finish(prep, simulate(prep), diagnostics=diagnostics)
+        return finish(prep, simulate(prep), diagnostics=diagnostics)
+
+    first = one(specs[0])  # builds what the others share (the traded panel, market arrays)
+    yield first
+    threads = _threads(workers, len(specs) - 1, code_runner is not None or any(
+        isinstance(v.strategy, CodeStrategy) for v in specs))  # fmt: skip
+    if threads <= 1:
+        for variant in specs[1:]:
+            yield one(variant)
+        return
+    # Each variant runs exactly as alone; the kernels release the GIL, so variants overlap
+    # on the cores. At most ``threads + 1`` results wait, whatever the number of variants.
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="run_batch")
+    try:
+        waiting: deque[Future[RunResult]] = deque()
+        todo = iter(specs[1:])
+        for variant in itertools.islice(todo, threads + 1):
+            waiting.append(pool.submit(one, variant))
+        while waiting:
+            result = waiting.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                waiting.append(pool.submit(one, nxt))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _threads(workers: int | None, n_variants: int, code: bool) -> int:
+    """Threads for a batch: ``workers`` (default: the CPUs), one for code strategies (the
+    caller's code runner need not be thread-safe) and never more than the variants."""
+    if code or n_variants <= 1:
+        return 1
+    wanted = workers if workers is not None else (os.cpu_count() or 1)
+    return max(1, min(int(wanted), n_variants, MAX_BATCH_THREADS))
 
 
 def _with_indicators(panel: Panel, defs: Mapping[str, Any]) -> Panel:

@@ -18,6 +18,8 @@ from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
+from quantlab.engine.backtest.diagnostics_nb import contribution_totals_nb
+from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
 SUMMARY_KEYS = (
@@ -164,16 +166,19 @@ def analyse(
     returns = daily_returns(equity, init_cash)
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
-    weights = result.positions_weight()[:n]
     trades = closed_trades(result.trades)
-    metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
+    if diagnostics:
+        weights = result.positions_weight()[:n]
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
+    else:  # the weights' daily sums are all the metrics read: no (T, N) weights
+        rows = position_weight_sums(result.positions[:n], result.last_close()[:n],
+                                    result.equity[:n])  # fmt: skip
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     findings: list[dict[str, Any]] = []
     if diagnostics:
         # asset returns on the adjusted basis: continuous through splits and dividends
         close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
         close = close[:n]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            asset_ret = np.vstack([np.zeros((1, close.shape[1])), close[1:] / close[:-1] - 1.0])
         reasons: dict[str, int] = {}
         for code in result.rejections.reason.tolist():
             name = RejectReason(code).name.lower()
@@ -183,7 +188,8 @@ def analyse(
             dates=dates,
             benchmark=bench_ret,
             weights=weights,
-            contributions=diag.contributions_from_weights(weights, asset_ret),
+            # yesterday's weight x today's return, summed per instrument in one pass
+            contribution_totals=contribution_totals_nb(weights, close),
             instruments=[str(s) for s in result.instruments],
             industries=dict(industries) if industries else None,
             trades=trades,

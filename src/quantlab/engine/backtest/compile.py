@@ -153,9 +153,14 @@ class Compiled:
     outputs: dict[str, np.ndarray]
 
 
-def _rows(values: np.ndarray, lo: int, cols: np.ndarray) -> np.ndarray:
-    rows = np.asarray(values, dtype=np.float64)[lo:]
+def _rows(values: np.ndarray, lo: int, cols: np.ndarray, exact: bool = False) -> np.ndarray:
+    """Rows ``[lo:]`` of columns ``cols``: float64 C-ordered, or with ``exact`` the evaluated
+    values as they are (float32, a view when every column is kept; for signals, whose
+    truth does not depend on the width)."""
+    rows = np.asarray(values)[lo:] if exact else np.asarray(values, dtype=np.float64)[lo:]
     every = len(cols) == rows.shape[1] and bool((cols == np.arange(len(cols))).all())
+    if exact:
+        return rows if every else rows[:, cols]
     return np.ascontiguousarray(rows if every else rows[:, cols])
 
 
@@ -272,9 +277,12 @@ def _compile(
         except expr.ExprError as err:
             path = next(iter(texts))
             raise SpecExpressionError(err, path, texts[path]) from None
-    out = {path: _rows(values[text], lo, cols) for path, text in texts.items()}
-    if isinstance(s, SignalsStrategy):
-        entries, exits = _truthy(out["strategy.entry"]), _truthy(out["strategy.exit"])
+    signals = isinstance(s, SignalsStrategy)
+    out = {path: _rows(values[text], lo, cols, signals) for path, text in texts.items()}
+    if signals:
+        # the simulator walks rows: C order for the (small) boolean arrays
+        entries = np.ascontiguousarray(_truthy(out["strategy.entry"]))
+        exits = np.ascontiguousarray(_truthy(out["strategy.exit"]))
         return Compiled(Signals(entries, exits), out)
     if isinstance(s, ScoresStrategy):
         scores = out["strategy.score"]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from quantlab.engine.backtest import metrics as m
+from quantlab.engine.backtest.diagnostics_nb import bootstrap_sharpes, concentration
 from quantlab.engine.data.universe import StaticUniverseBias
 
 __all__ = [
@@ -71,6 +72,9 @@ class DiagnosticInputs:
     contributions : numpy.ndarray, optional
         ``(T, N)`` each instrument's daily contribution to the portfolio return
         (see :func:`contributions_from_weights`).
+    contribution_totals : numpy.ndarray, optional
+        ``(N,)`` the same summed over the days (``nansum(contributions, axis=0)``), when
+        the caller has them without the ``(T, N)`` contributions.
     instruments : sequence of str, optional
         ``N`` instrument codes for ``weights`` / ``contributions`` columns.
     industries : mapping, optional
@@ -103,6 +107,7 @@ class DiagnosticInputs:
     benchmark: np.ndarray | None = None
     weights: np.ndarray | None = None
     contributions: np.ndarray | None = None
+    contribution_totals: np.ndarray | None = None
     instruments: Sequence[str] | None = None
     industries: Mapping[str, str] | None = None
     trades: m.TradeRecords | None = None
@@ -138,8 +143,12 @@ def contributions_from_weights(weights: np.ndarray, asset_returns: np.ndarray) -
 
 def _attribution(x: DiagnosticInputs) -> list[Finding]:
     out: list[Finding] = []
-    if x.contributions is not None:
-        total = np.nansum(np.asarray(x.contributions, dtype=np.float64), axis=0)
+    if x.contributions is not None or x.contribution_totals is not None:
+        total = (
+            np.nansum(np.asarray(x.contributions, dtype=np.float64), axis=0)
+            if x.contribution_totals is None
+            else np.asarray(x.contribution_totals, dtype=np.float64)
+        )
         names = list(x.instruments or [str(i) for i in range(len(total))])
         order = np.argsort(-np.abs(total))[:5]
         top = {names[i]: float(total[i]) for i in order}
@@ -244,11 +253,8 @@ def _risk(x: DiagnosticInputs) -> list[Finding]:
         )
     )
     if x.weights is not None:
-        w = np.abs(m.nan_to_zero(x.weights))
-        gross = w.sum(axis=1)
-        held = gross > 0
-        if held.any():
-            hhi = ((w[held] / gross[held, None]) ** 2).sum(axis=1)
+        gross, hhi = concentration(x.weights)
+        if (gross > 0).any():
             mean_hhi = float(hhi.mean())
             severity: Severity = (
                 "critical" if mean_hhi > 0.5 else "warning" if mean_hhi > 0.25 else "info"
@@ -287,10 +293,9 @@ def bootstrap_luck_percentile(
     if r.size < 2 or math.isnan(observed):
         return observed, math.nan
     rng = np.random.default_rng(seed)
-    null = (r - r.mean())[rng.integers(0, r.size, size=(samples, r.size))]
-    sd = null.std(axis=1, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sharpes = null.mean(axis=1) / sd * math.sqrt(periods)
+    idx = rng.integers(0, r.size, size=(samples, r.size))
+    # (r - r.mean())[idx]: its rows' mean / std(ddof=1) * sqrt(periods), to the bit
+    sharpes = bootstrap_sharpes(r - r.mean(), idx, periods)
     return observed, float(np.mean(sharpes < observed) * 100.0)
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from quantlab.engine.backtest.rows_nb import weight_row_sums
+
 __all__ = [
     "MetricInputs",
     "MetricSpec",
@@ -593,14 +595,7 @@ def turnover(positions: np.ndarray, periods: int = 252) -> float:
     equity; NaN counts as no position. Units: fraction of equity per year (1.0 = the whole
     book replaced once a year). Weight drift from price moves counts as trading.
     """
-    w = nan_to_zero(positions)
-    if w.shape[0] == 0:
-        return math.nan
-    step = np.empty_like(w)  # np.diff(w, axis=0, prepend=0.0), in one buffer
-    step[0] = w[0]
-    np.subtract(w[1:], w[:-1], out=step[1:])
-    diff = np.abs(step, out=step).sum(axis=1)
-    return float(diff.mean() / 2.0 * periods)
+    return _turnover(position_rows(positions), periods)
 
 
 def exposure(positions: np.ndarray) -> float:
@@ -608,14 +603,31 @@ def exposure(positions: np.ndarray) -> float:
 
     Units: fraction of equity (1.0 = fully invested, >1 = leveraged). NaN = no position.
     """
-    w = nan_to_zero(positions)
-    return float(np.abs(w).sum(axis=1).mean()) if w.shape[0] else math.nan
+    return _exposure(position_rows(positions))
 
 
 def net_exposure(positions: np.ndarray) -> float:
     """Mean net exposure, ``mean_t(sum_i w[t, i])``. Units: fraction of equity."""
-    w = nan_to_zero(positions)
-    return float(w.sum(axis=1).mean()) if w.shape[0] else math.nan
+    return _net_exposure(position_rows(positions))
+
+
+def position_rows(positions: np.ndarray) -> np.ndarray:
+    """``(3, T)`` daily sums of the weights (NaN as 0): one-way step, gross, net; in one
+    pass and to the bit what ``.sum(axis=1)`` of each term gives (see ``rows_nb``)."""
+    w = np.asarray(positions, dtype=np.float64)
+    return weight_row_sums(w.reshape(w.shape[0], -1))  # NaN as 0 and inf clipped in there
+
+
+def _turnover(rows: np.ndarray, periods: int) -> float:
+    return float(rows[0].mean() / 2.0 * periods) if rows.shape[1] else math.nan
+
+
+def _exposure(rows: np.ndarray) -> float:
+    return float(rows[1].mean()) if rows.shape[1] else math.nan
+
+
+def _net_exposure(rows: np.ndarray) -> float:
+    return float(rows[2].mean()) if rows.shape[1] else math.nan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,6 +645,7 @@ class MetricInputs:
     positions: np.ndarray | None = None
     periods: int = 252
     risk_free: float = 0.0
+    position_rows: np.ndarray | None = None  # position_rows(positions), computed once
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,9 +754,20 @@ _add("profit_factor", profit_factor, "trades", "ratio", True)
 _add("expectancy", expectancy, "trades", "currency", True)
 _add("average_trade_return", average_trade_return, "trades", "fraction", True)
 _add("average_holding_days", average_holding_days, "trades", "days", None)
-_add("turnover", turnover, "positions periods", "fraction/year", False)
-_add("exposure", exposure, "positions", "fraction", None)
-_add("net_exposure", net_exposure, "positions", "fraction", None)
+
+
+def _add_rows(name: str, fn: Callable[..., Any], rows: Callable[[MetricInputs], Any],
+              unit: str, higher: bool | None) -> None:  # fmt: skip
+    """Register a metric of the weights that reads their daily sums (one pass for all)."""
+    text = (fn.__doc__ or name).strip().splitlines()[0].split(". ")[0].rstrip(".")
+    register_metric(name, text, unit, higher, rows, ("positions",))
+
+
+_add_rows("turnover", turnover, lambda x: _turnover(x.position_rows, x.periods),
+          "fraction/year", False)  # fmt: skip
+_add_rows("exposure", exposure, lambda x: _exposure(x.position_rows), "fraction", None)
+_add_rows("net_exposure", net_exposure, lambda x: _net_exposure(x.position_rows), "fraction",
+          None)  # fmt: skip
 
 
 def json_safe(value: Any) -> Any:
@@ -761,6 +785,12 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _missing(inputs: MetricInputs, need: str) -> bool:
+    if need == "positions":  # the registered weight metrics read their daily sums only
+        return inputs.position_rows is None
+    return getattr(inputs, need) is None
+
+
 def compute_metrics(
     returns: np.ndarray,
     dates: np.ndarray,
@@ -769,6 +799,7 @@ def compute_metrics(
     positions: np.ndarray | None = None,
     periods: int = 252,
     risk_free: float = 0.0,
+    weight_rows: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Every registered metric at once, as a JSON-safe dict keyed by metric name.
 
@@ -788,6 +819,9 @@ def compute_metrics(
         Periods per year for annualisation (252 trading days).
     risk_free : float
         Annual risk-free rate as a fraction.
+    weight_rows : numpy.ndarray, optional
+        :func:`position_rows` of the weights, when the caller has them without the
+        ``(T, N)`` weights (the metrics of the weights then need no ``positions``).
 
     Returns
     -------
@@ -799,18 +833,20 @@ def compute_metrics(
     d = np.asarray(dates, dtype="datetime64[D]")
     if r.ndim != 1 or d.shape != r.shape:
         raise ValueError("returns and dates must be 1-D and of equal length")
+    w = None if positions is None else np.asarray(positions, dtype=np.float64)
     inputs = MetricInputs(
         returns=r,
         dates=d,
         benchmark=None if benchmark is None else np.asarray(benchmark, dtype=np.float64),
         trades=trades,
-        positions=None if positions is None else np.asarray(positions, dtype=np.float64),
+        positions=w,
         periods=periods,
         risk_free=risk_free,
+        position_rows=weight_rows if w is None else position_rows(w),
     )
     out: dict[str, Any] = {}
     for spec in METRICS.values():
-        if any(getattr(inputs, need) is None for need in spec.requires):
+        if any(_missing(inputs, need) for need in spec.requires):
             out[spec.name] = None
             continue
         out[spec.name] = json_safe(spec.function(inputs))

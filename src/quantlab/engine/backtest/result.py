@@ -148,7 +148,7 @@ class BacktestResult:
         return weights_nb(self.positions, self.last_close(), self.equity)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ffill_nb(a):
     """Each column's last non-NaN value carried forward (NaN before the first)."""
     t_len, n = a.shape
@@ -163,7 +163,7 @@ def ffill_nb(a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def weights_nb(positions, marks, equity):
     """``nan_to_num(positions * marks) / equity`` where the equity (of the column's group:
     one column = the whole portfolio) is positive, else 0; element by element, in one pass."""

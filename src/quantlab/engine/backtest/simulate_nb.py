@@ -79,7 +79,7 @@ TRADES_PER_NAME_DAY = 2
 REJECTS_PER_NAME_DAY = 4
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def round_lot_nb(qty: float, lot: float) -> float:
     """Round a quantity down to whole lots (``lot <= 0``: unchanged, fractional allowed)."""
     if lot <= 0.0:
@@ -87,7 +87,7 @@ def round_lot_nb(qty: float, lot: float) -> float:
     return np.floor(qty / lot + EPS) * lot
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def slipped_price_nb(px, qty, volume, side, mode, value, tick, impact):
     """Fill price after slippage against the order (side +1 buy, -1 sell); never below 0."""
     if mode == 1:
@@ -104,7 +104,7 @@ def slipped_price_nb(px, qty, volume, side, mode, value, tick, impact):
     return max(out, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
     k = cnt[1]
     rej_i[k, RJ_DAY] = t
@@ -115,7 +115,7 @@ def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
     cnt[1] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _factor_nb(factor, t, i):
     """The adjustment factor of ``i`` on day ``t`` (1 for raw data)."""
     if factor.shape[0] > 1:
@@ -123,7 +123,7 @@ def _factor_nb(factor, t, i):
     return 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _apply_factor_change_nb(t, factor, st):
     """Carry holdings through a change of the adjustment factor between days ``t - 1`` and
     ``t``: shares scale by the ratio and per-share levels by its inverse (value unchanged)."""
@@ -148,7 +148,7 @@ def _apply_factor_change_nb(t, factor, st):
         last_close[i] /= r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pnl, adj_price):
     k = cnt[0]
     tr_i[k, TR_SYMBOL] = i
@@ -165,7 +165,7 @@ def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pn
     cnt[0] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp, ip):
     """0 when the market lets the order through, else a rejection reason."""
     if first[i] < 0 or t < first[i] or t > last[i]:
@@ -185,7 +185,7 @@ def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp,
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     """Buy up to ``want`` shares of ``i`` at quoted ``px``; returns the filled quantity."""
     volume = mkt[0]
@@ -268,7 +268,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     """Sell up to ``want`` shares of ``i`` at ``px``; ``close_all`` permits an odd-lot remainder."""
     volume = mkt[0]
@@ -341,7 +341,7 @@ def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, entered_today):
     """Protective exits on day ``t``'s range.
 
@@ -585,4 +585,71 @@ def simulate_chunk_nb(
         for g in range(n_groups):
             equity[t, g] = cash[g] + value[g]
             cash_hist[t, g] = cash[g]
+    return t1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def simulate_columns_nb(
+    t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
+    positions,
+):  # fmt: skip
+    """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
+    stops (each instrument is its own cash group), in two passes a day instead of seven.
+
+    Same arithmetic in the same order, so bit-identical: an entering column holds nothing,
+    so its group's equity is its cash (no other column shares it), ``n_new`` is 1 and the
+    holdings cap (``held`` is 0) never refuses; records keep the day's order (sells, then
+    buys, by column)."""
+    cash = st[0]
+    qty = st[1]
+    last_close = st[7]
+    bought = st[8]
+    tr_i = rec[0]
+    rej_i = rec[2]
+    cnt = rec[4]
+    n = qty.shape[0]
+    sizing = ip[I_SIZING]
+    max_h = ip[I_MAX_HOLDINGS]
+    rate = fp[F_COMM_RATE]
+    for t in range(t0, t1):
+        if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
+            return t
+        if cnt[1] + REJECTS_PER_NAME_DAY * n > rej_i.shape[0]:
+            return t
+        bought[:] = 0.0
+        _apply_factor_change_nb(t, mkt[8], st)
+        for i in range(n):
+            if qty[i] > 0.0 and exits[t, i]:
+                sell_nb(t, i, i, qty[i], exec_px[t, i], True, mkt, fp, ip, st, rec)
+        for i in range(n):
+            if qty[i] > 0.0 or not entries[t, i] or exits[t, i]:
+                continue
+            px = exec_px[t, i]
+            eq = cash[i]
+            if sizing == 0:
+                value = eq / max_h if max_h > 0 else eq / 1
+            elif sizing == 1:
+                value = fp[F_FRACTION] * eq
+            elif sizing == 2:
+                value = fp[F_AMOUNT]
+            else:
+                value = fp[F_VOL_TARGET] / vol[t, i] * eq if vol[t, i] > 0.0 else 0.0
+            if fp[F_STOCK_CAP] > 0.0:
+                value = min(value, fp[F_STOCK_CAP] * eq)
+            value = min(value, cash[i])
+            est = slipped_price_nb(px, 0.0, 0.0, 1, ip[I_SLIP_MODE], fp[F_SLIP_VALUE],
+                                   fp[F_TICK], 0.0)  # fmt: skip
+            want = value / (est * (1.0 + rate)) if est > 0.0 else 1.0
+            buy_nb(t, i, i, want, px, mkt, fp, ip, st, rec)
+        for i in range(n):
+            c = close[t, i]
+            if c > 0.0:
+                last_close[i] = c
+            q = qty[i]
+            positions[t, i] = q
+            value = 0.0
+            if q > 0.0 and last_close[i] > 0.0:
+                value += q * last_close[i]
+            equity[t, i] = cash[i] + value
+            cash_hist[t, i] = cash[i]
     return t1

@@ -68,6 +68,7 @@ from quantlab.engine.backtest.simulate_nb import (
     REJECTS_PER_NAME_DAY,
     TRADES_PER_NAME_DAY,
     simulate_chunk_nb,
+    simulate_columns_nb,
 )
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, rebalance_mask
@@ -274,6 +275,13 @@ class Simulator:
             self.entries, self.exits, self.target, self.vol, self.rebalance,
             self.group, self.n_groups, self.fp, self.ip,
         )  # fmt: skip
+        # independent columns trading signals without stops: the two-pass kernel (same result)
+        self._columns = (
+            ip[I_KIND] == KIND_SIGNALS
+            and ex.portfolio == PortfolioMode.PER_COLUMN
+            and ip[I_SL_MODE] == 0
+            and ip[I_TP_MODE] == 0
+        )
 
     # -- running ---------------------------------------------------------------------------
 
@@ -292,7 +300,14 @@ class Simulator:
                   state.stop_atr, state.last_close, np.zeros(n))  # fmt: skip
             rec = (state.trades_i, state.trades_f, state.rejects_i, state.rejects_f, state.counts)
             outputs = (state.equity, state.cash_hist, state.positions)
-            state.t = int(simulate_chunk_nb(state.t, end, *self._kernel_args, st, rec, *outputs))
+            if self._columns:
+                state.t = int(simulate_columns_nb(
+                    state.t, end, self.exec_px, self.close, self.mkt, self.entries, self.exits,
+                    self.vol, self.fp, self.ip, st, rec, *outputs,
+                ))  # fmt: skip
+            else:
+                args = self._kernel_args
+                state.t = int(simulate_chunk_nb(state.t, end, *args, st, rec, *outputs))
         return state
 
     def iter_run(self, state: SimState | None = None, chunk_days: int = 250) -> Iterator[Progress]:

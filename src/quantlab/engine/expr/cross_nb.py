@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _members_nb(x, first, last, t, idx):
     m = 0
     for j in range(x.shape[0]):
@@ -23,7 +23,7 @@ def _members_nb(x, first, last, t, idx):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def csrank_nb(x, first, last):
     """Percentile rank (average rank of ties / count, as pandas ``rank(pct=True)``)."""
     n, T = x.shape
@@ -49,7 +49,7 @@ def csrank_nb(x, first, last):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cs_moments_nb(x, first, last, zscore):
     n, T = x.shape
     out = np.full((n, T), np.nan, dtype=np.float32)
@@ -77,19 +77,19 @@ def _cs_moments_nb(x, first, last, zscore):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def csdemean_nb(x, first, last):
     """Value minus the day's cross-sectional mean."""
     return _cs_moments_nb(x, first, last, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cszscore_nb(x, first, last):
     """(value - mean) / sample std (ddof 1) across the day; NaN if < 2 or zero std."""
     return _cs_moments_nb(x, first, last, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cross_nb(a, b, first, last, up):
     """1 where ``a`` crosses above ``b`` today (``up``) or below it, else 0.
 
@@ -112,7 +112,7 @@ def cross_nb(a, b, first, last, up):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def neutralize_nb(x, group, size, first, last):
     """Residual of a per-day OLS of ``x`` on group dummies and ``size`` (Frisch-Waugh).
 

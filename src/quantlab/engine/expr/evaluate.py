@@ -87,12 +87,21 @@ DEFAULT_CACHE = ExprCache()
 class _Evaluator:
     """One evaluation pass over a panel; holds the working set of intermediate arrays."""
 
-    def __init__(self, panel: Panel) -> None:
+    def __init__(self, panel: Panel, keep: ExprCache | None = None,
+                 scope: tuple[Hashable, ...] | None = None) -> None:  # fmt: skip
         self.panel = panel
+        # where sub-expressions are looked up and kept (``ExprCache.intermediates``)
+        self.keep = keep if keep is not None and keep.intermediates and scope else None
+        self.scope = scope or ()
         self.n, self.t = len(panel.instruments), len(panel.calendar)
         self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
         self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
-        self.absent = ~np.ascontiguousarray(panel.exists().T)
+        absent = None if self.keep is None else self.keep.get((*self.scope, "absent"))
+        if absent is None:
+            absent = ~np.ascontiguousarray(panel.exists().T)
+            if self.keep is not None:
+                self.keep.put((*self.scope, "absent"), absent)
+        self.absent = absent
         self.order_groups: dict[tuple[Node, int], list[Call]] = {}
         self.pending: dict[Node, np.ndarray] = {}
 
@@ -136,8 +145,28 @@ class _Evaluator:
             return self.field(node.name)
         if node in self.pending:  # computed with a sibling (order statistics)
             return self.pending.pop(node)
-        args = [values[a] for a in node.args]
         kind = OPERATORS[node.op].kind
+        out = self.apply(node, kind, [values[a] for a in node.args])
+        if self.keep is not None and kind != "elementwise" and isinstance(out, np.ndarray):
+            self.keep.put(self.key(node), out)
+        return out
+
+    def key(self, node: Node) -> tuple[Hashable, ...]:
+        return (*self.scope, "sub", str(node))
+
+    def kept(self, order: Sequence[Node]) -> dict[Node, np.ndarray]:
+        """The sub-expressions already in the cache (none without ``keep``)."""
+        if self.keep is None:
+            return {}
+        hits: dict[Node, np.ndarray] = {}
+        for n in order:
+            if isinstance(n, Call) and OPERATORS[n.op].kind != "elementwise":
+                hit = self.keep.get(self.key(n))
+                if hit is not None:
+                    hits[n] = hit
+        return hits
+
+    def apply(self, node: Call, kind: str, args: list[Value]) -> Value:
         if kind == "elementwise":
             return apply_elementwise(node.op, args)
         xs = [self.array(a) for a in args]
@@ -164,9 +193,20 @@ class _Evaluator:
         for root in roots:
             for n in walk(root):
                 order.setdefault(n, None)
+        hits = self.kept(list(order))
+        if hits:  # what a kept sub-expression is computed from is not needed
+            needed: set[Node] = set()
+            stack = list(roots)
+            while stack:
+                n = stack.pop()
+                if n not in needed:
+                    needed.add(n)
+                    if isinstance(n, Call) and n not in hits:
+                        stack.extend(n.args)
+            order = {n: None for n in order if n in needed}
         uses: dict[Node, int] = dict.fromkeys(order, 0)
         for n in order:
-            if isinstance(n, Call):
+            if isinstance(n, Call) and n not in hits:
                 for a in n.args:
                     uses[a] += 1
         keep = set(roots)
@@ -175,6 +215,9 @@ class _Evaluator:
                 self.order_groups.setdefault(_order_key(n), []).append(n)
         values: dict[Node, Value] = {}
         for n in order:
+            if n in hits:
+                values[n] = hits[n]
+                continue
             values[n] = self.compute(n, values)
             if isinstance(n, Call):
                 for a in n.args:
@@ -184,6 +227,8 @@ class _Evaluator:
         out: dict[Node, np.ndarray] = {}
         for root in roots:
             arr = self.array(values[root])
+            if not arr.flags.writeable:  # a kept sub-expression of an earlier evaluation
+                arr = arr.copy()
             arr[self.absent] = np.nan
             out[root] = arr
         return out
@@ -217,7 +262,7 @@ def evaluate_nodes(
         else:
             todo.append(node)
     if todo:
-        computed = _Evaluator(panel).run(todo)
+        computed = _Evaluator(panel, cache, scope).run(todo)
         for node, arr in computed.items():
             out = arr.T
             if cache is not None and scope:

@@ -33,14 +33,14 @@ def _start_nb(t: int, first: int, window: int) -> int:
     return max(first, t - window + 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _empty_nb(n: int, t: int) -> np.ndarray:
     out = np.empty((n, t), dtype=np.float32)
     out[:] = np.nan
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ref_nb(x, first, last, offset):
     """Value ``offset`` days earlier (``< 0``: later; ``0``: the first day of life)."""
     n, T = x.shape
@@ -59,7 +59,7 @@ def ref_nb(x, first, last, offset):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def delta_nb(x, first, last, lag):
     """``x`` today minus ``x`` ``lag`` days earlier (``0``: minus the first day of life)."""
     n, T = x.shape
@@ -75,25 +75,25 @@ def delta_nb(x, first, last, lag):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sum_nb(x, first, last, window):
     """Rolling sum of valid values; NaN when the window has none."""
     return _moment_nb(x, first, last, window, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mean_nb(x, first, last, window):
     """Rolling mean of valid values."""
     return _moment_nb(x, first, last, window, 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def count_nb(x, first, last, window):
     """Number of valid values in the window (0, not NaN, when none)."""
     return _moment_nb(x, first, last, window, 2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _moment_nb(x, first, last, window, what):
     # Running sum in float64: add today, drop the day leaving the window. Rounding cannot
     # build up: the sum is re-added from scratch once per window length, and a window whose
@@ -107,9 +107,12 @@ def _moment_nb(x, first, last, window, what):
         acc = 0.0
         cnt = 0
         nonzero = 0
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
-            if window > 0 and (t - f) % window == 0:
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
+            if rebuild:
                 acc = 0.0
                 cnt = 0
                 nonzero = 0
@@ -139,7 +142,7 @@ def _moment_nb(x, first, last, window, what):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _centred_nb(x, j, lo, hi):
     """Count, mean and central sums m2, m3, m4 of the valid values in x[j, lo:hi+1]."""
     cnt = 0
@@ -172,13 +175,13 @@ def _centred_nb(x, j, lo, hi):
     return cnt, m, m2, m3, m4, same
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def var_nb(x, first, last, window):
     """Rolling sample variance (ddof 1); NaN with fewer than two valid values."""
     return _spread_nb(x, first, last, window, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def std_nb(x, first, last, window):
     """Rolling sample standard deviation (ddof 1)."""
     return _spread_nb(x, first, last, window, True)
@@ -214,7 +217,7 @@ def _flat_add_nb(cur, last_valid, brk, t, v):
     return v, t, brk
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spread_nb(x, first, last, window, root):
     # Welford's running mean and m2: add today, drop the day leaving the window. Rounding
     # cannot build up: both are recomputed in two passes once per window length, and a
@@ -253,7 +256,7 @@ def _spread_nb(x, first, last, window, root):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mad_nb(x, first, last, window):
     """Rolling mean absolute deviation of the valid values from their mean."""
     n, T = x.shape
@@ -276,7 +279,7 @@ def mad_nb(x, first, last, window):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _extreme_nb(x, first, last, window, want_max, want_index):
     # Monotonic deque of day indices: O(1) amortised per day and exact (no arithmetic).
     # Only strictly worse values are dropped, so the front is the first occurrence of the
@@ -310,31 +313,31 @@ def _extreme_nb(x, first, last, window, want_max, want_index):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def max_nb(x, first, last, window):
     """Rolling maximum of valid values."""
     return _extreme_nb(x, first, last, window, True, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def min_nb(x, first, last, window):
     """Rolling minimum of valid values."""
     return _extreme_nb(x, first, last, window, False, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def idxmax_nb(x, first, last, window):
     """1-based position of the (first) maximum, counted from the window start."""
     return _extreme_nb(x, first, last, window, True, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def idxmin_nb(x, first, last, window):
     """1-based position of the (first) minimum, counted from the window start."""
     return _extreme_nb(x, first, last, window, False, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def wma_nb(x, first, last, window):
     """Weighted mean of valid values, weight ``k`` for the ``k``-th day of the window."""
     n, T = x.shape
@@ -358,7 +361,7 @@ def wma_nb(x, first, last, window):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ema_nb(x, first, last, span):
     """Exponential mean as pandas ``ewm(adjust=True, ignore_na=False, min_periods=1)``.
 

@@ -1,0 +1,104 @@
+"""Kernels of the diagnostics that read whole ``(T, N)`` or ``(samples, T)`` arrays, each
+bit-identical to the NumPy expression it replaces (sums replay NumPy's pairwise order, see
+:mod:`quantlab.engine.backtest.rows_nb`) but reading its input once, without temporaries.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from quantlab.engine.backtest.rows_nb import pairwise_plan, pairwise_sum_nb
+
+
+def bootstrap_sharpes(base: np.ndarray, idx: np.ndarray, periods: int) -> np.ndarray:
+    """``null.mean(axis=1) / null.std(axis=1, ddof=1) * sqrt(periods)`` of
+    ``null = base[idx]`` (``idx`` ``(samples, n)``), without the ``(samples, n)`` array."""
+    plan = pairwise_plan(idx.shape[1])
+    return _sharpes_nb(np.ascontiguousarray(base, dtype=np.float64), np.ascontiguousarray(idx),
+                       math.sqrt(periods), plan, np.empty(plan.shape[0] + 1))  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sharpes_nb(base, idx, root, plan, stack):
+    samples, n = idx.shape
+    out = np.empty(samples)
+    row = np.empty(n)
+    dev = np.empty(n)
+    for s in range(samples):
+        for j in range(n):
+            row[j] = base[idx[s, j]]
+        mean = pairwise_sum_nb(row, plan, stack) / n
+        for j in range(n):
+            d = row[j] - mean
+            dev[j] = d * d
+        sd = math.sqrt(pairwise_sum_nb(dev, plan, stack) / max(n - 1, 0))
+        out[s] = mean / sd * root
+    return out
+
+
+def concentration(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``gross = |w|.sum(axis=1)`` and, on the rows where it is positive,
+    ``((|w| / gross) ** 2).sum(axis=1)`` (the Herfindahl index); NaN weights count as 0."""
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    plan = pairwise_plan(w.shape[1])
+    gross, hhi = _concentration_nb(w, plan, np.empty(plan.shape[0] + 1))
+    return gross, hhi[gross > 0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _concentration_nb(w, plan, stack):
+    t_len, n = w.shape
+    top = np.finfo(np.float64).max
+    gross = np.empty(t_len)
+    hhi = np.zeros(t_len)
+    a = np.empty(n)
+    for t in range(t_len):
+        for i in range(n):
+            v = w[t, i]
+            if v != v:
+                v = 0.0
+            elif v > top:
+                v = top
+            elif v < -top:
+                v = -top
+            a[i] = abs(v)
+        g = pairwise_sum_nb(a, plan, stack)
+        gross[t] = g
+        if g > 0:
+            for i in range(n):
+                x = a[i] / g
+                a[i] = x * x
+            hhi[t] = pairwise_sum_nb(a, plan, stack)
+    return gross, hhi
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def contribution_totals_nb(weights, close):
+    """``np.nansum(contributions_from_weights(weights, r), axis=0)`` with the asset returns
+    ``r[t] = close[t] / close[t - 1] - 1`` (``r[0] = 0``): each instrument's summed daily
+    contribution, rows added in order as NumPy's column reduction does."""
+    t_len, n = weights.shape
+    top = np.finfo(np.float64).max
+    out = np.zeros(n)
+    for t in range(1, t_len):
+        for i in range(n):
+            w = weights[t - 1, i]
+            r = close[t, i] / close[t - 1, i] - 1.0
+            if w != w:
+                w = 0.0
+            elif w > top:
+                w = top
+            elif w < -top:
+                w = -top
+            if r != r:
+                r = 0.0
+            elif r > top:
+                r = top
+            elif r < -top:
+                r = -top
+            c = w * r
+            out[i] += c if c == c else 0.0
+    return out

@@ -1,0 +1,169 @@
+"""Row sums of a weights matrix ``(T, N)`` without temporaries, bit-identical to NumPy's.
+
+NumPy sums the contiguous axis of a C-ordered array with pairwise summation (blocks of up
+to 128 values in eight running sums, halves above that); :func:`pairwise_sum_nb` is that
+algorithm (as a fixed tree per row length), so ``np.abs(w[1:] - w[:-1]).sum(axis=1)`` and friends come out the same to the
+bit while the matrix is read once instead of through three ``(T, N)`` temporaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_BLOCK = 128  # NumPy's PW_BLOCKSIZE
+
+
+@njit(cache=True, nogil=True)
+def _block_sum_nb(a, lo, n):
+    """NumPy's sum of one block of at most 128 values (eight running sums)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+def pairwise_plan(n: int) -> np.ndarray:
+    """NumPy's pairwise tree over ``n`` values in post-order: rows ``(lo, length)`` are
+    blocks to sum, ``(-1, -1)`` adds the last two sums (halves split at a multiple of 8)."""
+    ops: list[tuple[int, int]] = []
+
+    def split(lo: int, size: int) -> None:
+        if size <= _BLOCK:
+            ops.append((lo, size))
+            return
+        half = size // 2
+        half -= half % 8
+        split(lo, half)
+        split(lo + half, size - half)
+        ops.append((-1, -1))
+
+    split(0, n)
+    return np.array(ops, dtype=np.int64).reshape(-1, 2)
+
+
+@njit(cache=True, nogil=True)
+def pairwise_sum_nb(a, plan, stack):
+    """``a.sum()`` in NumPy's order of additions (``plan`` from :func:`pairwise_plan` for
+    ``len(a)``; ``stack`` scratch of at least ``len(plan)`` floats)."""
+    top = 0
+    for k in range(plan.shape[0]):
+        lo = plan[k, 0]
+        if lo < 0:
+            top -= 1
+            stack[top - 1] = stack[top - 1] + stack[top]
+        else:
+            stack[top] = _block_sum_nb(a, lo, plan[k, 1])
+            top += 1
+    return stack[0]
+
+
+def weight_row_sums(w: np.ndarray) -> np.ndarray:
+    """Row sums of ``w`` (``(T, N)`` float64) as ``(3, T)``: the one-way step
+    ``sum_i |w[t, i] - w[t-1, i]|`` (``w[-1] = 0``), the gross ``sum_i |w[t, i]|`` and the
+    net ``sum_i w[t, i]``; each equal to NumPy's ``.sum(axis=1)`` of those terms."""
+    a = np.ascontiguousarray(w, dtype=np.float64)
+    plan = pairwise_plan(a.shape[1])
+    return _row_sums_nb(a, plan, np.empty(plan.shape[0] + 1))
+
+
+def position_weight_sums(positions: np.ndarray, marks: np.ndarray, equity: np.ndarray) -> np.ndarray:
+    """:func:`weight_row_sums` of ``result.weights_nb(positions, marks, equity)`` without
+    the ``(T, N)`` weights: each row of weights is built (the same arithmetic) and summed."""
+    n = positions.shape[1]
+    plan = pairwise_plan(n)
+    return _weight_sums_nb(positions, marks, equity, plan, np.empty(plan.shape[0] + 1))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _finite_nb(v, top):
+    """``numpy.nan_to_num(v, nan=0.0)`` of one value."""
+    if v != v:
+        return 0.0
+    if v > top:
+        return top
+    if v < -top:
+        return -top
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _row_sums_nb(w, plan, stack):
+    t_len, n = w.shape
+    top = np.finfo(np.float64).max
+    out = np.empty((3, t_len))
+    prev = np.zeros(n)
+    row = np.empty(n)
+    step = np.empty(n)
+    gross = np.empty(n)
+    for t in range(t_len):
+        for i in range(n):
+            v = _finite_nb(w[t, i], top)
+            row[i] = v
+            step[i] = abs(v - prev[i]) if t > 0 else abs(v)
+            gross[i] = abs(v)
+            prev[i] = v
+        out[0, t] = pairwise_sum_nb(step, plan, stack)
+        out[1, t] = pairwise_sum_nb(gross, plan, stack)
+        out[2, t] = pairwise_sum_nb(row, plan, stack)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _weight_sums_nb(positions, marks, equity, plan, stack):
+    t_len, n = positions.shape
+    shared = equity.shape[1] == 1
+    top = np.finfo(np.float64).max
+    out = np.empty((3, t_len))
+    prev = np.zeros(n)
+    row = np.empty(n)
+    step = np.empty(n)
+    gross = np.empty(n)
+    for t in range(t_len):
+        for i in range(n):
+            d = equity[t, 0] if shared else equity[t, i]
+            if not d > 0.0:
+                w = 0.0
+            else:
+                v = positions[t, i] * marks[t, i]
+                if v != v:
+                    v = 0.0
+                elif v > top:
+                    v = top
+                elif v < -top:
+                    v = -top
+                w = _finite_nb(v / d, top)
+            row[i] = w
+            step[i] = abs(w - prev[i]) if t > 0 else abs(w)
+            gross[i] = abs(w)
+            prev[i] = w
+        out[0, t] = pairwise_sum_nb(step, plan, stack)
+        out[1, t] = pairwise_sum_nb(gross, plan, stack)
+        out[2, t] = pairwise_sum_nb(row, plan, stack)
+    return out
