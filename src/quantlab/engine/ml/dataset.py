@@ -131,11 +131,12 @@ def _gather(
     a: np.ndarray, day: np.ndarray, inst: np.ndarray, flat: dict[str, np.ndarray], out: np.ndarray
 ) -> None:
     """``out[:] = a[day, inst]`` for a ``(T, N)`` array, by flat index when contiguous."""
-    layout = "F" if a.flags.f_contiguous else "C" if a.flags.c_contiguous else None
-    if layout is None or a.dtype != out.dtype:
+    if a.dtype != out.dtype or not (a.flags.f_contiguous or a.flags.c_contiguous):
         out[:] = a[day, inst]
+    elif a.flags.f_contiguous:
+        np.take(a.ravel(order="F"), flat["F"], out=out)
     else:
-        np.take(a.ravel(order=layout), flat[layout], out=out)
+        np.take(a.ravel(order="C"), flat["C"], out=out)
 
 
 def build_dataset(
