@@ -31,6 +31,7 @@ from quantlab.engine.data.demo import demo_frame
 from quantlab.engine.data.frame import frame_to_panel
 from quantlab.engine.indicators import compute
 from quantlab.engine.indicators.fields import add_indicator_fields
+from quantlab.engine.library import check as library_check
 from quantlab.engine.spec import RunSpec
 
 
@@ -199,6 +200,7 @@ def test_a_spec_names_its_indicators_freely_and_bad_ones_are_refused(panel: Pane
     }
     spec = RunSpec.model_validate(body)
     validate_spec(spec, list(panel.fields))
+    assert library_check(spec, list(panel.fields)) == []  # $rsi6 is not a missing field
     graph = graph_from_spec(spec)
     assert {n.type for n in graph.nodes} >= {"indicator.RSI"}
     assert canonical_spec(compile_spec(graph, "demo")) == canonical_spec(spec)
