@@ -20,6 +20,7 @@ from quantlab.engine.builder import (
     Graph,
     canonical_spec,
     compile_spec,
+    describe_graph,
     graph_from_spec,
     graph_python,
 )
@@ -30,6 +31,7 @@ from quantlab.engine.data.demo import demo_frame
 from quantlab.engine.data.frame import frame_to_panel
 from quantlab.engine.indicators import compute
 from quantlab.engine.indicators.fields import add_indicator_fields
+from quantlab.engine.library import check as library_check
 from quantlab.engine.spec import RunSpec
 
 
@@ -131,6 +133,9 @@ def test_signals_from_indicators_compile_and_run(panel: Panel) -> None:
     used = np.nan_to_num(result.outputs["strategy.entry"])
     assert used.shape[1] == len(panel.instruments) and used.any()
     np.testing.assert_array_equal(used != 0, hand[-used.shape[0] :])
+    words = describe_graph(Graph.model_validate(_signals()))
+    assert "RSI1 of RSI(n1=7) is below 45" in words["en"] and "ind_" not in words["en"]
+    assert "RSI(n1=7) 的 RSI1" in words["zh-CN"]
     # the spec opens as the same graph, which compiles back to an equal spec
     back = compile_spec(graph_from_spec(spec), "demo", preset="rules_off")
     assert canonical_spec(back) == canonical_spec(spec)
@@ -195,6 +200,7 @@ def test_a_spec_names_its_indicators_freely_and_bad_ones_are_refused(panel: Pane
     }
     spec = RunSpec.model_validate(body)
     validate_spec(spec, list(panel.fields))
+    assert library_check(spec, list(panel.fields)) == []  # $rsi6 is not a missing field
     graph = graph_from_spec(spec)
     assert {n.type for n in graph.nodes} >= {"indicator.RSI"}
     assert canonical_spec(compile_spec(graph, "demo")) == canonical_spec(spec)

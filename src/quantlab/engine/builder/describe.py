@@ -1,5 +1,6 @@
 """A graph in plain words (zh-CN and en): the compiled spec's description from the strategy
-library, plus what the graph adds (universe filters, shared blocks, named parameters)."""
+library (indicator fields named by their indicator, parameters and output), plus what the
+graph adds (universe filters, shared blocks, named parameters)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def describe_graph(graph: Graph, factors: Mapping[str, str] | None = None) -> di
     compiled = compile_graph(graph, factors)
     spec = RunSpec.model_validate({**compiled.body, "dataset_id": "graph"})
     words = describe(spec)
+    for name, d in sorted(spec.indicators.items(), key=lambda kv: -len(kv[0])):
+        args = ", ".join(f"{k}={v:g}" for k, v in d.params.items())
+        call = f"{d.indicator}({args})"
+        words = {
+            "zh-CN": words["zh-CN"].replace(name, f"{call} 的 {d.output}"),
+            "en": words["en"].replace(name, f"{d.output} of {call}"),
+        }
     zh, en = [words["zh-CN"]], [words["en"]]
     rules = compiled.body["rules"]
     if rules["exclude_st"] or rules["exclude_new"] or rules["min_volume_lots"]:

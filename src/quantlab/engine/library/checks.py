@@ -37,7 +37,7 @@ def check(spec: RunSpec, fields: Collection[str] | None = None) -> list[dict[str
                 )
             )
         if fields is not None:
-            missing = sorted(expr.ast.fields_of(node) - set(fields))
+            missing = sorted(expr.ast.fields_of(node) - set(fields) - set(spec.indicators))
             if missing:
                 problems.append(
                     _problem(
