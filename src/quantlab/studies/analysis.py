@@ -191,14 +191,15 @@ async def study_findings(session: AsyncSession, backtest: Any) -> list[dict[str,
     if not getattr(backtest, "study_id", None):
         return []
     row = await session.get(Study, backtest.study_id)
-    report = ((row.summary or {}) if row is not None else {}).get("overfitting")
+    summary: dict[str, Any] = (row.summary if row is not None else None) or {}
+    report = summary.get("overfitting")
     if not report:
         return []
+    best = (summary.get("best") or {}).get("number")
     out = []
     for finding in diag.study_overfitting(report):
         found = finding.to_dict()
-        best = (row.summary.get("best") or {}).get("number")
-        found["evidence"] = {**found["evidence"], "study_id": row.id,
+        found["evidence"] = {**found["evidence"], "study_id": backtest.study_id,
                              "study_trial": backtest.study_trial, "best_trial": best}  # fmt: skip
         out.append(found)
     return out

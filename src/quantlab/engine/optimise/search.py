@@ -288,10 +288,10 @@ def tpe_search(
         feasible = [space.feasible(p, fixed) for p in points]
         pruned: dict[int, Trial] = {}
         if prefix_end is not None:
-            ok = [(a, p) for a, p, f in zip(asked, points, feasible, strict=True) if f]
-            prefix = evaluate(spec, [p for _, p in ok], panel, goal,
+            runnable = [(a, p) for a, p, f in zip(asked, points, feasible, strict=True) if f]
+            prefix = evaluate(spec, [p for _, p in runnable], panel, goal,
                               **{**kw, "end": prefix_end, "keep_returns": False})  # fmt: skip
-            for (trial, _), t in zip(ok, prefix, strict=True):
+            for (trial, _), t in zip(runnable, prefix, strict=True):
                 t0 = time.perf_counter()
                 v = t.values[0]
                 trial.report(v if math.isfinite(v) else _worst(goal.objectives[0].maximize), 0)
@@ -299,8 +299,8 @@ def tpe_search(
                     pruned[trial.number] = Trial(trial.number, t.params, t.values, False,
                                                  t.metrics, t.seconds, None, "pruned")  # fmt: skip
                 spent += time.perf_counter() - t0
-        run_points = [p for a, p, ok in zip(asked, points, feasible, strict=True)
-                      if ok and a.number not in pruned]  # fmt: skip
+        run_points = [p for a, p, f in zip(asked, points, feasible, strict=True)
+                      if f and a.number not in pruned]  # fmt: skip
         results = iter(evaluate(spec, run_points, panel, goal, first_number=done, **kw))
         for trial, ok in zip(asked, feasible, strict=True):
             t0 = time.perf_counter()
