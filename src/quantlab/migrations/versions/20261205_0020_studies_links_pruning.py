@@ -1,8 +1,8 @@
 """studies: backtests record the study (and trial) they came from; trials have a state
 (complete or pruned by early stopping); a study stores its early-stopping rule
 
-Revision ID: 0019_studies_links_pruning
-Revises: 0018_model_factors
+Revision ID: 0020_studies_links_pruning
+Revises: 0019_builder_graphs
 Create Date: 2026-12-05 22:30:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_studies_links_pruning"
-down_revision: str | None = "0018_model_factors"
+revision: str = "0020_studies_links_pruning"
+down_revision: str | None = "0019_builder_graphs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
