@@ -127,9 +127,13 @@ async def test_fan_out_over_two_workers_with_one_killed(celery_env: Any) -> None
             return int(n or 0), int(jobs or 0)
 
     async def running_child() -> Job | None:
+        """A running chunk job that has already written trials (a warm child): killing one
+        that is still starting up would prove nothing about trials it wrote."""
         async with rt.db.sessionmaker() as session:
+            writers = select(StudyTrial.job_id).where(StudyTrial.study_id == study.id)
             stmt = select(Job).where(Job.type == "studies.chunk", Job.status == "running")
-            return (await session.scalars(stmt.where(Job.worker.is_not(None)))).first()
+            stmt = stmt.where(Job.worker.is_not(None), Job.id.in_(writers))
+            return (await session.scalars(stmt)).first()
 
     deadline = time.monotonic() + 240
     victim = None
