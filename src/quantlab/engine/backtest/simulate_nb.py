@@ -175,11 +175,15 @@ def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp,
         return R_SUSPENDED
     if ip[I_SUSPENSION] != 0 and not (vol > 0.0):
         return R_SUSPENDED
+    # (0, 0) limits: none apply (the +-inf a full array would hold, without the array)
     if side > 0:
-        if px >= up_lim[t, i] - EPS:
+        up = up_lim[t, i] if up_lim.shape[0] > 0 else np.inf
+        if px >= up - EPS:
             return R_LIMIT_UP
-    elif px <= down_lim[t, i] + EPS:
-        return R_LIMIT_DOWN
+    else:
+        down = down_lim[t, i] if down_lim.shape[0] > 0 else -np.inf
+        if px <= down + EPS:
+            return R_LIMIT_DOWN
     if fp[F_MIN_VOLUME] > 0.0 and not (vol >= fp[F_MIN_VOLUME]):
         return R_LOW_LIQUIDITY
     return 0

@@ -185,7 +185,10 @@ class Simulator:
             self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
-        up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
+        if cfg.rules.price_limits:
+            up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
+        else:  # the kernel reads (0, 0) limits as none
+            up = down = np.empty((0, 0))
         tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
         stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
         atr = _UNUSED
