@@ -14,7 +14,8 @@ W3  one shared-cash portfolio, top-50 by a score, monthly rebalancing, all A-sha
 
 Every timing is the best of a few repeats after a warm-up call (Numba compilation excluded on
 both sides), printed with the CPU seconds of that repeat (``time.process_time``, all threads)
-and the 1-minute load average: the machine may be shared. Peak memory is the largest resident-set growth seen by a 5 ms sampler thread.
+and the 1-minute load average: the machine may be shared. Peak memory is the largest
+resident-set growth seen by a 5 ms sampler thread.
 """
 
 from __future__ import annotations

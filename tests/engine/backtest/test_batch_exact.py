@@ -148,8 +148,11 @@ def test_a_shared_portfolio_or_stops_take_the_general_kernel() -> None:
     panel = _panel(n=4, t_len=60)
     shared = BacktestConfig()
     assert not Simulator(panel, _signals(panel, 1), shared)._columns
-    stops = shared.replace(execution__portfolio=PortfolioMode.PER_COLUMN,
-                           execution__stop_loss="percent", execution__stop_loss_value=0.05)  # fmt: skip
+    stops = shared.replace(
+        execution__portfolio=PortfolioMode.PER_COLUMN,
+        execution__stop_loss="percent",
+        execution__stop_loss_value=0.05,
+    )
     assert not Simulator(panel, _signals(panel, 1), stops)._columns
 
 

@@ -16,9 +16,9 @@ import pandas as pd
 
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
+from quantlab.engine.backtest.diagnostics_nb import weight_analysis
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
-from quantlab.engine.backtest.diagnostics_nb import weight_analysis
 from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
@@ -167,7 +167,11 @@ def analyse(
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
-    positions, marks, group_equity = result.positions[:n], result.last_close()[:n], result.equity[:n]
+    positions, marks, group_equity = (
+        result.positions[:n],
+        result.last_close()[:n],
+        result.equity[:n],
+    )
     findings: list[dict[str, Any]] = []
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).

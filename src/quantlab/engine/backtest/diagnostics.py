@@ -257,8 +257,11 @@ def _risk(x: DiagnosticInputs) -> list[Finding]:
             "Fat left tail: size by CVaR, not volatility." if fat else "",
         )
     )
-    if x.concentration is not None or x.weights is not None:
-        gross, hhi = concentration(x.weights) if x.concentration is None else x.concentration
+    conc = x.concentration
+    if conc is None and x.weights is not None:
+        conc = concentration(x.weights)
+    if conc is not None:
+        gross, hhi = conc
         if (gross > 0).any():
             mean_hhi = float(hhi.mean())
             severity: Severity = (
