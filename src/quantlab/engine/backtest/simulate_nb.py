@@ -9,11 +9,11 @@ by the execution lag.
 
 Units: prices in currency per share, quantities and volumes in shares, cash in currency.
 Prices are the traded (raw) ones. With adjusted data the market arrays carry the
-adjustment factor ``mkt[8]`` (adjusted = raw x factor, ``(T, N)``; ``(1, 1)`` when the data
-are raw): a change of factor from one day to the next (split, bonus issue, dividend)
-scales held shares by the factor's ratio before the day trades, so raw shares valued at
-raw prices follow the adjusted return path, and each fill also records its price on the
-adjusted basis.
+adjustment factor ``mkt[8]`` (adjusted = raw x factor, ``(T, N)``; ``(0, 0)`` when the data
+are raw, as for absent price limits and ATR, since a one-day run's real factor is ``(1, N)``):
+a change of factor from one day to the next (split, bonus issue, dividend) scales held
+shares by the factor's ratio before the day trades, so raw shares valued at raw prices
+follow the adjusted return path, and each fill also records its price on the adjusted basis.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
 the previous close for valuation.
 """
@@ -125,7 +125,7 @@ def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
 @njit(cache=True, **NO_REFCOUNT)
 def _factor_nb(factor, t, i):
     """The adjustment factor of ``i`` on day ``t`` (1 for raw data)."""
-    if factor.shape[0] > 1:
+    if factor.shape[0] > 0:  # (0, 0): raw data
         return factor[t, i]
     return 1.0
 
@@ -134,7 +134,7 @@ def _factor_nb(factor, t, i):
 def _apply_factor_change_nb(t, factor, st):
     """Carry holdings through a change of the adjustment factor between days ``t - 1`` and
     ``t``: shares scale by the ratio and per-share levels by its inverse (value unchanged)."""
-    if factor.shape[0] <= 1 or t == 0:
+    if factor.shape[0] == 0 or t == 0:
         return
     qty = st[1]
     avg_px = st[3]
@@ -268,7 +268,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
         entry_day[i] = t
         avg_px[i] = fill
         peak[i] = fill
-        stop_atr[i] = atr[t, i] if atr.shape[0] > 1 else np.nan
+        stop_atr[i] = atr[t, i] if atr.shape[0] > 0 else np.nan
     else:
         avg_px[i] = (avg_px[i] * qty[i] + fill * q) / (qty[i] + q)
     basis[i] += cost
