@@ -30,8 +30,8 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -96,7 +96,9 @@ CheckpointFn = Callable[[SimState], None]
 @dataclass(frozen=True)
 class RunResult:
     """An analysed run. Series are ``(T,)`` over the simulated days (``dates``); a run
-    stopped early is ``incomplete`` and covers the days it simulated."""
+    stopped early is ``incomplete`` and covers the days it simulated. ``outputs`` are the
+    strategy's evaluated expressions over those days by spec path (float64; the float32
+    values themselves for signals, whose truth is all the run reads)."""
 
     spec: RunSpec
     config: BacktestConfig
@@ -538,7 +540,7 @@ def _threads(workers: int | None, n_variants: int, code: bool) -> int:
     caller's code runner need not be thread-safe) and never more than the variants."""
     if code or n_variants <= 1:
         return 1
-    wanted = workers if workers is not None else (os.cpu_count() or 1)
+    wanted = workers if workers is not None else _cpus()
     return max(1, min(int(wanted), n_variants, MAX_BATCH_THREADS))
 
 
@@ -553,6 +555,13 @@ def _with_indicators(panel: Panel, defs: Mapping[str, Any]) -> Panel:
         return add_indicator_fields(panel, defs)
     except IndicatorFieldError as err:
         raise SpecError(str(err), {"indicator": err.name}) from None
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:

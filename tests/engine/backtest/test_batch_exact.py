@@ -148,8 +148,11 @@ def test_a_shared_portfolio_or_stops_take_the_general_kernel() -> None:
     panel = _panel(n=4, t_len=60)
     shared = BacktestConfig()
     assert not Simulator(panel, _signals(panel, 1), shared)._columns
-    stops = shared.replace(execution__portfolio=PortfolioMode.PER_COLUMN,
-                           execution__stop_loss="percent", execution__stop_loss_value=0.05)  # fmt: skip
+    stops = shared.replace(
+        execution__portfolio=PortfolioMode.PER_COLUMN,
+        execution__stop_loss="percent",
+        execution__stop_loss_value=0.05,
+    )
     assert not Simulator(panel, _signals(panel, 1), stops)._columns
 
 
@@ -228,3 +231,20 @@ def test_diagnostic_kernels_equal_the_numpy_expressions_they_replace() -> None:
     assert contribution_totals_nb(w, close)[0] == pytest.approx(0.5 * 0.1 + 1.0 * -0.05)
     gross, hhi = concentration(np.array([[0.25, 0.75], [0.0, 0.0]]))
     assert gross.tolist() == [1.0, 0.0] and hhi.tolist() == [0.625]
+
+
+def test_without_price_limits_no_limit_arrays_are_built_and_fills_are_unchanged() -> None:
+    panel = _panel(n=6, t_len=150)
+    signals = _signals(panel, 2)
+    off = BacktestConfig().replace(rules__price_limits=False)
+    sim = Simulator(panel, signals, off)
+    assert sim.mkt[1].shape == (0, 0) and sim.mkt[2].shape == (0, 0)
+    # the same run with explicit infinite limit prices: the arrays the kernel used to read
+    inf = np.full(panel.shape, np.inf)
+    fields = {**panel.fields, "up_limit": inf, "down_limit": -inf}
+    limited = Panel.from_arrays(panel.calendar, list(panel.instruments), fields)
+    on = BacktestConfig()
+    a, b = sim.run(), Simulator(limited, signals, on.replace(rules__price_limits=True)).run()
+    assert len(a.trades) > 20
+    np.testing.assert_array_equal(a.equity, b.equity)
+    np.testing.assert_array_equal(a.trades.price, b.trades.price)

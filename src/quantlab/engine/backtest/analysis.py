@@ -16,9 +16,9 @@ import pandas as pd
 
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
+from quantlab.engine.backtest.diagnostics_nb import weight_analysis
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
-from quantlab.engine.backtest.diagnostics_nb import contribution_totals_nb
 from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
@@ -167,18 +167,23 @@ def analyse(
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
-    if diagnostics:
-        weights = result.positions_weight()[:n]
-        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weights)
-    else:  # the weights' daily sums are all the metrics read: no (T, N) weights
-        rows = position_weight_sums(result.positions[:n], result.last_close()[:n],
-                                    result.equity[:n])  # fmt: skip
-        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
+    positions, marks, group_equity = (
+        result.positions[:n],
+        result.last_close()[:n],
+        result.equity[:n],
+    )
     findings: list[dict[str, Any]] = []
-    if diagnostics:
+    # The metrics and diagnostics read the weights through daily sums only: they are built
+    # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
+    if not diagnostics:
+        rows = position_weight_sums(positions, marks, group_equity)
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
+    else:
         # asset returns on the adjusted basis: continuous through splits and dividends
         close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
         close = close[:n]
+        rows, raw_net, hhi, totals = weight_analysis(positions, marks, group_equity, close)
+        metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
         reasons: dict[str, int] = {}
         for code in result.rejections.reason.tolist():
             name = RejectReason(code).name.lower()
@@ -187,9 +192,10 @@ def analyse(
             returns=returns,
             dates=dates,
             benchmark=bench_ret,
-            weights=weights,
-            # yesterday's weight x today's return, summed per instrument in one pass
-            contribution_totals=contribution_totals_nb(weights, close),
+            # yesterday's weight x today's return, summed per instrument
+            contribution_totals=totals,
+            concentration=(rows[1], hhi[rows[1] > 0]),
+            cash_share=np.clip(1.0 - raw_net, 0.0, 1.0),
             instruments=[str(s) for s in result.instruments],
             industries=dict(industries) if industries else None,
             trades=trades,

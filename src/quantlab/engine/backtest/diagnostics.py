@@ -75,6 +75,10 @@ class DiagnosticInputs:
     contribution_totals : numpy.ndarray, optional
         ``(N,)`` the same summed over the days (``nansum(contributions, axis=0)``), when
         the caller has them without the ``(T, N)`` contributions.
+    concentration : (numpy.ndarray, numpy.ndarray), optional
+        The weights' daily gross and, on the days it is positive, their Herfindahl index
+        (:func:`~quantlab.engine.backtest.diagnostics_nb.concentration`), when the caller
+        has them without the weights.
     instruments : sequence of str, optional
         ``N`` instrument codes for ``weights`` / ``contributions`` columns.
     industries : mapping, optional
@@ -108,6 +112,7 @@ class DiagnosticInputs:
     weights: np.ndarray | None = None
     contributions: np.ndarray | None = None
     contribution_totals: np.ndarray | None = None
+    concentration: tuple[np.ndarray, np.ndarray] | None = None
     instruments: Sequence[str] | None = None
     industries: Mapping[str, str] | None = None
     trades: m.TradeRecords | None = None
@@ -252,8 +257,11 @@ def _risk(x: DiagnosticInputs) -> list[Finding]:
             "Fat left tail: size by CVaR, not volatility." if fat else "",
         )
     )
-    if x.weights is not None:
-        gross, hhi = concentration(x.weights)
+    conc = x.concentration
+    if conc is None and x.weights is not None:
+        conc = concentration(x.weights)
+    if conc is not None:
+        gross, hhi = conc
         if (gross > 0).any():
             mean_hhi = float(hhi.mean())
             severity: Severity = (

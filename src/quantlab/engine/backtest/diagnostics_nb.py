@@ -102,3 +102,78 @@ def contribution_totals_nb(weights, close):
             c = w * r
             out[i] += c if c == c else 0.0
     return out
+
+
+def weight_analysis(
+    positions: np.ndarray, marks: np.ndarray, equity: np.ndarray, close: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Everything the metrics and diagnostics read from the weights
+    ``weights_nb(positions, marks, equity)``, in one pass without the ``(T, N)`` weights:
+    ``rows`` (:func:`~quantlab.engine.backtest.metrics.position_rows`), the raw daily sum
+    ``np.nansum(weights, axis=1)``, the Herfindahl index per row (0 where the gross is 0,
+    see :func:`concentration`) and :func:`contribution_totals_nb` against ``close``."""
+    plan = pairwise_plan(positions.shape[1])
+    return _weight_analysis_nb(positions, marks, equity, close, plan,  # type: ignore[no-any-return]
+                               np.empty(plan.shape[0] + 1))  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _weight_analysis_nb(positions, marks, equity, close, plan, stack):
+    t_len, n = positions.shape
+    shared = equity.shape[1] == 1
+    top = np.finfo(np.float64).max
+    rows = np.empty((3, t_len))
+    raw_net = np.empty(t_len)
+    hhi = np.zeros(t_len)
+    totals = np.zeros(n)
+    prev = np.zeros(n)
+    raw = np.empty(n)
+    row = np.empty(n)
+    step = np.empty(n)
+    gross = np.empty(n)
+    for t in range(t_len):
+        for i in range(n):
+            d = equity[t, 0] if shared else equity[t, i]
+            if not d > 0.0:  # result.weights_nb, element by element
+                w = 0.0
+            else:
+                v = positions[t, i] * marks[t, i]
+                if v != v:
+                    v = 0.0
+                elif v > top:
+                    v = top
+                elif v < -top:
+                    v = -top
+                w = v / d
+            raw[i] = w
+            if w != w:  # numpy.nan_to_num
+                w = 0.0
+            elif w > top:
+                w = top
+            elif w < -top:
+                w = -top
+            row[i] = w
+            step[i] = abs(w - prev[i]) if t > 0 else abs(w)
+            gross[i] = abs(w)
+            if t > 0:
+                r = close[t, i] / close[t - 1, i] - 1.0
+                if r != r:
+                    r = 0.0
+                elif r > top:
+                    r = top
+                elif r < -top:
+                    r = -top
+                c = prev[i] * r
+                totals[i] += c if c == c else 0.0
+            prev[i] = w
+        rows[0, t] = pairwise_sum_nb(step, plan, stack)
+        g = pairwise_sum_nb(gross, plan, stack)
+        rows[1, t] = g
+        rows[2, t] = pairwise_sum_nb(row, plan, stack)
+        raw_net[t] = pairwise_sum_nb(raw, plan, stack)
+        if g > 0:
+            for i in range(n):
+                x = gross[i] / g
+                step[i] = x * x
+            hhi[t] = pairwise_sum_nb(step, plan, stack)
+    return rows, raw_net, hhi, totals

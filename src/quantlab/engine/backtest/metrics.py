@@ -618,16 +618,16 @@ def position_rows(positions: np.ndarray) -> np.ndarray:
     return weight_row_sums(w.reshape(w.shape[0], -1))  # NaN as 0 and inf clipped in there
 
 
-def _turnover(rows: np.ndarray, periods: int) -> float:
-    return float(rows[0].mean() / 2.0 * periods) if rows.shape[1] else math.nan
+def _turnover(rows: np.ndarray | None, periods: int) -> float:
+    return float(rows[0].mean() / 2.0 * periods) if rows is not None and rows.shape[1] else math.nan
 
 
-def _exposure(rows: np.ndarray) -> float:
-    return float(rows[1].mean()) if rows.shape[1] else math.nan
+def _exposure(rows: np.ndarray | None) -> float:
+    return float(rows[1].mean()) if rows is not None and rows.shape[1] else math.nan
 
 
-def _net_exposure(rows: np.ndarray) -> float:
-    return float(rows[2].mean()) if rows.shape[1] else math.nan
+def _net_exposure(rows: np.ndarray | None) -> float:
+    return float(rows[2].mean()) if rows is not None and rows.shape[1] else math.nan
 
 
 # ---------------------------------------------------------------------------------------------

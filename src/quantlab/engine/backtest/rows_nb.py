@@ -2,8 +2,9 @@
 
 NumPy sums the contiguous axis of a C-ordered array with pairwise summation (blocks of up
 to 128 values in eight running sums, halves above that); :func:`pairwise_sum_nb` is that
-algorithm (as a fixed tree per row length), so ``np.abs(w[1:] - w[:-1]).sum(axis=1)`` and friends come out the same to the
-bit while the matrix is read once instead of through three ``(T, N)`` temporaries.
+algorithm (as a fixed tree per row length), so ``np.abs(w[1:] - w[:-1]).sum(axis=1)`` and
+friends come out the same to the bit while the matrix is read once instead of through
+three ``(T, N)`` temporaries.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def weight_row_sums(w: np.ndarray) -> np.ndarray:
     return _row_sums_nb(a, plan, np.empty(plan.shape[0] + 1))
 
 
-def position_weight_sums(positions: np.ndarray, marks: np.ndarray, equity: np.ndarray) -> np.ndarray:
+def position_weight_sums(
+    positions: np.ndarray, marks: np.ndarray, equity: np.ndarray
+) -> np.ndarray:
     """:func:`weight_row_sums` of ``result.weights_nb(positions, marks, equity)`` without
     the ``(T, N)`` weights: each row of weights is built (the same arithmetic) and summed."""
     n = positions.shape[1]

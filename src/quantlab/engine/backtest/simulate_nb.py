@@ -9,16 +9,18 @@ by the execution lag.
 
 Units: prices in currency per share, quantities and volumes in shares, cash in currency.
 Prices are the traded (raw) ones. With adjusted data the market arrays carry the
-adjustment factor ``mkt[8]`` (adjusted = raw x factor, ``(T, N)``; ``(1, 1)`` when the data
-are raw): a change of factor from one day to the next (split, bonus issue, dividend)
-scales held shares by the factor's ratio before the day trades, so raw shares valued at
-raw prices follow the adjusted return path, and each fill also records its price on the
-adjusted basis.
+adjustment factor ``mkt[8]`` (adjusted = raw x factor, ``(T, N)``; ``(0, 0)`` when the data
+are raw, as for absent price limits and ATR, since a one-day run's real factor is ``(1, N)``):
+a change of factor from one day to the next (split, bonus issue, dividend) scales held
+shares by the factor's ratio before the day trades, so raw shares valued at raw prices
+follow the adjusted return path, and each fill also records its price on the adjusted basis.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
 the previous close for valuation.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -74,12 +76,17 @@ R_MAX_HOLDINGS = 11
 R_NOT_EXISTING = 12
 
 EPS = 1e-9
+# The helpers that allocate nothing are compiled without reference counting: unpacking the
+# tuples of arrays they take cost two atomic operations per array and call (~200 ns per
+# fill, most of the kernel's time on a busy run); they only read and write arrays the
+# caller owns.
+NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 # Worst case records one instrument can add in a day; the kernel pauses before overflowing.
 TRADES_PER_NAME_DAY = 2
 REJECTS_PER_NAME_DAY = 4
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def round_lot_nb(qty: float, lot: float) -> float:
     """Round a quantity down to whole lots (``lot <= 0``: unchanged, fractional allowed)."""
     if lot <= 0.0:
@@ -87,7 +94,7 @@ def round_lot_nb(qty: float, lot: float) -> float:
     return np.floor(qty / lot + EPS) * lot
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def slipped_price_nb(px, qty, volume, side, mode, value, tick, impact):
     """Fill price after slippage against the order (side +1 buy, -1 sell); never below 0."""
     if mode == 1:
@@ -104,7 +111,7 @@ def slipped_price_nb(px, qty, volume, side, mode, value, tick, impact):
     return max(out, 0.0)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
     k = cnt[1]
     rej_i[k, RJ_DAY] = t
@@ -115,19 +122,19 @@ def _reject_nb(rej_i, rej_f, cnt, t, i, side, reason, qty):
     cnt[1] = k + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _factor_nb(factor, t, i):
     """The adjustment factor of ``i`` on day ``t`` (1 for raw data)."""
-    if factor.shape[0] > 1:
+    if factor.shape[0] > 0:  # (0, 0): raw data
         return factor[t, i]
     return 1.0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _apply_factor_change_nb(t, factor, st):
     """Carry holdings through a change of the adjustment factor between days ``t - 1`` and
     ``t``: shares scale by the ratio and per-share levels by its inverse (value unchanged)."""
-    if factor.shape[0] <= 1 or t == 0:
+    if factor.shape[0] == 0 or t == 0:
         return
     qty = st[1]
     avg_px = st[3]
@@ -148,7 +155,7 @@ def _apply_factor_change_nb(t, factor, st):
         last_close[i] /= r
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pnl, adj_price):
     k = cnt[0]
     tr_i[k, TR_SYMBOL] = i
@@ -165,7 +172,7 @@ def _trade_nb(tr_i, tr_f, cnt, t, i, side, hold, price, qty, comm, tax, slip, pn
     cnt[0] = k + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp, ip):
     """0 when the market lets the order through, else a rejection reason."""
     if first[i] < 0 or t < first[i] or t > last[i]:
@@ -175,17 +182,21 @@ def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp,
         return R_SUSPENDED
     if ip[I_SUSPENSION] != 0 and not (vol > 0.0):
         return R_SUSPENDED
+    # (0, 0) limits: none apply (the +-inf a full array would hold, without the array)
     if side > 0:
-        if px >= up_lim[t, i] - EPS:
+        up = up_lim[t, i] if up_lim.shape[0] > 0 else np.inf
+        if px >= up - EPS:
             return R_LIMIT_UP
-    elif px <= down_lim[t, i] + EPS:
-        return R_LIMIT_DOWN
+    else:
+        down = down_lim[t, i] if down_lim.shape[0] > 0 else -np.inf
+        if px <= down + EPS:
+            return R_LIMIT_DOWN
     if fp[F_MIN_VOLUME] > 0.0 and not (vol >= fp[F_MIN_VOLUME]):
         return R_LOW_LIQUIDITY
     return 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     """Buy up to ``want`` shares of ``i`` at quoted ``px``; returns the filled quantity."""
     volume = mkt[0]
@@ -257,7 +268,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
         entry_day[i] = t
         avg_px[i] = fill
         peak[i] = fill
-        stop_atr[i] = atr[t, i] if atr.shape[0] > 1 else np.nan
+        stop_atr[i] = atr[t, i] if atr.shape[0] > 0 else np.nan
     else:
         avg_px[i] = (avg_px[i] * qty[i] + fill * q) / (qty[i] + q)
     basis[i] += cost
@@ -268,7 +279,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     """Sell up to ``want`` shares of ``i`` at ``px``; ``close_all`` permits an odd-lot remainder."""
     volume = mkt[0]
@@ -341,7 +352,7 @@ def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, entered_today):
     """Protective exits on day ``t``'s range.
 
@@ -588,7 +599,7 @@ def simulate_chunk_nb(
     return t1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, **NO_REFCOUNT)
 def simulate_columns_nb(
     t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
     positions,

@@ -75,7 +75,10 @@ from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights
 from quantlab.engine.data import Panel
 
 PERIODS_PER_YEAR = 252
-_UNUSED = np.zeros((1, 1))
+_UNUSED = np.zeros((1, 1))  # an array the kernel never reads in this configuration
+# An array the kernel tests for absence (limits, ATR, factor): (0, 0), never a real panel's
+# shape. A one-row stand-in is a one-day run's shape, whose real factor would then be ignored.
+_ABSENT = np.empty((0, 0))
 _MARKET_ATTRS = ("history", "history_factor", "factor", "lag", "close", "_marks", "exec_px",
                  "open", "high", "low", "volume", "mkt")  # fmt: skip
 
@@ -185,10 +188,13 @@ class Simulator:
             self.low = _c(panel.fields.get("low", panel["close"]))
         volume = panel.fields.get("volume")
         self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
-        up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
+        if cfg.rules.price_limits:
+            up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
+        else:  # the kernel reads (0, 0) limits as none
+            up = down = _ABSENT
         tax = stamp_tax_by_day(panel.calendar, cfg.costs.stamp_tax)
         stops_atr = StopMode.ATR in (ex.stop_loss, ex.take_profit)
-        atr = _UNUSED
+        atr = _ABSENT
         adj = self.adjusted_history  # continuous prices: windows do not jump at splits
         if stops_atr:
             h_close = adj["close"]
@@ -206,7 +212,7 @@ class Simulator:
             panel.last.astype(np.int64),
             tax,
             atr,
-            _UNUSED if self.factor is None else self.factor,
+            _ABSENT if self.factor is None else self.factor,
         )
 
     def _prepare(self) -> None:
