@@ -97,7 +97,7 @@ class Dataset:
     day, inst : numpy.ndarray
         ``int64 (R,)`` row coordinates, day-major and sorted.
     x : numpy.ndarray
-        ``float32 (R, F)`` feature values (NaN where an expression has none), column-major.
+        ``float32 (R, F)`` feature values (NaN where an expression has none).
     y : numpy.ndarray
         ``float32 (R,)`` raw label (NaN at the end of the data or on missing prices).
     """
@@ -180,9 +180,10 @@ def build_dataset(
     window = np.zeros(panel.shape, dtype=bool)
     window[lo:hi] = mask[lo:hi]
     day, inst = np.nonzero(window)
-    # column-major: each feature's rows are gathered into contiguous memory, through flat
-    # indices computed once (a 2-D fancy index per feature writing a strided column cost
-    # several times the features' own evaluation); LightGBM reads column-major natively
+    # column-major while gathering: each feature's rows land in contiguous memory, through
+    # flat indices computed once (a 2-D fancy index per feature writing a strided column
+    # cost several times the features' own evaluation); row-major once done, the layout
+    # the processors and the models were measured with
     x = np.empty((len(day), len(feats)), dtype=np.float32, order="F")
     flat = {"F": inst * panel.shape[0] + day, "C": day * panel.shape[1] + inst}
     exprs = [e for _, e in feats]
@@ -193,6 +194,7 @@ def build_dataset(
             _gather(values[e], day, inst, flat, x[:, k])
         del values
     y = evaluate(label, panel, allow_future=True, cache=None)[label][day, inst]
+    x = np.ascontiguousarray(x)
     return Dataset(
         names=tuple(n for n, _ in feats),
         exprs=tuple(exprs),

@@ -51,6 +51,7 @@ def cs_zscore(values: np.ndarray, day: np.ndarray) -> np.ndarray:
 def cs_rank(values: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Per-day ``(pct_rank - 0.5) * 3.46`` with average ranks, NaN kept (Qlib's CSRankNorm)."""
     from scipy.stats import rankdata  # here: scipy.stats costs ~1 s to import, rarely needed
+
     out = np.full(len(values), np.nan, dtype=np.float64)
     bounds = np.append(_starts(day), len(values))
     for a, b in itertools.pairwise(bounds):
