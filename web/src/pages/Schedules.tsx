@@ -47,7 +47,7 @@ function EditSchedule({ schedule, onClose, onSaved }: { schedule: Schedule; onCl
   return (
     <Modal open title={`${t("schedules.edit")} · ${schedule.name}`} onCancel={onClose} okText={t("common.save")} cancelText={t("common.cancel")}
       confirmLoading={busy} onOk={() => form.submit()} destroyOnHidden>
-      <Form form={form} layout="vertical" onFinish={(v) => void submit(v)} data-testid="schedule-edit" initialValues={{
+      <Form form={form} name="schedule-edit" layout="vertical" onFinish={(v) => void submit(v)} data-testid="schedule-edit" initialValues={{
         name: schedule.name, cron: schedule.cron, timezone: schedule.timezone, priority: schedule.priority, params: JSON.stringify(schedule.params),
       }}>
         <Form.Item name="name" label={t("common.name")} rules={[{ required: true, message: t("login.required") }]}><Input /></Form.Item>

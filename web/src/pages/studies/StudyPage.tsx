@@ -208,7 +208,7 @@ export default function StudyPage() {
               {error !== undefined && <ErrorAlert error={error} />}
               {applied && (
                 <Alert type="success" showIcon style={{ marginTop: 8 }} data-testid="applied"
-                  title={<span>{t("studies.appliedTrial", { n: applied.trial })} {JSON.stringify(applied.parameters)} · <Link to={`/strategies/${applied.strategy_id}`}>v{applied.version}</Link></span>} />
+                  title={<span>{t("studies.appliedTrial", { n: applied.trial })} {JSON.stringify(applied.parameters)} · <Link to={`/strategies/${applied.strategy_id}`} style={{ textDecoration: "underline" }}>v{applied.version}</Link></span>} />
               )}
             </Card>
             {s.progress.trials_done > 0 && (
