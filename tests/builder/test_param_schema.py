@@ -34,6 +34,15 @@ def test_literal_windows_become_named_parameters() -> None:
     assert len(schema) == 2 and tunable(named)[1] == schema
 
 
+def test_literals_the_block_refuses_stay_for_validation() -> None:
+    raw = dual_ma(fast=5, slow=20)
+    slow = next(n for n in raw["nodes"] if n["id"] == "slow")
+    slow["params"]["window"] = 20.5  # not a whole window: validation says so, not the schema
+    named, schema = tunable(Graph.model_validate(raw))
+    assert [p.name for p in schema] == ["fast"]
+    assert next(n for n in named.nodes if n.id == "slow").params["window"] == 20.5
+
+
 async def test_saved_builder_strategy_is_searchable(app: Any, client: Any, make_user: Any) -> None:
     alice = await make_user()
     h = alice.headers

@@ -32,6 +32,17 @@ def _name(node_id: str, param: str, taken: set[str]) -> str:
     return name
 
 
+def _valid(defn: ParamDef, raw: Any) -> bool:
+    """A literal the block accepts as it is (anything else stays for validation to refuse)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return False
+    if defn.type == "int" and not float(raw).is_integer():
+        return False
+    lo = float("-inf") if defn.minimum is None else defn.minimum
+    hi = float("inf") if defn.maximum is None else defn.maximum
+    return bool(lo <= raw <= hi)
+
+
 def _bounds(defn: ParamDef, negate: bool) -> tuple[float, float] | None:
     if defn.minimum is None or defn.maximum is None:
         return None
@@ -59,12 +70,11 @@ def tunable(graph: Graph) -> tuple[Graph, list[ParamSpec]]:
                 entry is not None
                 and "operator" in entry.extra
                 and defn.name in TUNABLE_KINDS
-                and isinstance(raw, int | float)
-                and not isinstance(raw, bool)
+                and _valid(defn, raw)
                 and len(params) < MAX_PARAMS
             ):
                 name, negate = _name(node.id, defn.name, set(params)), False
-                params[name] = float(raw)
+                params[name] = float(raw)  # type: ignore[arg-type]  # a number: _valid checked
                 values[defn.name] = ParamRef(ref=name)
             else:
                 continue
