@@ -127,7 +127,7 @@ def measure(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
     from tests.web.browser import chromium_path
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"load_average_start": os.getloadavg()}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
 
@@ -247,6 +247,7 @@ def measure(args: argparse.Namespace) -> int:
         "kline_draw_ms": 300,
         "results_interactive_ms": 1500,
     }
+    out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     return 0
 

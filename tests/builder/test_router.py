@@ -294,7 +294,7 @@ async def test_quick_test_and_save_as_strategy(app: Any, client: Any, make_user:
     versions = (await client.get(f"/api/strategies/{sid}/versions", headers=h)).json()["data"]
     assert [v["version"] for v in versions][:2] in ([2, 1], [1, 2])
     strategy = (await client.get(f"/api/strategies/{sid}", headers=h)).json()["data"]
-    assert strategy["body"]["parameters"] == {"fast": 7.0}
+    assert strategy["body"]["parameters"] == {"fast": 7.0, "slow_window": 20.0}
     # each saved version reopens in the builder exactly as drawn, not rebuilt from its spec
     url = f"/api/builder/strategies/{sid}/graph"
     opened = (await client.get(url, headers=h)).json()["data"]

@@ -26,6 +26,8 @@ const StrategyPage = lazy(() => import("./pages/strategies/StrategyPage"));
 const Builder = lazy(() => import("./pages/builder/Builder"));
 const Studies = lazy(() => import("./pages/studies/Studies"));
 const StudyPage = lazy(() => import("./pages/studies/StudyPage"));
+const Models = lazy(() => import("./pages/models/ModelList"));
+const ModelPage = lazy(() => import("./pages/models/ModelPage"));
 const Schedules = lazy(() => import("./pages/Schedules"));
 const Tasks = lazy(() => import("./pages/Tasks"));
 const Sandbox = lazy(() => import("./pages/Sandbox"));
@@ -54,6 +56,8 @@ function Routed() {
           <Route path="/builder/:draftId" element={<Builder />} />
           <Route path="/studies" element={<Studies />} />
           <Route path="/studies/:id" element={<StudyPage />} />
+          <Route path="/models" element={<Models />} />
+          <Route path="/models/:id" element={<ModelPage />} />
           <Route path="/backtests" element={<Backtests />} />
           <Route path="/backtests/new" element={<BacktestNew />} />
           <Route path="/backtests/compare" element={<Compare />} />

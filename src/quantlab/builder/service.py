@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quantlab.builder import params as graph_params
 from quantlab.builder.exceptions import (
     DraftNotFound,
     DraftStale,
@@ -259,15 +260,25 @@ async def save_as_strategy(
     row = await get_draft(session, user, draft_id)
     graph = Graph.model_validate(row.graph)
     factors = await factor_expressions(session, user, graph)
-    body = compile_or_422(graph, factors).body
+    named, schema = graph_params.tunable(graph)
+    body = compile_or_422(named, factors).body
     name = data.name or row.name
     if row.strategy_id is None:
         create = StrategyCreate(
-            name=name, description=data.description, body=body, tags=["builder"]
+            name=name,
+            description=data.description,
+            body=body,
+            tags=["builder"],
+            param_schema=schema,
         )
         strategy = await strategy_service.create_strategy(session, user, create, client)
     else:
-        update = StrategyUpdate(body=body, name=data.name, message=data.message or "builder save")
+        update = StrategyUpdate(
+            body=body,
+            name=data.name,
+            message=data.message or "builder save",
+            param_schema=schema,
+        )
         strategy = await strategy_service.update_strategy(
             session, user, row.strategy_id, update, client
         )

@@ -1,14 +1,14 @@
 // ECharts, tree-shaken: only the charts and components the workbench draws.
-import { BarChart, HeatmapChart, LineChart } from "echarts/charts";
+import { BarChart, HeatmapChart, LineChart, ParallelChart, ScatterChart } from "echarts/charts";
 import {
   DataZoomComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent,
-  VisualMapComponent, AriaComponent,
+  VisualMapComponent, AriaComponent, ParallelComponent,
 } from "echarts/components";
 import * as echarts from "echarts/core";
 import { CanvasRenderer } from "echarts/renderers";
 
 echarts.use([
-  LineChart, BarChart, HeatmapChart, GridComponent, TooltipComponent, LegendComponent,
+  LineChart, BarChart, HeatmapChart, ScatterChart, ParallelChart, ParallelComponent, GridComponent, TooltipComponent, LegendComponent,
   DataZoomComponent, VisualMapComponent, TitleComponent, AriaComponent, CanvasRenderer,
 ]);
 

@@ -7,7 +7,7 @@ import type { Language } from "../i18n";
 
 const ITEMS = [
   ["/", "nav.dashboard"], ["/datasets", "nav.datasets"], ["/factors", "nav.factors"],
-  ["/strategies", "nav.strategies"], ["/builder", "nav.builder"], ["/studies", "nav.studies"], ["/backtests", "nav.backtests"], ["/tasks", "nav.tasks"], ["/sandbox", "nav.sandbox"],
+  ["/strategies", "nav.strategies"], ["/builder", "nav.builder"], ["/studies", "nav.studies"], ["/models", "nav.models"], ["/backtests", "nav.backtests"], ["/tasks", "nav.tasks"], ["/sandbox", "nav.sandbox"],
   ["/settings", "nav.settings"], ["/welcome", "nav.help"],
 ] as const;
 

@@ -1,6 +1,6 @@
-// Task schedules (cron): list with next/last run, enable/disable, delete; create with a job
-// type from the served registry. Beginner mode hides parameters and priority.
-import { Alert, Button, Card, Form, Input, InputNumber, Popconfirm, Select, Space, Switch, Table, Typography } from "antd";
+// Task schedules (cron): list with next/last run, enable/disable, edit in place, delete; create
+// with a job type from the served registry. Beginner mode hides parameters and priority.
+import { Alert, Button, Card, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Switch, Table, Typography } from "antd";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
@@ -18,11 +18,61 @@ interface NewSchedule { name: string; job_type: string; cron: string; timezone: 
 
 const ZONES = ["Asia/Shanghai", "UTC", "America/New_York", "Europe/London", "Asia/Hong_Kong", "Asia/Tokyo"];
 
+function parseParams(text: string | undefined, label: string, invalid: string): Record<string, unknown> {
+  if (!text) return {};
+  try { return JSON.parse(text); } catch { throw new Error(`${label}: ${invalid}`); }
+}
+
+/** The schedule's fields in a dialog; only what changed is sent (PATCH). */
+function EditSchedule({ schedule, onClose, onSaved }: { schedule: Schedule; onClose(): void; onSaved(): void }) {
+  const { t } = useTranslation();
+  const expert = useExpert();
+  const [form] = Form.useForm<NewSchedule>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (v: NewSchedule) => {
+    setError(undefined); setBusy(true);
+    try {
+      const next: Record<string, unknown> = { name: v.name, cron: v.cron, timezone: v.timezone };
+      if (expert) {
+        next.priority = v.priority;
+        next.params = parseParams(v.params, t("schedules.params"), t("preprocess.invalidJson"));
+      }
+      const old = schedule as unknown as Record<string, unknown>;
+      const changed = Object.fromEntries(Object.entries(next).filter(([k, x]) => x !== undefined && JSON.stringify(x) !== JSON.stringify(old[k])));
+      if (Object.keys(changed).length) await request(`/api/tasks/schedules/${schedule.id}`, json("PATCH", changed));
+      onSaved();
+    } catch (e) { setError(e); } finally { setBusy(false); }
+  };
+  return (
+    <Modal open title={`${t("schedules.edit")} · ${schedule.name}`} onCancel={onClose} okText={t("common.save")} cancelText={t("common.cancel")}
+      confirmLoading={busy} onOk={() => form.submit()} destroyOnHidden>
+      <Form form={form} name="schedule-edit" layout="vertical" onFinish={(v) => void submit(v)} data-testid="schedule-edit" initialValues={{
+        name: schedule.name, cron: schedule.cron, timezone: schedule.timezone, priority: schedule.priority, params: JSON.stringify(schedule.params),
+      }}>
+        <Form.Item name="name" label={t("common.name")} rules={[{ required: true, message: t("login.required") }]}><Input /></Form.Item>
+        <Form.Item name="cron" label={t("schedules.cron")} rules={[{ required: true, message: t("login.required") }]} extra={t("schedules.cronHelp")}>
+          <Input style={{ fontFamily: "monospace" }} />
+        </Form.Item>
+        <Form.Item name="timezone" label={t("schedules.timezone")}><Select showSearch options={ZONES.map((z) => ({ value: z, label: z }))} /></Form.Item>
+        {expert && (
+          <>
+            <Form.Item name="priority" label={t("schedules.priority")}><InputNumber min={0} max={3} /></Form.Item>
+            <Form.Item name="params" label={t("schedules.params")}><Input.TextArea rows={3} style={{ fontFamily: "monospace" }} /></Form.Item>
+          </>
+        )}
+        {error !== undefined && <ErrorAlert error={error} />}
+      </Form>
+    </Modal>
+  );
+}
+
 export default function Schedules() {
   const { t } = useTranslation();
   const expert = useExpert();
   const [error, setError] = useState<unknown>();
   const [form] = Form.useForm<NewSchedule>();
+  const [editing, setEditing] = useState<Schedule>();
   const state = useLoad(() => request<Schedule[]>("/api/tasks/schedules?size=100"), []);
   const types = useLoad(() => request<JobType[]>("/api/tasks/types"), []);
   const act = async (call: () => Promise<unknown>) => {
@@ -30,10 +80,7 @@ export default function Schedules() {
     try { await call(); state.reload(); } catch (e) { setError(e); }
   };
   const create = (v: NewSchedule) => act(async () => {
-    let params: Record<string, unknown> = {};
-    if (v.params) {
-      try { params = JSON.parse(v.params); } catch { throw new Error(`${t("schedules.params")}: ${t("preprocess.invalidJson")}`); }
-    }
+    const params = parseParams(v.params, t("schedules.params"), t("preprocess.invalidJson"));
     await request("/api/tasks/schedules", json("POST", {
       name: v.name, job_type: v.job_type, cron: v.cron, timezone: v.timezone, enabled: v.enabled, params,
       ...(v.priority !== undefined ? { priority: v.priority } : {}),
@@ -84,13 +131,17 @@ export default function Schedules() {
             { title: t("schedules.nextRun"), dataIndex: "next_run_at", render: when },
             { title: t("schedules.lastRun"), dataIndex: "last_run_at", render: when },
             { title: t("common.actions"), render: (_, s) => (
+              <Space>
+              <Button size="small" onClick={() => setEditing(s)}>{t("schedules.edit")}</Button>
               <Popconfirm title={`${t("common.delete")} ${s.name}?`} onConfirm={() => void act(() => request(`/api/tasks/schedules/${s.id}`, { method: "DELETE" }))}>
                 <Button size="small" danger>{t("common.delete")}</Button>
               </Popconfirm>
+              </Space>
             ) },
           ]} />
         )}
       </PageState>
+      {editing && <EditSchedule schedule={editing} onClose={() => setEditing(undefined)} onSaved={() => { setEditing(undefined); state.reload(); }} />}
     </Space>
   );
 }

@@ -24,6 +24,7 @@ import type { Dataset } from "../datasets/DatasetList";
 import type { Strategy, StrategyDetail } from "../strategies/common";
 import { localized } from "../strategies/common";
 import BlockNodeView, { CanvasContext, typeLabel } from "./BlockNode";
+import { QlibYaml, Snapshots } from "./Panels";
 import {
   autoLayout, catalogIndex, newId, refusal, toApi, toCanvas,
 } from "./graph";
@@ -513,6 +514,8 @@ function Editor({ draftId }: { draftId: string }) {
             key: "python", label: t("builder.python"),
             children: valid ? <pre data-testid="graph-python" tabIndex={0} style={{ maxHeight: 360, overflow: "auto", background: "#f5f5f5", padding: 12 }}>{python ?? "…"}</pre> : <Typography.Text type="secondary">{t("builder.fixFirst")}</Typography.Text>,
           }] : []),
+          ...(expert ? [{ key: "qlib", label: t("panels.qlib"), children: <QlibYaml graph={graph} valid={valid} /> }] : []),
+          { key: "snapshots", label: t("panels.snapshots"), children: <Snapshots draftId={draftId} flush={save} onRestored={() => void load()} /> },
           {
             key: "quick", label: t("builder.quickTest"),
             children: draft ? <QuickTest draft={draft} flush={save} onDone={() => void reloadDraft()} /> : null,

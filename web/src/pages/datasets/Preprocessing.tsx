@@ -10,6 +10,7 @@ import { useExpert } from "../../auth/session";
 import EChart from "../../charts/EChart";
 import { ErrorAlert, useLoad } from "../../components/State";
 import { num } from "../../format";
+import FilterStep from "./FilterStep";
 
 export type Step = Record<string, unknown> & { op: string };
 interface Hist { edges: number[]; before: number[]; after: number[]; missing_before?: number; missing_after?: number; changed?: number; outliers?: number }
@@ -78,16 +79,13 @@ function StepEditor({ step, index, fields, onChange, onRemove, expert }: {
             onChange={(s: string) => { const next: Step = { ...step, scope: s }; if (s !== "per_symbol_time") delete next.window; onChange(next); }}
             options={SCOPES.map((s) => ({ value: s, label: t(`preprocess.${s}`) }))} />
         )}
-        {step.op === "filter" && (
-          <Input aria-label={`${t("common.date")} ${n}`} style={{ width: 140 }} value={(step.start as string) ?? ""} placeholder="YYYY-MM-DD"
-            onChange={(e) => onChange({ ...step, start: e.target.value })} />
-        )}
         {step.op !== "filter" && (
           <Select aria-label={`${t("preprocess.columns")} ${n}`} mode="multiple" allowClear style={{ minWidth: 220 }} placeholder={t("preprocess.allColumns")}
             value={(step.columns as string[] | undefined) ?? []} options={fields.map((f) => ({ value: f, label: f }))}
             onChange={(cols: string[]) => { const next = { ...step }; if (cols.length) next.columns = cols; else delete next.columns; onChange(next); }} />
         )}
       </Space>
+      {step.op === "filter" && <div style={{ marginTop: 8 }}><FilterStep step={step} n={n} fields={fields} onChange={onChange} /></div>}
       {expert && (
         <Input.TextArea aria-label={`${t("preprocess.stepJson")} ${n}`} rows={2} value={text} status={bad ? "error" : undefined}
           style={{ marginTop: 8, fontFamily: "monospace", fontSize: 12 }}

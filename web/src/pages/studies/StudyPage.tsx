@@ -12,10 +12,11 @@ import { useExpert } from "../../auth/session";
 import EChart from "../../charts/EChart";
 import { ErrorAlert, PageState, useLoad } from "../../components/State";
 import { FINAL } from "../../components/useJob";
+import { objectiveNames, ParallelView, ParetoView, WalkForwardView } from "./Analysis";
 import type { Study } from "./Studies";
 
 interface Detail extends Study {
-  space: { ranges: Record<string, unknown> }; objectives: unknown[];
+  space: { ranges: Record<string, unknown> }; objectives: unknown[]; walk_forward: Record<string, unknown> | null;
   progress: { trials_done: number; trials_total: number; best: Best | null; percentage: number; eta_seconds: number | null; stage: string | null };
 }
 interface Best { values?: (number | null)[]; params?: Record<string, number>; number?: number }
@@ -183,6 +184,7 @@ export default function StudyPage() {
     <PageState state={state}>
       {(s) => {
         const params = Object.keys(s.space?.ranges ?? {});
+        const objectives = objectiveNames(s.objectives ?? []);
         const best = s.progress.best ?? ((s.summary?.best as Best | null | undefined) ?? null);
         const bestValue = best?.values?.[0];
         const done = s.status === "completed" || (s.status === "cancelled" && s.progress.trials_done > 0);
@@ -206,7 +208,7 @@ export default function StudyPage() {
               {error !== undefined && <ErrorAlert error={error} />}
               {applied && (
                 <Alert type="success" showIcon style={{ marginTop: 8 }} data-testid="applied"
-                  title={<span>{t("studies.appliedTrial", { n: applied.trial })} {JSON.stringify(applied.parameters)} · <Link to={`/strategies/${applied.strategy_id}`}>v{applied.version}</Link></span>} />
+                  title={<span>{t("studies.appliedTrial", { n: applied.trial })} {JSON.stringify(applied.parameters)} · <Link to={`/strategies/${applied.strategy_id}`} style={{ textDecoration: "underline" }}>v{applied.version}</Link></span>} />
               )}
             </Card>
             {s.progress.trials_done > 0 && (
@@ -222,6 +224,11 @@ export default function StudyPage() {
                       {params.length >= 2 && <Col xs={24} xl={12}><ImportanceView study={s} /></Col>}
                       <Col xs={24} xl={12}><ReportView study={s} /></Col>
                     </Row>
+                    <Row gutter={16}>
+                      {objectives.length >= 2 && <Col xs={24} xl={12}><ParetoView studyId={s.id} objectives={objectives} status={s.status} /></Col>}
+                      <Col xs={24} xl={12}><ParallelView studyId={s.id} params={params} objectives={objectives} status={s.status} /></Col>
+                    </Row>
+                    {s.walk_forward && <WalkForwardView studyId={s.id} status={s.status} />}
                   </>
                 )}
               </Space>
