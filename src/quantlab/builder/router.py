@@ -31,6 +31,7 @@ from quantlab.builder.schemas import (
     QlibBody,
     QlibOut,
     QuickTestBody,
+    QuickTestResult,
     QuickTestStarted,
     SaveAsStrategy,
     SavedOut,
@@ -291,7 +292,7 @@ async def quick_test(
 @router.get(
     "/drafts/{draft_id}/quick-tests",
     summary="The draft's last quick-test results, newest first",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=Envelope[list[QuickTestResult]],
 )
 async def quick_tests(draft_id: str, user: CurrentUser, session: DbSession) -> dict[str, Any]:
     return ok(await service.quick_tests(session, user, draft_id))

@@ -135,6 +135,22 @@ class DraftSave(_Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
 
 
+class QuickTestResult(BaseModel):
+    """What a draft keeps of one quick test (``builder.quick_test``)."""
+
+    job_id: str
+    start: str | None = Field(None, description="first day of the run")
+    end: str | None = Field(None, description="last day of the run")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="the run's metrics")
+    summary: dict[str, Any] = Field(default_factory=dict, description="headline figures")
+    trades: int = Field(0, description="number of fills")
+    curve: list[tuple[str, float | None]] = Field(
+        default_factory=list, description="equity, at most 120 [date, value] points"
+    )
+    warnings: list[Any] = Field(default_factory=list)
+    finished_at: str | None = None
+
+
 class DraftOut(BaseModel):
     id: str
     name: str
@@ -143,8 +159,8 @@ class DraftOut(BaseModel):
     strategy_id: str | None
     expires_at: datetime | None
     last_job_id: str | None
-    last_result: dict[str, Any] | None
-    results: list[dict[str, Any]] = Field(
+    last_result: QuickTestResult | None
+    results: list[QuickTestResult] = Field(
         default_factory=list, description="the last quick-test results, newest first"
     )
     created_at: datetime
