@@ -1,7 +1,8 @@
 """Issue 18's journey in a real browser: a dual-MA strategy built on an empty canvas by
 dragging blocks from the palette and connecting their ports (no expression typed), quick-
 tested, saved, its two windows optimised on a 2 x 2 grid, the best applied, the full backtest
-run from the strategy page; its metrics equal an API run of the same spec. axe on each page.
+run from the strategy page; its metrics equal an API run of the same spec; a small ridge model
+run's predictions back-tested as a scores strategy from the model's page. axe on each page.
 """
 
 from __future__ import annotations
@@ -52,6 +53,37 @@ def _wait_backtest(api: httpx.Client, backtest_id: str, timeout: float = 300) ->
     deadline = time.monotonic() + timeout
     while True:
         body = api.get(f"/api/backtests/{backtest_id}").json()["data"]
+        if body["status"] in ("completed", "failed", "cancelled"):
+            return dict(body)
+        assert time.monotonic() < deadline, body
+        time.sleep(0.5)
+
+
+def _model_run(api: httpx.Client) -> str:
+    """A ridge model run on the imported dataset (a few seconds): its id."""
+    datasets = api.get("/api/datasets").json()["data"]
+    body = {
+        "name": "ridge journey",
+        "dataset_id": datasets[0]["id"],
+        "features": ["$close / Ref($close, 5)", "$volume / Mean($volume, 10)"],
+        "segments": {
+            "train": ["2017-01-03", "2018-12-28"],
+            "valid": ["2019-01-02", "2019-06-28"],
+            "test": ["2019-07-01", "2019-12-31"],
+        },
+        "processors": [{"name": "DropnaLabel"}, {"name": "Fillna"}],
+        "model": "ridge",
+        "backtest": {"topk": 2, "n_drop": 1},
+    }
+    resp = api.post("/api/models", json=body)
+    assert resp.status_code == 202, resp.text
+    return str(resp.json()["data"]["id"])
+
+
+def _wait_model(api: httpx.Client, run_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api.get(f"/api/models/{run_id}").json()["data"]
         if body["status"] in ("completed", "failed", "cancelled"):
             return dict(body)
         assert time.monotonic() < deadline, body
@@ -176,6 +208,7 @@ def test_dual_ma_from_the_canvas_to_a_backtest(
     expect(page.get_by_role("heading", name="总览")).to_be_visible()
     _import(j, Path(realdata))
     api = _api(base, password)
+    model_id = _model_run(api)  # trains while the strategy is built
 
     build_dual_ma(j)
     # a snapshot of the finished graph
@@ -247,11 +280,33 @@ def test_dual_ma_from_the_canvas_to_a_backtest(
     expect(page.get_by_test_id("study-parallel").locator("[data-chart]")).to_be_visible()
     page.wait_for_timeout(300)
     assert painted(page, "[data-testid=study-parallel] [data-chart]")["painted"] > 1_000
+    assert _wait_model(api, model_id)["status"] == "completed"
     j.nav("/models")
     expect(page.get_by_role("heading", name="模型", exact=True)).to_be_visible()
     expect(page.get_by_test_id("new-model-run")).to_be_visible()
-    expect(page.get_by_test_id("model-runs")).to_contain_text("暂无内容")
+    expect(page.get_by_test_id("model-runs")).to_contain_text("ridge journey")
     j.check("models")
+    # --- the run's predictions as a scores strategy: the form starts from the run's top-k,
+    # the API's refusal is shown, then the backtest runs and trades the predictions
+    j.nav(f"/models/{model_id}")
+    card = page.get_by_test_id("model-scores-backtest")
+    expect(card.get_by_label("持仓数 Top k")).to_have_value("2")
+    expect(card.get_by_label("每次调仓卖出数")).to_have_value("1")
+    j.check("model-scores-backtest")
+    card.get_by_label("每次调仓卖出数").fill("3")
+    card.get_by_role("button", name="开始回测").click()
+    expect(card.get_by_role("alert")).to_contain_text("n_drop cannot exceed top_k")
+    card.get_by_label("每次调仓卖出数").fill("1")
+    card.get_by_role("button", name="开始回测").click()
+    page.wait_for_url("**/backtests/*")
+    scores_run = _wait_backtest(api, page.url.rsplit("/", 1)[1])
+    assert scores_run["status"] == "completed", scores_run
+    strategy = scores_run["request"]["strategy"]
+    assert strategy["score"] == {"model_run_id": model_id}
+    assert (strategy["top_k"], strategy["n_drop"]) == (2, 1)
+    assert scores_run["request"]["start"] == "2019-07-01"
+    assert scores_run["metrics"]["trade_count"] > 0
+    expect(page.get_by_test_id("results")).to_be_visible(timeout=60_000)
     body = {"name": "nightly noop", "job_type": "system.noop", "cron": "0 2 * * 1-5",
             "timezone": "Asia/Shanghai", "enabled": True, "params": {}}  # fmt: skip
     assert api.post("/api/tasks/schedules", json=body).status_code == 201

@@ -141,6 +141,9 @@ const en = {
     backtest: "Top-k backtest of the predictions", noBacktest: "This run has no backtest", finished: "Finished",
     asFactor: "Save predictions as a factor", asFactorHelp: "The test-span predictions become a factor of your library: evaluate it in the factor lab or use it as a strategy score.",
     factorName: "Factor name", saveFactor: "Save as factor", factorSaved: "Saved as factor {{name}}.",
+    scoresBacktest: "Backtest these predictions as a strategy score", scoresStart: "Start backtest", preset: "Market preset", capital: "Initial capital",
+    scoresHelp: "A full backtest over the test span that each day holds the top k symbols by this run's prediction, swapping at most n_drop of them; its progress shows on the backtest's page.",
+    scoresNotReady: "Available once the run has completed.", scoresName: "Predictions of {{name}}",
     bt: {
       annualized_excess_return_with_cost: "Excess return (with costs)", annualized_excess_return_without_cost: "Excess return (no costs)",
       information_ratio_with_cost: "Information ratio (with costs)", information_ratio_without_cost: "Information ratio (no costs)",

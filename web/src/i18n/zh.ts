@@ -137,6 +137,9 @@ const zh: Messages = {
     backtest: "预测值的 TopK 回测", noBacktest: "该训练没有回测", finished: "完成时间",
     asFactor: "将预测保存为因子", asFactorHelp: "测试区间的预测值会成为你因子库中的一个因子：可在因子实验室评估，或作为策略打分使用。",
     factorName: "因子名称", saveFactor: "保存为因子", factorSaved: "已保存为因子 {{name}}。",
+    scoresBacktest: "将预测作为策略打分进行回测", scoresStart: "开始回测", preset: "市场预设", capital: "初始资金",
+    scoresHelp: "在测试区间上做完整回测：每天持有本次训练预测值最高的 k 只标的，每次最多换掉 n_drop 只；进度显示在回测页面。",
+    scoresNotReady: "训练完成后可用。", scoresName: "{{name}} 的预测",
     bt: {
       annualized_excess_return_with_cost: "超额收益（含成本）", annualized_excess_return_without_cost: "超额收益（不含成本）",
       information_ratio_with_cost: "信息比率（含成本）", information_ratio_without_cost: "信息比率（不含成本）",

@@ -1,15 +1,17 @@
 // One model run: progress while it trains; then the prediction IC (signal analysis), the
-// learning curve, feature importance, the top-k backtest of the predictions, and "save the
-// predictions as a factor" for the factor lab and strategies.
-import { Alert, Button, Card, Col, Descriptions, Input, Row, Select, Space, Statistic, Typography } from "antd";
+// learning curve, feature importance, the top-k backtest of the predictions, "save the
+// predictions as a factor" for the factor lab and strategies, and a full backtest that trades
+// the predictions as a scores strategy.
+import { Alert, Button, Card, Col, Descriptions, Form, Input, InputNumber, Row, Select, Space, Statistic, Typography } from "antd";
 import { useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { json, request } from "../../api/client";
 import { useExpert } from "../../auth/session";
 import EChart from "../../charts/EChart";
 import { ErrorAlert, PageState, useLoad } from "../../components/State";
 import { num, pct, when } from "../../format";
+import type { JsonSchema } from "../backtests/SchemaForm";
 import { RunProgress } from "./ModelList";
 import type { ModelRun } from "./ModelList";
 
@@ -153,6 +155,79 @@ function SaveAsFactor({ id }: { id: string }) {
   );
 }
 
+interface ScoresForm { preset: string; top_k: number; n_drop: number; initial_capital: number }
+
+// The defaults of a scores backtest as the backtest form takes them (the served request schema),
+// with top-k / n_drop of the run's own backtest when it had one.
+function scoresDefaults(schema: JsonSchema, run: Detail): { form: ScoresForm; bounds: Record<keyof ScoresForm, JsonSchema> } {
+  const top = schema.properties ?? {};
+  const scores = schema.$defs?.ScoresStrategy?.properties ?? {};
+  const own = (run.request.backtest ?? {}) as { topk?: number; n_drop?: number };
+  const bounds = { preset: top.preset ?? {}, top_k: scores.top_k ?? {}, n_drop: scores.n_drop ?? {}, initial_capital: top.initial_capital ?? {} };
+  return {
+    bounds,
+    form: {
+      preset: String(bounds.preset.default ?? "cn_a_share"), top_k: own.topk ?? Number(bounds.top_k.default ?? 50),
+      n_drop: own.n_drop ?? Number(bounds.n_drop.default ?? 5), initial_capital: Number(bounds.initial_capital.default ?? 1_000_000),
+    },
+  };
+}
+
+function BacktestScores({ run }: { run: Detail }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const state = useLoad(() => request<JsonSchema>("/api/backtests/schema"), []);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const ready = run.status === "completed";
+  const start = async (form: ScoresForm) => {
+    setBusy(true); setError(undefined);
+    // the test span (where the run predicted), on the run's dataset and universe
+    const req = run.request as { segments?: { test?: [string, string] }; universe?: unknown; dated_universe?: string | null };
+    const [start, end] = req.segments?.test ?? [];
+    try {
+      const body = {
+        name: t("models.scoresName", { name: run.name || run.id }), dataset_id: run.dataset_id, dataset_version: run.dataset_version,
+        start, end, universe: req.universe ?? "all", ...(req.dated_universe ? { dated_universe: req.dated_universe } : {}),
+        preset: form.preset, initial_capital: form.initial_capital,
+        strategy: { kind: "scores", score: { model_run_id: run.id }, top_k: form.top_k, n_drop: form.n_drop },
+      };
+      const r = await request<{ id: string }>("/api/backtests", json("POST", body));
+      navigate(`/backtests/${r.id}`);
+    } catch (e) { setError(e); } finally { setBusy(false); }
+  };
+  return (
+    <Card size="small" title={t("models.scoresBacktest")} data-testid="model-scores-backtest">
+      <Typography.Paragraph type="secondary">{ready ? t("models.scoresHelp") : t("models.scoresNotReady")}</Typography.Paragraph>
+      <PageState state={state}>
+        {(schema) => {
+          const { form, bounds } = scoresDefaults(schema, run);
+          return (
+            <Form<ScoresForm> layout="inline" initialValues={form} onFinish={(v) => void start(v)}>
+              <Form.Item name="preset" label={t("models.preset")}>
+                <Select style={{ width: 150 }} options={(bounds.preset.enum ?? [form.preset]).map((p) => ({ value: p, label: String(p) }))} />
+              </Form.Item>
+              <Form.Item name="top_k" label={t("models.topk")} rules={[{ required: true, message: t("login.required") }]}>
+                <InputNumber min={bounds.top_k.minimum} max={bounds.top_k.maximum} step={1} precision={0} />
+              </Form.Item>
+              <Form.Item name="n_drop" label={t("models.nDrop")} rules={[{ required: true, message: t("login.required") }]}>
+                <InputNumber min={bounds.n_drop.minimum} max={bounds.n_drop.maximum} step={1} precision={0} />
+              </Form.Item>
+              <Form.Item name="initial_capital" label={t("models.capital")} rules={[{ required: true, message: t("login.required") }]}>
+                <InputNumber min={bounds.initial_capital.minimum} max={bounds.initial_capital.maximum} step={100_000} style={{ width: 160 }} />
+              </Form.Item>
+              <Form.Item>
+                <Button type="primary" htmlType="submit" disabled={!ready} loading={busy}>{t("models.scoresStart")}</Button>
+              </Form.Item>
+            </Form>
+          );
+        }}
+      </PageState>
+      {error !== undefined && <div style={{ marginTop: 8 }}><ErrorAlert error={error} /></div>}
+    </Card>
+  );
+}
+
 export default function ModelPage() {
   const { id = "" } = useParams();
   const { t } = useTranslation();
@@ -184,6 +259,7 @@ export default function ModelPage() {
               <SaveAsFactor id={r.id} />
             </>
           )}
+          {r.status !== "failed" && r.status !== "cancelled" && <BacktestScores run={r} />}
         </Space>
       )}
     </PageState>
