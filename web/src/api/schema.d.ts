@@ -3637,17 +3637,12 @@ export interface components {
             expires_at: string | null;
             /** Last Job Id */
             last_job_id: string | null;
-            /** Last Result */
-            last_result: {
-                [key: string]: unknown;
-            } | null;
+            last_result: components["schemas"]["QuickTestResult"] | null;
             /**
              * Results
              * @description the last quick-test results, newest first
              */
-            results?: {
-                [key: string]: unknown;
-            }[];
+            results?: components["schemas"]["QuickTestResult"][];
             /**
              * Created At
              * Format: date-time
@@ -4924,6 +4919,19 @@ export interface components {
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
+        /** Envelope[list[QuickTestResult]] */
+        Envelope_list_QuickTestResult__: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["QuickTestResult"][];
+            /** @description lists only; prefer Page[T] for lists */
+            meta?: components["schemas"]["PageMeta"] | null;
+        };
         /** Envelope[list[RecentFactorOut]] */
         Envelope_list_RecentFactorOut__: {
             /**
@@ -4986,21 +4994,6 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["UniverseSummary"][];
-            /** @description lists only; prefer Page[T] for lists */
-            meta?: components["schemas"]["PageMeta"] | null;
-        };
-        /** Envelope[list[dict[str, Any]]] */
-        Envelope_list_dict_str__Any___: {
-            /**
-             * Status
-             * @default success
-             * @constant
-             */
-            status: "success";
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            }[];
             /** @description lists only; prefer Page[T] for lists */
             meta?: components["schemas"]["PageMeta"] | null;
         };
@@ -7718,6 +7711,56 @@ export interface components {
              * @description last day; default: the data's last day
              */
             end?: string | null;
+        };
+        /**
+         * QuickTestResult
+         * @description What a draft keeps of one quick test (``builder.quick_test``).
+         */
+        QuickTestResult: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Start
+             * @description first day of the run
+             */
+            start?: string | null;
+            /**
+             * End
+             * @description last day of the run
+             */
+            end?: string | null;
+            /**
+             * Metrics
+             * @description the run's metrics
+             */
+            metrics?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Summary
+             * @description headline figures
+             */
+            summary?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Trades
+             * @description number of fills
+             * @default 0
+             */
+            trades: number;
+            /**
+             * Curve
+             * @description equity, at most 120 [date, value] points
+             */
+            curve?: [
+                string,
+                number | null
+            ][];
+            /** Warnings */
+            warnings?: unknown[];
+            /** Finished At */
+            finished_at?: string | null;
         };
         /** QuickTestStarted */
         QuickTestStarted: {
@@ -28936,7 +28979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_dict_str__Any___"];
+                    "application/json": components["schemas"]["Envelope_list_QuickTestResult__"];
                 };
             };
             /** @description Malformed request */
