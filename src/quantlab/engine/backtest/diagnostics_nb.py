@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from quantlab.engine.backtest.rows_nb import pairwise_plan, pairwise_sum_nb
+from quantlab.engine.backtest.rows_nb import pairwise_plan, pairwise_sum_nb, weight_nb
 
 
 def bootstrap_sharpes(base: np.ndarray, idx: np.ndarray, periods: int) -> np.ndarray:
@@ -133,18 +133,7 @@ def _weight_analysis_nb(positions, marks, equity, close, plan, stack):
     gross = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            d = equity[t, 0] if shared else equity[t, i]
-            if not d > 0.0:  # result.weights_nb, element by element
-                w = 0.0
-            else:
-                v = positions[t, i] * marks[t, i]
-                if v != v:
-                    v = 0.0
-                elif v > top:
-                    v = top
-                elif v < -top:
-                    v = -top
-                w = v / d
+            w = weight_nb(positions, marks, equity, t, i, shared, top)
             raw[i] = w
             if w != w:  # numpy.nan_to_num
                 w = 0.0

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from quantlab.engine.backtest.rows_nb import weight_nb
 from quantlab.engine.backtest.simulate_nb import (
     RJ_DAY,
     RJ_REASON,
@@ -173,16 +174,5 @@ def weights_nb(positions, marks, equity):
     out = np.empty((t_len, n))
     for t in range(t_len):
         for i in range(n):
-            d = equity[t, 0] if shared else equity[t, i]
-            if not d > 0.0:
-                out[t, i] = 0.0
-                continue
-            v = positions[t, i] * marks[t, i]
-            if v != v:
-                v = 0.0
-            elif v > top:
-                v = top
-            elif v < -top:
-                v = -top
-            out[t, i] = v / d
+            out[t, i] = weight_nb(positions, marks, equity, t, i, shared, top)
     return out

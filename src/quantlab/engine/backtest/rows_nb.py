@@ -105,6 +105,24 @@ def position_weight_sums(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def weight_nb(positions, marks, equity, t, i, shared, top):
+    """Weight of column ``i`` on day ``t``: ``nan_to_num(positions * marks) / equity`` (the
+    column's own equity, or the portfolio's when ``shared``) where that equity is positive,
+    else 0. The one definition every weight kernel uses."""
+    d = equity[t, 0] if shared else equity[t, i]
+    if not d > 0.0:
+        return 0.0
+    v = positions[t, i] * marks[t, i]
+    if v != v:
+        v = 0.0
+    elif v > top:
+        v = top
+    elif v < -top:
+        v = -top
+    return v / d
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _finite_nb(v, top):
     """``numpy.nan_to_num(v, nan=0.0)`` of one value."""
     if v != v:
@@ -150,18 +168,7 @@ def _weight_sums_nb(positions, marks, equity, plan, stack):
     gross = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            d = equity[t, 0] if shared else equity[t, i]
-            if not d > 0.0:
-                w = 0.0
-            else:
-                v = positions[t, i] * marks[t, i]
-                if v != v:
-                    v = 0.0
-                elif v > top:
-                    v = top
-                elif v < -top:
-                    v = -top
-                w = _finite_nb(v / d, top)
+            w = _finite_nb(weight_nb(positions, marks, equity, t, i, shared, top), top)
             row[i] = w
             step[i] = abs(w - prev[i]) if t > 0 else abs(w)
             gross[i] = abs(w)
