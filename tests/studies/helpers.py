@@ -54,19 +54,25 @@ def dual_ma(dataset_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def wait_study(client: Any, headers: dict[str, str], study_id: str,
-                     timeout: float = 240) -> dict[str, Any]:  # fmt: skip
-    """Poll until the study's job is final; returns the study."""
+async def _wait_final(client: Any, headers: dict[str, str], url: str,
+                      timeout: float) -> dict[str, Any]:  # fmt: skip
+    """Poll ``url`` until the job behind it is final; returns its data."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        resp = await client.get(f"/api/studies/{study_id}", headers=headers)
+        resp = await client.get(url, headers=headers)
         assert resp.status_code == 200, resp.text
         body = resp.json()["data"]
         if body["status"] in ("completed", "failed", "cancelled"):
             return dict(body)
         assert loop.time() < deadline, body
         await asyncio.sleep(0.1)
+
+
+async def wait_study(client: Any, headers: dict[str, str], study_id: str,
+                     timeout: float = 240) -> dict[str, Any]:  # fmt: skip
+    """Poll until the study's job is final; returns the study."""
+    return await _wait_final(client, headers, f"/api/studies/{study_id}", timeout)
 
 
 async def all_trials(client: Any, headers: dict[str, str], study_id: str) -> list[dict[str, Any]]:
@@ -87,13 +93,4 @@ async def all_trials(client: Any, headers: dict[str, str], study_id: str) -> lis
 async def wait_backtest(client: Any, headers: dict[str, str], backtest_id: str,
                         timeout: float = 240) -> dict[str, Any]:  # fmt: skip
     """Poll until a backtest's job is final; returns the backtest."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        resp = await client.get(f"/api/backtests/{backtest_id}", headers=headers)
-        assert resp.status_code == 200, resp.text
-        body = resp.json()["data"]
-        if body["status"] in ("completed", "failed", "cancelled"):
-            return dict(body)
-        assert loop.time() < deadline, body
-        await asyncio.sleep(0.1)
+    return await _wait_final(client, headers, f"/api/backtests/{backtest_id}", timeout)
