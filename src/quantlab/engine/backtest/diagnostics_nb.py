@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from quantlab.engine.backtest.rows_nb import pairwise_plan, pairwise_sum_nb, weight_nb
+from quantlab.engine.backtest.rows_nb import finite_nb, pairwise_plan, pairwise_sum_nb, weight_nb
 
 
 def bootstrap_sharpes(base: np.ndarray, idx: np.ndarray, periods: int) -> np.ndarray:
@@ -57,14 +57,7 @@ def _concentration_nb(w, plan, stack):
     a = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            v = w[t, i]
-            if v != v:
-                v = 0.0
-            elif v > top:
-                v = top
-            elif v < -top:
-                v = -top
-            a[i] = abs(v)
+            a[i] = abs(finite_nb(w[t, i], top))
         g = pairwise_sum_nb(a, plan, stack)
         gross[t] = g
         if g > 0:
@@ -85,20 +78,8 @@ def contribution_totals_nb(weights, close):
     out = np.zeros(n)
     for t in range(1, t_len):
         for i in range(n):
-            w = weights[t - 1, i]
-            r = close[t, i] / close[t - 1, i] - 1.0
-            if w != w:
-                w = 0.0
-            elif w > top:
-                w = top
-            elif w < -top:
-                w = -top
-            if r != r:
-                r = 0.0
-            elif r > top:
-                r = top
-            elif r < -top:
-                r = -top
+            w = finite_nb(weights[t - 1, i], top)
+            r = finite_nb(close[t, i] / close[t - 1, i] - 1.0, top)
             c = w * r
             out[i] += c if c == c else 0.0
     return out
@@ -135,23 +116,12 @@ def _weight_analysis_nb(positions, marks, equity, close, plan, stack):
         for i in range(n):
             w = weight_nb(positions, marks, equity, t, i, shared, top)
             raw[i] = w
-            if w != w:  # numpy.nan_to_num
-                w = 0.0
-            elif w > top:
-                w = top
-            elif w < -top:
-                w = -top
+            w = finite_nb(w, top)  # numpy.nan_to_num
             row[i] = w
             step[i] = abs(w - prev[i]) if t > 0 else abs(w)
             gross[i] = abs(w)
             if t > 0:
-                r = close[t, i] / close[t - 1, i] - 1.0
-                if r != r:
-                    r = 0.0
-                elif r > top:
-                    r = top
-                elif r < -top:
-                    r = -top
+                r = finite_nb(close[t, i] / close[t - 1, i] - 1.0, top)
                 c = prev[i] * r
                 totals[i] += c if c == c else 0.0
             prev[i] = w

@@ -112,18 +112,11 @@ def weight_nb(positions, marks, equity, t, i, shared, top):
     d = equity[t, 0] if shared else equity[t, i]
     if not d > 0.0:
         return 0.0
-    v = positions[t, i] * marks[t, i]
-    if v != v:
-        v = 0.0
-    elif v > top:
-        v = top
-    elif v < -top:
-        v = -top
-    return v / d
+    return finite_nb(positions[t, i] * marks[t, i], top) / d
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _finite_nb(v, top):
+def finite_nb(v, top):
     """``numpy.nan_to_num(v, nan=0.0)`` of one value."""
     if v != v:
         return 0.0
@@ -145,7 +138,7 @@ def _row_sums_nb(w, plan, stack):
     gross = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            v = _finite_nb(w[t, i], top)
+            v = finite_nb(w[t, i], top)
             row[i] = v
             step[i] = abs(v - prev[i]) if t > 0 else abs(v)
             gross[i] = abs(v)
@@ -168,7 +161,7 @@ def _weight_sums_nb(positions, marks, equity, plan, stack):
     gross = np.empty(n)
     for t in range(t_len):
         for i in range(n):
-            w = _finite_nb(weight_nb(positions, marks, equity, t, i, shared, top), top)
+            w = finite_nb(weight_nb(positions, marks, equity, t, i, shared, top), top)
             row[i] = w
             step[i] = abs(w - prev[i]) if t > 0 else abs(w)
             gross[i] = abs(w)
