@@ -36,6 +36,13 @@ PAINTED_PIXELS_JS = """
 }
 """
 
+# True once no finite CSS transition or animation is running (spinners loop for ever and
+# do not count).
+SETTLED_JS = """
+() => document.getAnimations().every(
+  a => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity)
+"""
+
 
 def start_server(data_dir: Path, port: int, timeout: float = 300) -> subprocess.Popen[bytes]:
     """``quantlab serve`` on ``port`` with its own data dir (SQLite), once it answers.
@@ -96,6 +103,8 @@ def serious_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core violations of impact serious or critical on the current page."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # judge colours at rest: a button just enabled is still fading from its disabled grey
+    page.wait_for_function(SETTLED_JS, timeout=15_000)
     results = Axe().run(page)
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
