@@ -280,6 +280,16 @@ def test_dual_ma_from_the_canvas_to_a_backtest(
     expect(page.get_by_test_id("study-parallel").locator("[data-chart]")).to_be_visible()
     page.wait_for_timeout(300)
     assert painted(page, "[data-testid=study-parallel] [data-chart]")["painted"] > 1_000
+    # a full backtest of the worst trial from its row: the run trades exactly that trial
+    worst = trials.json()["data"][-1]
+    page.get_by_role("button", name=f"回测试验 {worst['number']}").click()
+    page.wait_for_url("**/backtests/*")
+    trial_run = _wait_backtest(api, page.url.rsplit("/", 1)[1])
+    assert trial_run["status"] == "completed", trial_run
+    assert trial_run["metrics"]["sharpe_ratio"] == pytest.approx(
+        worst["metrics"]["sharpe_ratio"], rel=1e-9
+    )
+    expect(page.get_by_test_id("results")).to_be_visible(timeout=60_000)
     assert _wait_model(api, model_id)["status"] == "completed"
     j.nav("/models")
     expect(page.get_by_role("heading", name="模型", exact=True)).to_be_visible()

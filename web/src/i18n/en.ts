@@ -181,7 +181,7 @@ const en = {
     report: "Overfitting report", dsr: "Deflated Sharpe", bestTrial: "Best trial", noReport: "No report for this study", noFindings: "No findings",
     reportHelp: "PBO is the probability that the best parameters in sample rank below the median out of sample (≥ 0.5 means the search mostly fits noise). The deflated Sharpe ratio is the probability that the best Sharpe is real after accounting for how many trials were run (below 0.95 is a warning).",
     noSchema: "This strategy has no parameter schema, so there is nothing to search. Strategies saved from the builder get one from their blocks' windows and named parameters.",
-    applyBest: "Apply best", applyHelp: "Only a saved strategy takes new parameters.", applied: "Applied", appliedTrial: "Trial {{n}} applied:",
+    fullBacktest: "Backtest", backtestTrial: "Backtest trial {{n}}", applyBest: "Apply best", applyHelp: "Only a saved strategy takes new parameters.", applied: "Applied", appliedTrial: "Trial {{n}} applied:",
   },
   admin: { title: "Administration", users: "Users", audit: "Audit log", role: "Role", active: "Active", action: "Action", actor: "Actor", when: "When" },
 };

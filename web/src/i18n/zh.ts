@@ -177,7 +177,7 @@ const zh: Messages = {
     report: "过拟合报告", dsr: "紧缩夏普比率", bestTrial: "最优试验", noReport: "该优化没有报告", noFindings: "没有发现问题",
     reportHelp: "PBO 是样本内最优参数在样本外排名低于中位数的概率（≥ 0.5 说明搜索主要在拟合噪声）。紧缩夏普比率是在考虑试验次数之后，最优夏普比率为真实的概率（低于 0.95 需警惕）。",
     noSchema: "该策略没有参数定义，因此无可搜索的参数。从构建器保存的策略会以积木的窗口和命名参数生成参数定义。",
-    applyBest: "应用最优参数", applyHelp: "只有已保存的策略可以应用新参数。", applied: "已应用", appliedTrial: "已应用试验 {{n}}：",
+    fullBacktest: "回测", backtestTrial: "回测试验 {{n}}", applyBest: "应用最优参数", applyHelp: "只有已保存的策略可以应用新参数。", applied: "已应用", appliedTrial: "已应用试验 {{n}}：",
   },
   admin: { title: "系统管理", users: "用户", audit: "审计日志", role: "角色", active: "启用", action: "操作", actor: "操作人", when: "时间" },
 };

@@ -6,7 +6,7 @@ import type { TablePaginationConfig } from "antd";
 import type { SorterResult, SortOrder } from "antd/es/table/interface";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { json, request, requestPage } from "../../api/client";
 import { useExpert } from "../../auth/session";
 import EChart from "../../charts/EChart";
@@ -33,6 +33,19 @@ function Trials({ study, params }: { study: Detail; params: string[] }) {
   const [page, setPage] = useState(1);
   const [size, setSize] = useState(10);
   const [sort, setSort] = useState<{ key: string; order: "asc" | "desc" }>({ key: "objective", order: "desc" });
+  const navigate = useNavigate();
+  const [starting, setStarting] = useState<number>();
+  const [error, setError] = useState<unknown>();
+  // a full backtest of one trial: every result and diagnostic, with the study's overfitting
+  // findings (PBO, deflated Sharpe) joining that run's diagnostics
+  const backtest = async (trial: number) => {
+    setError(undefined);
+    setStarting(trial);
+    try {
+      const out = await request<{ backtest_id: string }>(`/api/studies/${study.id}/backtest`, json("POST", { trial }));
+      navigate(`/backtests/${out.backtest_id}`);
+    } catch (e) { setError(e); setStarting(undefined); }
+  };
   const state = useLoad(() => requestPage<Trial>(`/api/studies/${study.id}/trials?page=${page}&size=${size}&sort=${sort.key}&order=${sort.order}`),
     [study.id, page, size, sort.key, sort.order, study.progress.trials_done]);
   const sorted = (key: string): SortOrder => (sort.key === key ? (sort.order === "asc" ? "ascend" : "descend") : null);
@@ -45,6 +58,8 @@ function Trials({ study, params }: { study: Detail; params: string[] }) {
   };
   if (state.error) return <ErrorAlert error={state.error} onRetry={state.reload} />;
   return (
+    <>
+    {error !== undefined && <ErrorAlert error={error} />}
     <Table<Trial> rowKey="number" size="small" data-testid="study-trials" loading={state.loading} dataSource={state.data?.items ?? []} onChange={onChange}
       pagination={{ current: page, pageSize: size, total: state.data?.total ?? 0, showSizeChanger: true }} scroll={{ x: true }}
       columns={[
@@ -54,7 +69,12 @@ function Trials({ study, params }: { study: Detail; params: string[] }) {
         ...SHOWN.map((m) => ({ title: m, key: m, sorter: true, sortOrder: sorted(m), render: (_: unknown, r: Trial) => fmt(r.metrics[m]) })),
         { title: t("studies.feasible"), key: "feasible", render: (_: unknown, r: Trial) => (r.state === "pruned" ? t("studies.pruned") : r.feasible ? "✓" : "✗") },
         { title: t("studies.seconds"), key: "seconds", sorter: true, sortOrder: sorted("seconds"), render: (_: unknown, r: Trial) => fmt(r.seconds, 2) },
+        { title: t("studies.fullBacktest"), key: "backtest", render: (_: unknown, r: Trial) => (r.state === "pruned" ? null : (
+          <Button size="small" aria-label={t("studies.backtestTrial", { n: r.number })} loading={starting === r.number}
+            disabled={starting !== undefined} onClick={() => void backtest(r.number)}>{t("studies.fullBacktest")}</Button>
+        )) },
       ]} />
+    </>
   );
 }
 
