@@ -49,3 +49,55 @@ async def test_tpe_early_stopping_stores_pruned_trials(
         resp = await client.post("/api/studies", json=bad, headers=h)
         assert resp.status_code == 422, resp.text
         assert "early stopping" in resp.json()["error"]["message"]
+
+
+async def test_resume_restores_trials_told_to_optuna_but_not_stored(
+    app: Any, client: Any, make_user: Any
+) -> None:
+    # a crash between telling Optuna and writing the trials' rows leaves trials in the
+    # study's journal that the table lacks: the resumed job evaluates them again, the pruned
+    # ones on their prefix, so the table ends as if nothing had happened
+    import asyncio
+
+    from sqlalchemy import delete
+
+    from quantlab.studies.models import StudyTrial
+
+    alice = await make_user()
+    h = alice.headers
+    dataset_id = await store_dataset(app, alice.id, market_frame(), "pruning-resume")
+    body = dual_ma(dataset_id, method="tpe", n_trials=150, seed=4, parameters=SPACE,
+                   objectives=["sharpe"], chunk_size=2, early_stopping=RULE)  # fmt: skip
+    resp = await client.post("/api/studies", json=body, headers=h)
+    assert resp.status_code == 202, resp.text
+    sid, job_id = resp.json()["data"]["id"], resp.json()["data"]["job_id"]
+    while True:  # until some trials of each state are stored
+        trials = await all_trials(client, h, sid)
+        states = [t["state"] for t in trials]
+        if states.count("pruned") >= 2 and states.count("complete") >= 6:
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.post(f"/api/tasks/{job_id}/pause", headers=h)).status_code == 200
+    for _ in range(1200):
+        job = (await client.get(f"/api/tasks/{job_id}", headers=h)).json()["data"]
+        if job["status"] == "paused":
+            break
+        assert job["status"] == "running", job
+        await asyncio.sleep(0.05)
+    before = {t["number"]: t for t in await all_trials(client, h, sid)}
+    lost = [n for n, t in before.items() if t["state"] == "pruned"][-2:]
+    lost += [n for n, t in before.items() if t["state"] == "complete"][-2:]
+    async with app.state.db.sessionmaker() as session:
+        await session.execute(
+            delete(StudyTrial).where(StudyTrial.study_id == sid, StudyTrial.number.in_(lost))
+        )
+        await session.commit()
+    assert (await client.post(f"/api/tasks/{job_id}/resume", headers=h)).status_code == 200
+    study = await wait_study(client, h, sid)
+    assert study["status"] == "completed", study
+    after = {t["number"]: t for t in await all_trials(client, h, sid)}
+    shown = ("params", "values", "state", "feasible", "metrics")
+    for n in lost:
+        assert {k: after[n][k] for k in shown} == {k: before[n][k] for k in shown}, n
+    assert set(before) <= set(after)
+    assert study["summary"]["n_pruned"] == sum(t["state"] == "pruned" for t in after.values())

@@ -31,7 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quantlab.auth import service as auth_service
 from quantlab.backtests import tasks as backtest_tasks
 from quantlab.engine.data import Panel
-from quantlab.engine.optimise import EarlyStopping, Trial, evaluate, tpe_search, walk_forward
+from quantlab.engine.optimise import (
+    EarlyStopping,
+    Trial,
+    evaluate,
+    prefix_trials,
+    tpe_search,
+    walk_forward,
+)
 from quantlab.platform.db import utcnow
 from quantlab.platform.jobs import service as job_service
 from quantlab.platform.jobs.context import JobCancelled, JobContext, JobPaused, write_atomic
@@ -348,21 +355,34 @@ def _reconcile(run: _Run, storage: Any) -> None:
         study = optuna.load_study(study_name=sid, storage=storage)
     except KeyError:
         return
-    states = (optuna.trial.TrialState.COMPLETE,)
-    told = {t.number: t.params for t in study.get_trials(deepcopy=False, states=states)}
-    have = ctx.run_db(lambda s: store.numbers_in(s, sid, 0, max(told, default=-1) + 1))
-    missing = sorted(set(told) - have)
-    if not missing:
+    state = optuna.trial.TrialState
+    told = {t.number: t.params for t in study.get_trials(deepcopy=False, states=(state.COMPLETE,))}
+    # pruned after a prefix run (it reported step 0); a broken linked constraint is pruned
+    # unrun and never stored
+    early = {t.number: t.params for t in study.get_trials(deepcopy=False, states=(state.PRUNED,))
+             if t.intermediate_values}  # fmt: skip
+    top = max(max(told, default=-1), max(early, default=-1)) + 1
+    have = ctx.run_db(lambda s: store.numbers_in(s, sid, 0, top))
+    dims = run.plan.space.dimensions
+
+    def unstored(found: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        return {n: {d.name: p[d.name] for d in dims} for n, p in sorted(found.items())
+                if n not in have}  # fmt: skip
+
+    missing, stopped = unstored(told), unstored(early)
+    if not missing and not stopped:
         return
-    ctx.log("INFO", f"re-evaluating {len(missing)} trials told to Optuna but not stored")
-    points = [{d.name: told[n][d.name] for d in run.plan.space.dimensions} for n in missing]
-    trials = evaluate(run.plan.spec, points, run.panel, run.plan.goal, params=run.plan.params,
-                      keep_returns=bool(run.row.keep_returns))  # fmt: skip
-    rows = [
-        store.trial_row(sid, Trial(n, t.params, t.values, t.feasible, t.metrics, t.seconds,
-                                   t.returns), run.plan.goal, ctx.job_id)
-        for n, t in zip(missing, trials, strict=True)
-    ]  # fmt: skip
+    ctx.log("INFO", f"re-evaluating {len(missing) + len(stopped)} trials told to Optuna but "
+                    "not stored")  # fmt: skip
+    plan = run.plan
+    runs = evaluate(plan.spec, list(missing.values()), run.panel, plan.goal,
+                    params=plan.params, keep_returns=bool(run.row.keep_returns))  # fmt: skip
+    trials = [Trial(n, t.params, t.values, t.feasible, t.metrics, t.seconds, t.returns)
+              for n, t in zip(missing, runs, strict=True)]  # fmt: skip
+    if stopped:
+        rule = EarlyStopping(**(run.row.early_stopping or {}))
+        trials += prefix_trials(plan.spec, stopped, run.panel, plan.goal, rule, params=plan.params)
+    rows = [store.trial_row(sid, t, plan.goal, ctx.job_id) for t in trials]
     ctx.run_db(lambda s: store.write_trials(s, rows))
 
 

@@ -267,10 +267,6 @@ def tpe_search(
     done = len(study.get_trials(deepcopy=False)) - len(
         study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
     )
-    prefix_end = None
-    if early_stopping is not None:
-        prefix_end = _prefix_end(panel, kw.get("start", spec.start), kw.get("end", spec.end),
-                                 early_stopping.fraction)  # fmt: skip
     tracker = _Tracker(goal, on_trial)
     spent = 0.0
     while done < n_trials:
@@ -287,17 +283,16 @@ def tpe_search(
         spent += time.perf_counter() - t0
         feasible = [space.feasible(p, fixed) for p in points]
         pruned: dict[int, Trial] = {}
-        if prefix_end is not None:
+        if early_stopping is not None:
             runnable = [(a, p) for a, p, f in zip(asked, points, feasible, strict=True) if f]
-            prefix = evaluate(spec, [p for _, p in runnable], panel, goal,
-                              **{**kw, "end": prefix_end, "keep_returns": False})  # fmt: skip
+            prefix = prefix_trials(spec, {a.number: p for a, p in runnable}, panel, goal,
+                                   early_stopping, **kw)  # fmt: skip
             for (trial, _), t in zip(runnable, prefix, strict=True):
                 t0 = time.perf_counter()
                 v = t.values[0]
                 trial.report(v if math.isfinite(v) else _worst(goal.objectives[0].maximize), 0)
                 if trial.should_prune():
-                    pruned[trial.number] = Trial(trial.number, t.params, t.values, False,
-                                                 t.metrics, t.seconds, None, "pruned")  # fmt: skip
+                    pruned[trial.number] = t
                 spent += time.perf_counter() - t0
         run_points = [p for a, p, f in zip(asked, points, feasible, strict=True)
                       if f and a.number not in pruned]  # fmt: skip
@@ -334,6 +329,27 @@ def tpe_search(
                 return tracker.out
     tracker.out.optuna_seconds = spent
     return tracker.out
+
+
+def prefix_trials(
+    spec: RunSpec,
+    points: Mapping[int, Point],
+    panel: Any,
+    goal: Goal,
+    early_stopping: EarlyStopping,
+    **kw: Any,
+) -> list[Trial]:
+    """The trials (trial number → point) run on the first ``early_stopping.fraction`` of
+    the period: what pruning judges, and what a pruned trial stores (state ``pruned``,
+    never feasible, no returns). ``kw`` are :func:`evaluate`'s options of the study."""
+    end = _prefix_end(panel, kw.get("start", spec.start), kw.get("end", spec.end),
+                      early_stopping.fraction)  # fmt: skip
+    runs = evaluate(spec, list(points.values()), panel, goal,
+                    **{**kw, "end": end, "keep_returns": False})  # fmt: skip
+    return [
+        Trial(n, t.params, t.values, False, t.metrics, t.seconds, None, "pruned")
+        for n, t in zip(points, runs, strict=True)
+    ]
 
 
 def _prefix_end(panel: Any, start: Any, end: Any, fraction: float) -> np.datetime64:
