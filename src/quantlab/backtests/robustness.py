@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,12 @@ def sensitivity_children(req: BacktestRequest) -> list[Child]:
                 node = _replace_window(expr.parse(text), value, float(new))
                 moved[path.split(".", 1)[1]] = str(node)
             add(f"window={format_number(value)}", value, new, {"strategy": moved})
+    for label, value, moves, update in _indicator_moves(base):
+        if params >= MAX_PARAMETERS:
+            break
+        params += 1
+        for new in moves:
+            add(label, value, new, update(new))
     if isinstance(base.strategy, ScoresStrategy):
         s = base.strategy
         for name, count, low in (("top_k", s.top_k, max(s.n_drop, 1)), ("n_drop", s.n_drop, 0)):
@@ -138,6 +145,51 @@ def sensitivity_children(req: BacktestRequest) -> list[Child]:
                     {"execution": {**execution, name: level_to}},
                 )
     return out
+
+
+def _indicator_moves(base: RunSpec) -> list[tuple[str, float, list[Any], Any]]:
+    """Each numeric parameter an indicator sets (a number, or a named parameter it reads),
+    with its ±10 % values inside the catalog's range and how a child request sets one."""
+    from quantlab.engine.indicators import get_indicator
+
+    indicators = {k: d.model_dump(mode="json") for k, d in base.indicators.items()}
+    out: list[tuple[str, float, list[Any], Any]] = []
+    seen: set[str] = set()
+    for name, d in indicators.items():
+        found = {p.name: p for p in get_indicator(d["indicator"]).params}
+        for key, raw in d["params"].items():
+            spec = found.get(key)
+            if spec is None:
+                continue
+            if isinstance(raw, str):  # "{ref}": the child moves the parameter itself
+                ref = raw[1:-1]
+                if ref in seen:
+                    continue
+                seen.add(ref)
+                label, value = ref, float(base.parameters[ref])
+                update = partial(_set_parameter, dict(base.parameters), ref)
+            else:
+                label, value = f"indicators.{name}.{key}", float(raw)
+                update = partial(_set_indicator_param, indicators, name, key)
+            if spec.type == "int":
+                moves: list[Any] = _int_moves(value, max(1, int(spec.minimum)))
+            else:
+                moves = _float_moves(value)
+            moves = [v for v in moves if spec.minimum <= v <= spec.maximum]
+            if moves:
+                out.append((label, value, moves, update))
+    return out
+
+
+def _set_parameter(parameters: dict[str, float], ref: str, new: Any) -> dict[str, Any]:
+    return {"parameters": {**parameters, ref: new}}
+
+
+def _set_indicator_param(
+    indicators: dict[str, dict[str, Any]], name: str, key: str, new: Any
+) -> dict[str, Any]:
+    moved = {**indicators[name], "params": {**indicators[name]["params"], key: new}}
+    return {"indicators": {**indicators, name: moved}}
 
 
 def walk_forward_children(

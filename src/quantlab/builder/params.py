@@ -1,7 +1,8 @@
 """The parameter schema of a builder graph, so a strategy saved from the canvas can be tuned.
 
-A graph's tunable numbers are its named parameters (``{"ref": "fast"}`` on a block) and the
-literal numeric parameters of operator blocks (the window of a Mean, the lag of a Ref...).
+A graph's tunable numbers are its named parameters (``{"ref": "fast"}`` on a block), the
+literal numeric parameters of operator blocks (the window of a Mean, the lag of a Ref...)
+and the numeric parameters an indicator block sets (RSI's period, BOLL's width).
 Each literal becomes a named parameter ``<node>_<param>`` before compiling, so the saved
 spec reads it as a ``{placeholder}`` the optimiser can vary; each named parameter gets the
 range of the block parameter it feeds (intersected when it feeds several) and step 1 when
@@ -30,6 +31,14 @@ def _name(node_id: str, param: str, taken: set[str]) -> str:
         k += 1
         name = f"{base[:36]}_{k}"
     return name
+
+
+def _tunable(extra: dict[str, Any], param: str, given: dict[str, Any]) -> bool:
+    """An operator's window-like parameter, or an indicator parameter the block sets (the
+    defaults it leaves, such as RSI's unused second and third periods, stay fixed)."""
+    if "operator" in extra:
+        return param in TUNABLE_KINDS
+    return "indicator" in extra and param in given
 
 
 def _valid(defn: ParamDef, raw: Any) -> bool:
@@ -68,8 +77,7 @@ def tunable(graph: Graph) -> tuple[Graph, list[ParamSpec]]:
                 name, negate = raw.ref, raw.negate
             elif (
                 entry is not None
-                and "operator" in entry.extra
-                and defn.name in TUNABLE_KINDS
+                and _tunable(entry.extra, defn.name, node.params)
                 and _valid(defn, raw)
                 and len(params) < MAX_PARAMS
             ):

@@ -55,7 +55,7 @@ from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
 from quantlab.engine.data import Panel
 from quantlab.engine.data.universe import StaticUniverseBias
-from quantlab.engine.spec import CodeStrategy, RunSpec, apply_variant
+from quantlab.engine.spec import CodeStrategy, RunSpec, apply_variant, indicator_defs
 
 CHUNK_DAYS = 60  # trading days simulated between progress calls
 BATCH_CACHE_BYTES = 256 * 2**20
@@ -309,7 +309,7 @@ def prepare(
     first half of :func:`run` (arguments as there)."""
     start = start if start is not None else spec.start
     end = end if end is not None else spec.end
-    panel = _with_indicators(panel, spec.indicators)
+    panel = _with_indicators(panel, indicator_defs(spec))
     cut, lo, rows = _window(panel, start, end, lookback(spec))
     bench, symbol = _benchmark(spec, cut, benchmark, rows)
     return _prepare(spec, cut, lo, bench, symbol, code_runner, cache, industries)
@@ -483,19 +483,24 @@ def run_batch(
     RunResult
         One per variant; ``result.spec`` is the variant's spec.
     """
-    specs = [apply_variant(spec, dict(v)) if v else spec for v in variants]
+    overrides = [dict(v) for v in variants]
+    specs = [apply_variant(spec, v) if v else spec for v in overrides]
     if not specs:
+        return
+    groups = _indicator_groups(specs)
+    if len(groups) > 1:  # variants computing one indicator name differently: a panel each
+        for lo_i, hi_i, _ in groups:
+            yield from run_batch(
+                spec, overrides[lo_i:hi_i], panel, start=start, end=end, benchmark=benchmark,
+                code_runner=code_runner, diagnostics=diagnostics, cache_bytes=cache_bytes,
+                industries=industries, workers=workers,
+            )  # fmt: skip
         return
     backs = [lookback(s) for s in specs]
     back = None if any(b is None for b in backs) else max(b for b in backs if b is not None)
     start = start if start is not None else spec.start
     end = end if end is not None else spec.end
-    defs: dict[str, Any] = {}
-    for s in specs:
-        for name, d in s.indicators.items():
-            if defs.setdefault(name, d) != d:
-                raise SpecError(f"indicators.{name} differs between variants; give each its name")
-    panel = _with_indicators(panel, defs)
+    panel = _with_indicators(panel, groups[0][2])
     cut, lo, rows = _window(panel, start, end, back)
     if cut.meta.get("version_key") is None:
         meta = {**cut.meta, "version_key": f"batch-{next(_batch_ids)}"}
@@ -542,6 +547,21 @@ def _threads(workers: int | None, n_variants: int, code: bool) -> int:
         return 1
     wanted = workers if workers is not None else _cpus()
     return max(1, min(int(wanted), n_variants, MAX_BATCH_THREADS))
+
+
+def _indicator_groups(specs: list[RunSpec]) -> list[tuple[int, int, dict[str, Any]]]:
+    """Consecutive runs ``[lo, hi)`` of variants whose indicators agree (a name is computed
+    alike in all of them), with the union of their resolved definitions."""
+    groups: list[tuple[int, int, dict[str, Any]]] = []
+    lo, defs = 0, dict[str, Any]()
+    for i, s in enumerate(specs):
+        mine = indicator_defs(s)
+        if any(defs.get(name, d) != d for name, d in mine.items()):
+            groups.append((lo, i, defs))
+            lo, defs = i, {}
+        defs.update(mine)
+    groups.append((lo, len(specs), defs))
+    return groups
 
 
 def _with_indicators(panel: Panel, defs: Mapping[str, Any]) -> Panel:

@@ -34,7 +34,10 @@ Indicators
     ``{"rsi6": {"indicator": "RSI", "params": {"N1": 6}, "output": "RSI1"}}`` makes
     ``$rsi6`` available (``Lt($rsi6, 20)``). The engine computes each one with
     ``indicators.compute`` on the whole panel it is given, before cutting the warm-up, so a
-    recursive indicator warms up on all the loaded history.
+    recursive indicator warms up on all the loaded history. A parameter may be a
+    ``"{name}"`` of ``parameters`` (``{"N1": "{period}"}``), so a study or a sensitivity
+    check can vary it like any other; variants of a batch that resolve an indicator to
+    different values each get the values they name.
 """
 
 from __future__ import annotations
@@ -278,6 +281,9 @@ class CodeStrategy(_Strict):
     rebalance: Rebalance = Rebalance.MONTHLY
 
 
+ParameterRef = Annotated[
+    str, Field(pattern=r"^\{[A-Za-z_][A-Za-z0-9_]{0,39}\}$", description="{name} of a parameter")
+]
 INDICATOR_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
 
 
@@ -287,8 +293,10 @@ class IndicatorField(_Strict):
     indicator: str = Field(
         min_length=1, max_length=60, description="catalog name, e.g. RSI, MACD, talib.BBANDS"
     )
-    params: dict[Annotated[str, Field(max_length=40)], float] = Field(
-        default_factory=dict, max_length=20, description="overrides of the defaults"
+    params: dict[Annotated[str, Field(max_length=40)], float | ParameterRef] = Field(
+        default_factory=dict,
+        max_length=20,
+        description='overrides of the defaults: numbers, or "{name}" of a parameter',
     )
     output: str = Field(min_length=1, max_length=40, description="e.g. DIF of MACD")
 
@@ -320,6 +328,7 @@ class Robustness(_Strict):
 
     ``sensitivity`` moves each numeric parameter by ±10 % (integers by at least one step):
     window-like operator parameters (``Mean($close, 10)``; equal values move together),
+    the numeric parameters an ``indicators`` entry sets (within the indicator's range),
     ``top_k`` and ``n_drop`` of a scores strategy, and stop-loss / take-profit levels; at
     most 8 parameters (16 variants). Constants such as the ``1`` in ``$a / $b - 1`` stay."""
 
@@ -422,6 +431,11 @@ class RunSpec(_Strict):
             missing = sorted(set(_PLACEHOLDER.findall(text)) - set(self.parameters))
             if missing:
                 raise ValueError(f"expression references undefined parameters: {missing}")
+        for name, d in self.indicators.items():
+            refs = [v[1:-1] for v in d.params.values() if isinstance(v, str)]
+            missing = sorted(set(refs) - set(self.parameters))
+            if missing:
+                raise ValueError(f"indicators.{name} references undefined parameters: {missing}")
         return self
 
     @classmethod
@@ -448,6 +462,25 @@ def expressions(spec: RunSpec, resolved: bool = False) -> dict[str, str]:
     if resolved and spec.parameters:
         out = {k: substitute(v, spec.parameters) for k, v in out.items()}
     return out
+
+
+def indicator_defs(spec: RunSpec) -> dict[str, dict[str, Any]]:
+    """The spec's ``indicators`` with every ``"{name}"`` parameter replaced by that
+    parameter's value: ``{name: {"indicator", "params", "output"}}``, what the run computes."""
+    return {
+        name: resolve_indicator(d.model_dump(), spec.parameters)
+        for name, d in spec.indicators.items()
+    }
+
+
+def resolve_indicator(d: dict[str, Any], parameters: dict[str, float]) -> dict[str, Any]:
+    """One indicator definition (``indicator``, ``params``, ``output``) with its ``"{name}"``
+    parameters replaced by their values."""
+    params = {
+        k: float(parameters[v[1:-1]]) if isinstance(v, str) else v
+        for k, v in (d.get("params") or {}).items()
+    }
+    return {"indicator": d["indicator"], "params": params, "output": d["output"]}
 
 
 def model_runs(spec: RunSpec) -> list[str]:

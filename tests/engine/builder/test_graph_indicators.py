@@ -226,3 +226,75 @@ def test_a_spec_names_its_indicators_freely_and_bad_ones_are_refused(panel: Pane
         validate_spec(clash, list(panel.fields))
     with pytest.raises(ValueError, match="lower-case identifiers"):
         RunSpec.model_validate({**body, "indicators": {"RSI-6": body["indicators"]["rsi6"]}})
+
+
+def _rsi_spec(period: Any) -> RunSpec:
+    return RunSpec.model_validate({
+        "dataset_id": "demo", "preset": "rules_off", "parameters": {"period": 7, "low": 40},
+        "indicators": {"rsi": {"indicator": "RSI", "params": {"n1": period}, "output": "RSI1"}},
+        "strategy": {"kind": "signals", "entry": "Lt($rsi, {low})", "exit": "Gt($rsi, 65)"},
+    })  # fmt: skip
+
+
+def _same_run(a: Any, b: Any) -> None:
+    assert a.metrics == b.metrics
+    for name in ("symbol", "day", "side", "price", "quantity"):
+        np.testing.assert_array_equal(getattr(a.simulation.trades, name),
+                                      getattr(b.simulation.trades, name))  # fmt: skip
+
+
+def test_indicator_parameters_may_be_named_parameters_that_variants_move(panel: Panel) -> None:
+    named = _rsi_spec("{period}")
+    assert named.indicators["rsi"].params == {"n1": "{period}"}
+    runs = {p: engine.run(_rsi_spec(p), panel, diagnostics=False) for p in (5, 7, 9)}
+    assert len(runs[7].simulation.trades) > 0
+    assert runs[5].metrics != runs[9].metrics  # the period matters
+    _same_run(engine.run(named, panel, diagnostics=False), runs[7])
+    # a batch computes each period its variants name, in runs of agreeing variants (three
+    # panels here: 5, then 9 and 9, then 7) and yields them in order
+    variants = [{"period": 5}, {"period": 9}, {"period": 9, "low": 35}, {}]
+    out = list(engine.run_batch(named, variants, panel, workers=2))
+    for variant, got in zip(variants, out, strict=True):
+        period = variant.get("period", 7)
+        alone = engine.run(_rsi_spec(period).model_copy(
+            update={"parameters": {"period": 7, "low": variant.get("low", 40)}}), panel,
+            diagnostics=False)  # fmt: skip
+        assert got.spec.parameters["period"] == period
+        _same_run(got, alone)
+    # the same through a JSON pointer into the indicator's parameters
+    pointer = list(engine.run_batch(_rsi_spec(7), [{"/indicators/rsi/params/n1": 9}, {}], panel))
+    _same_run(pointer[0], runs[9])
+    _same_run(pointer[1], runs[7])
+    with pytest.raises(ValueError, match=r"indicators.rsi references undefined parameters"):
+        _rsi_spec("{nope}")
+    with pytest.raises(ValueError, match="should match pattern"):
+        _rsi_spec("period")  # a name needs its braces
+
+
+def test_a_named_indicator_parameter_round_trips_through_the_graph(panel: Panel) -> None:
+    from quantlab.builder.params import tunable
+
+    spec = _rsi_spec("{period}")
+    graph = graph_from_spec(spec)
+    rsi = next(n for n in graph.nodes if n.type == "indicator.RSI")
+    assert rsi.params["n1"].ref == "period"  # type: ignore[union-attr]
+    back = compile_spec(graph, "demo", preset="rules_off")
+    _same_run(engine.run(back, panel, diagnostics=False),
+              engine.run(spec, panel, diagnostics=False))  # fmt: skip
+    # the preview resolves the parameter as the run does
+    c, _ = check(graph)
+    text, fields = node_expression(c, rsi.id, None, "rsi1")
+    assert next(iter(fields.values()))["params"] == {"n1": 7.0}
+    shown = expr.evaluate([text], add_indicator_fields(panel, fields))[text]
+    direct = compute("RSI", panel, {"n1": 7})["RSI1"].astype(np.float32)
+    np.testing.assert_array_equal(shown, direct)
+    # a literal period the block sets becomes tunable; the periods it leaves do not
+    literal = graph_from_spec(_rsi_spec(9))
+    tuned, schema = tunable(literal)
+    block = next(n for n in literal.nodes if n.type == "indicator.RSI")
+    assert [p.name for p in schema if p.name.startswith(block.id)] == [f"{block.id}_n1"]
+    found = next(p for p in schema if p.name == f"{block.id}_n1")
+    assert (found.default, found.type, found.step) == (9.0, "int", 1.0)
+    tuned_spec = compile_spec(tuned, "demo", preset="rules_off")
+    _same_run(engine.run(tuned_spec, panel, diagnostics=False),
+              engine.run(_rsi_spec(9), panel, diagnostics=False))  # fmt: skip

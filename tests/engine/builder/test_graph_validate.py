@@ -137,7 +137,7 @@ def test_unknown_type_and_missing_output() -> None:
     assert "missing_output" in codes
 
 
-def test_indicator_blocks_compile_but_not_with_named_parameters() -> None:
+def test_indicator_blocks_compile_with_numbers_or_named_parameters() -> None:
     g = dual_ma()
     g["nodes"].append(node("ma", "indicator.MA", n=5))
     g["edges"] = [e for e in g["edges"] if e["id"] != "fast-up-x"]
@@ -148,7 +148,12 @@ def test_indicator_blocks_compile_but_not_with_named_parameters() -> None:
     assert body["indicators"] == {"ind_ma_5_ma": {"indicator": "MA", "params": {"n": 5.0},
                                                   "output": "MA"}}  # fmt: skip
     g["nodes"][-1]["params"]["n"] = {"ref": "fast"}
-    with pytest.raises(GraphError, match="indicator parameters take numbers"):
+    body = compile_graph(Graph.model_validate(g)).body
+    assert body["indicators"] == {"ind_ma__fast__ma": {"indicator": "MA",
+                                                       "params": {"n": "{fast}"},
+                                                       "output": "MA"}}  # fmt: skip
+    g["nodes"][-1]["params"]["n"] = {"ref": "fast", "negate": True}
+    with pytest.raises(GraphError, match="out of range"):  # -5: validation refuses it
         compile_graph(Graph.model_validate(g))
 
 

@@ -29,6 +29,7 @@ from quantlab.engine.spec import (
     SignalsStrategy,
     WeightsStrategy,
     expressions,
+    indicator_defs,
 )
 
 CodeRunner = Callable[[str, dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -87,7 +88,7 @@ def validate_spec(spec: RunSpec, fields: list[str]) -> dict[str, expr.Node]:
         from quantlab.engine.indicators.fields import IndicatorFieldError, check_indicator_fields
 
         try:
-            check_indicator_fields(spec.indicators, expr.available_fields(fields))
+            check_indicator_fields(indicator_defs(spec), expr.available_fields(fields))
         except IndicatorFieldError as err:
             raise SpecError(str(err), {"indicator": err.name}) from None
         fields = [*fields, *spec.indicators]

@@ -63,14 +63,17 @@ def _number(c: Checked, node: Node, name: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _token(value: float) -> str:
+def _token(value: float | str) -> str:
+    if isinstance(value, str):  # "{name}" of a parameter: "_name_", never a number's token
+        return re.sub(r"[^a-z0-9]", "_", value.lower())
     text = format_number(float(value)).replace("-", "m").replace(".", "p")
     return re.sub(r"[^a-z0-9]", "_", text.lower())
 
 
-def indicator_field(indicator: str, params: Mapping[str, float], output: str) -> str:
+def indicator_field(indicator: str, params: Mapping[str, float | str], output: str) -> str:
     """The spec field name of an indicator output: the same indicator, parameters (in the
-    catalog's order, defaults included) and output always give the same name."""
+    catalog's order, defaults included; ``"{name}"`` for a named parameter) and output
+    always give the same name."""
     parts = [indicator, *(_token(v) for v in params.values()), output]
     name = "ind_" + re.sub(r"[^a-z0-9_]", "_", "_".join(parts).lower())
     if len(name) > 60:
@@ -92,14 +95,17 @@ class _Writer:
         """``$name`` of an indicator block's output port, its definition recorded."""
         c = self.c
         node, t = c.nodes[nid], c.types[nid]
-        refs = [p.name for p in t.params if isinstance(node.params.get(p.name), ParamRef)]
-        if refs:
-            raise GraphError(
-                [_issue("param_type", f"{nid}: indicator parameters take numbers ({refs[0]})", nid)]
-            )
+        refs = {k: v for k, v in node.params.items() if isinstance(v, ParamRef)}
+        negated = [k for k, v in refs.items() if v.negate]
+        if negated:
+            message = f"{nid}: an indicator parameter takes a parameter, not its negation"
+            raise GraphError([_issue("param_type", f"{message} ({negated[0]})", nid)])
         outputs = {port_name(o): o for o in t.extra["output_names"]}
         output = outputs[port]
-        params = {p.name: float(c.value(node, p.name)) for p in t.params}
+        params: dict[str, float | str] = {}
+        for p in t.params:  # a named parameter stays "{name}": the run resolves it
+            ref = refs.get(p.name)
+            params[p.name] = f"{{{ref.ref}}}" if ref else float(c.value(node, p.name))
         name = indicator_field(str(t.extra["indicator"]), params, output)
         given = {k: params[k] for k in node.params}
         self.indicators[name] = {"indicator": t.extra["indicator"], "params": given,
@@ -421,7 +427,10 @@ class _Builder:
         params: dict[str, Any] = {}
         for k, v in d.params.items():
             p = t.param(k)
-            params[k] = int(v) if p is not None and p.type == "int" and v == int(v) else v
+            if isinstance(v, str):  # "{name}" of a parameter
+                params[k] = ParamRef(ref=v[1:-1])
+            else:
+                params[k] = int(v) if p is not None and p.type == "int" and v == int(v) else v
         return f"{self.add(t.type, params, [])}.{ports[d.output]}"
 
     def value(self, v: float) -> float | ParamRef:
@@ -587,8 +596,9 @@ def node_expression(
 ) -> tuple[str, dict[str, dict[str, Any]]]:
     """The factor-language text of one block's output port, parameters substituted, and
     the indicator fields it reads (a spec's ``indicators``), for previews."""
-    from quantlab.engine.spec import substitute
+    from quantlab.engine.spec import resolve_indicator, substitute
 
     w = _Writer(c, factors)
-    text = substitute(w.text(node_id, port), dict(c.graph.parameters))
-    return text, w.indicators
+    values = dict(c.graph.parameters)
+    text = substitute(w.text(node_id, port), values)
+    return text, {name: resolve_indicator(d, values) for name, d in w.indicators.items()}
