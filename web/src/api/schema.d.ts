@@ -5945,10 +5945,10 @@ export interface components {
             indicator: string;
             /**
              * Params
-             * @description overrides of the defaults
+             * @description overrides of the defaults: numbers, or "{name}" of a parameter
              */
             params?: {
-                [key: string]: number;
+                [key: string]: number | string;
             };
             /**
              * Output
@@ -8031,6 +8031,7 @@ export interface components {
          *
          *     ``sensitivity`` moves each numeric parameter by ±10 % (integers by at least one step):
          *     window-like operator parameters (``Mean($close, 10)``; equal values move together),
+         *     the numeric parameters an ``indicators`` entry sets (within the indicator's range),
          *     ``top_k`` and ``n_drop`` of a scores strategy, and stop-loss / take-profit levels; at
          *     most 8 parameters (16 variants). Constants such as the ``1`` in ``$a / $b - 1`` stay.
          */
