@@ -174,33 +174,28 @@ async def test_small_runs_check_robustness_in_process_with_the_same_findings(
         assert wf["evidence"][key] == pytest.approx(expected_wf["evidence"][key], rel=1e-9)
 
 
-async def test_sensitivity_moves_the_parameters_indicators_set(
-    app: Any, client: Any, make_user: Any
-) -> None:
+def test_sensitivity_moves_the_parameters_indicators_set() -> None:
     # RSI's period named as a parameter, BOLL's width a number: each moves ±10 % within
-    # the indicator's range; RSI's other periods (defaults the spec leaves) stay
+    # the indicator's range (the children run like any other, through the job or in
+    # process); RSI's other periods, defaults the spec leaves, stay
     from quantlab import engine
+    from quantlab.backtests.robustness import sensitivity_children
     from tests.engine.backtest.test_run import _panel_from_frame
 
-    alice = await make_user()
-    h = alice.headers
-    dataset_id = await make_dataset(app, alice.id)
-    body = dual_ma(dataset_id, robustness={"sensitivity": True}, parameters={"period": 10},
+    body = dual_ma("ds", robustness={"sensitivity": True}, parameters={"period": 10},
                    indicators={"rsi": {"indicator": "RSI", "params": {"n1": "{period}"},
                                        "output": "RSI1"},
                                "up": {"indicator": "BOLL", "params": {"k": 2.0},
                                       "output": "UB"}})  # fmt: skip
     body["strategy"] = {**body["strategy"], "entry": "Lt($rsi, 45)", "exit": "Gt($close, $up)"}
-    bid = await start(client, h, body)
-    parent = await wait_done(client, h, bid)
-    assert parent["status"] == "completed", parent
-    children = parent["robustness"]["children"]
-    moves = sorted((c["variant"]["parameter"], c["variant"]["value"]) for c in children)
-    assert moves == [("indicators.up.k", 1.8), ("indicators.up.k", 2.2),
-                     ("period", 9), ("period", 11)]  # fmt: skip
+    children = sensitivity_children(engine.RunSpec.model_validate(body))
+    moves = [(c.variant["parameter"], c.variant["value"]) for c in children]
+    assert moves == [("period", 11), ("period", 9),
+                     ("indicators.up.k", 2.2), ("indicators.up.k", 1.8)]  # fmt: skip
     panel = _panel_from_frame()
+    sharpes = set()
     for c in children:
-        v = c["variant"]
+        v = c.variant
         varied = {**body, "robustness": None}
         if v["parameter"] == "period":
             varied["parameters"] = {"period": v["value"]}
@@ -208,6 +203,7 @@ async def test_sensitivity_moves_the_parameters_indicators_set(
             varied["indicators"] = {**body["indicators"], "up": {
                 "indicator": "BOLL", "params": {"k": v["value"]}, "output": "UB"}}  # fmt: skip
         alone = engine.run(engine.RunSpec.model_validate(varied), panel)
-        assert c["status"] == "completed"
-        assert v["sharpe_ratio"] == pytest.approx(alone.metrics["sharpe_ratio"], rel=1e-12)
-    assert len({c["variant"]["sharpe_ratio"] for c in children}) > 1
+        child = engine.run(c.request, panel)
+        assert child.metrics == alone.metrics
+        sharpes.add(child.metrics["sharpe_ratio"])
+    assert len(sharpes) > 1
