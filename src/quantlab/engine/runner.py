@@ -322,12 +322,14 @@ def simulate(
     progress: ProgressFn | None = None,
     checkpoint: CheckpointFn | None = None,
     chunk_days: int = CHUNK_DAYS,
+    lean: bool = False,
 ) -> SimState:
-    """Walk the calendar in chunks from ``state`` (or the start); see :func:`run`."""
+    """Walk the calendar in chunks from ``state`` (or the start); see :func:`run`.
+    ``lean`` starts a state that records the metrics' daily sums, not the daily arrays."""
     sim = prep.simulator
     if isinstance(state, bytes | bytearray):
         state = SimState.from_bytes(bytes(state))
-    st = sim.initial_state() if state is None else state
+    st = sim.initial_state(lean) if state is None else state
     calendar, instruments = sim.panel.calendar, sim.panel.instruments
     while not st.done and not st.cancelled:
         before = int(st.counts[0])
@@ -507,7 +509,10 @@ def run_batch(
 
     def one(variant: RunSpec) -> RunResult:
         prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
-        return finish(prep, simulate(prep), diagnostics=diagnostics)
+        # in one go (no progress to report); without diagnostics, lean: the metrics need
+        # daily sums only, and equity / cash / positions are replayed if a caller reads them
+        st = simulate(prep, chunk_days=len(cut.calendar), lean=not diagnostics)
+        return finish(prep, st, diagnostics=diagnostics)
 
     first = one(specs[0])  # builds what the others share (the traded panel, market arrays)
     yield first

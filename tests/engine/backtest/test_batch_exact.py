@@ -89,7 +89,12 @@ def test_every_pair_of_a_batch_equals_its_single_run(
     assert len({r.metrics["total_return"] for r in batch}) == len(variants)  # pairs differ
     assert sum(len(r.trades) for r in batch) > 100
     for variant, got in zip(variants, batch, strict=True):
+        # a batch without diagnostics runs lean: its metrics and series come from the sums
+        # the kernel adds up day by day; equity, cash and positions are replayed when read
+        assert got.state.lean and got.state.positions.size == 0
+        assert not got.simulation.daily.held
         _same(got, engine.run(apply_variant(spec, variant), panel, diagnostics=False))
+        assert got.simulation.daily.held
 
 
 def test_a_batch_keeps_results_in_order_and_raises_at_the_bad_variant() -> None:

@@ -16,6 +16,10 @@ shares by the factor's ratio before the day trades, so raw shares valued at raw 
 follow the adjusted return path, and each fill also records its price on the adjusted basis.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
 the previous close for valuation.
+
+Outputs: each day's equity and cash per group and positions per instrument, into ``(T, G)``
+and ``(T, N)`` arrays; or, for a lean run (``lean[0]``, the sums, has columns), only what the
+metrics read of them, summed as the day ends (see :func:`_day_sums_nb`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+
+from quantlab.engine.backtest.rows_nb import day_weight_sums_nb, pairwise_sum_nb
 
 # Float parameters (index into ``fp``).
 F_COMM_RATE = 0
@@ -549,13 +555,31 @@ def _topk_day_nb(t, exec_px, scores, mkt, fp, ip, st, rec, group):
         buy_nb(t, i, group[i], want, px, mkt, fp, ip, st, rec)
 
 
+@njit(cache=True, **NO_REFCOUNT)
+def _day_sums_nb(t, qty, cash, equity, lean):
+    """A lean run's day ``t``: ``equity`` (per group) and ``cash`` summed, and the weights'
+    step, gross and net sums, into column ``t`` of the sums, each added in NumPy's order
+    (``rows_nb``), so equal to the bit to summing the ``(T, G)`` and ``(T, N)`` arrays.
+
+    ``lean`` is ``(sums, prev_w, marks, plan_n, plan_g, rows, eq_row, stack)``: the
+    ``(5, T)`` sums (``state.SUM_*`` rows), the previous day's weights, the closes carried
+    forward ``(T, N)``, the pairwise plans of N and G values, and scratch."""
+    sums = lean[0]
+    stack = lean[7]
+    sums[0, t] = pairwise_sum_nb(equity, lean[4], stack)
+    sums[1, t] = pairwise_sum_nb(cash, lean[4], stack)
+    day_weight_sums_nb(qty, lean[2][t], equity, t, lean[1], lean[3], stack, lean[5],
+                       sums[2:, t])  # fmt: skip
+
+
 @njit(cache=True)
 def simulate_chunk_nb(
     t0, t1, exec_px, open_, high, low, close, mkt, entries, exits, target, vol, rebalance,
-    group, n_groups, fp, ip, st, rec, equity, cash_hist, positions,
+    group, n_groups, fp, ip, st, rec, equity, cash_hist, positions, lean,
 ):  # fmt: skip
     """Walk days ``[t0, t1)``; returns the next day to run (earlier than ``t1`` when the record
-    buffers need to grow first). All state and output arrays are updated in place."""
+    buffers need to grow first). All state and output arrays are updated in place; a lean
+    run (``lean``: see :func:`_day_sums_nb`) writes the day sums instead of the outputs."""
     cash = st[0]
     qty = st[1]
     last_close = st[7]
@@ -566,6 +590,7 @@ def simulate_chunk_nb(
     n = qty.shape[0]
     kind = ip[I_KIND]
     stops = ip[I_SL_MODE] != 0 or ip[I_TP_MODE] != 0
+    is_lean = lean[0].shape[1] > 0
     for t in range(t0, t1):
         if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
             return t
@@ -590,9 +615,16 @@ def simulate_chunk_nb(
             if c > 0.0:
                 last_close[i] = c
             q = qty[i]
-            positions[t, i] = q
+            if not is_lean:
+                positions[t, i] = q
             if q > 0.0 and last_close[i] > 0.0:
                 value[group[i]] += q * last_close[i]
+        if is_lean:
+            eq = lean[6]
+            for g in range(n_groups):
+                eq[g] = cash[g] + value[g]
+            _day_sums_nb(t, qty, cash, eq, lean)
+            continue
         for g in range(n_groups):
             equity[t, g] = cash[g] + value[g]
             cash_hist[t, g] = cash[g]
@@ -602,7 +634,7 @@ def simulate_chunk_nb(
 @njit(cache=True, nogil=True, **NO_REFCOUNT)
 def simulate_columns_nb(
     t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
-    positions,
+    positions, lean,
 ):  # fmt: skip
     """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
     stops (each instrument is its own cash group), in two passes a day instead of seven.
@@ -622,6 +654,8 @@ def simulate_columns_nb(
     sizing = ip[I_SIZING]
     max_h = ip[I_MAX_HOLDINGS]
     rate = fp[F_COMM_RATE]
+    is_lean = lean[0].shape[1] > 0
+    eq_row = lean[6]
     for t in range(t0, t1):
         if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
             return t
@@ -657,10 +691,15 @@ def simulate_columns_nb(
             if c > 0.0:
                 last_close[i] = c
             q = qty[i]
-            positions[t, i] = q
             value = 0.0
             if q > 0.0 and last_close[i] > 0.0:
                 value += q * last_close[i]
-            equity[t, i] = cash[i] + value
-            cash_hist[t, i] = cash[i]
+            if is_lean:
+                eq_row[i] = cash[i] + value
+            else:
+                positions[t, i] = q
+                equity[t, i] = cash[i] + value
+                cash_hist[t, i] = cash[i]
+        if is_lean:
+            _day_sums_nb(t, qty, cash, eq_row, lean)
     return t1
