@@ -50,9 +50,11 @@ from quantlab.engine.backtest.compile import (
     point_in_time,
 )
 from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.crossings import CrossingOutputs, Crossings, compile_crossings
 from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
 from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
+from quantlab.engine.backtest.strategies import Strategy
 from quantlab.engine.data import Panel
 from quantlab.engine.data.universe import StaticUniverseBias
 from quantlab.engine.spec import CodeStrategy, RunSpec, apply_variant
@@ -111,7 +113,7 @@ class RunResult:
     state: SimState
     industries: dict[str, str]
     n_parameters: int | None = None
-    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    outputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def dates(self) -> np.ndarray:
@@ -176,7 +178,7 @@ class Prepared:
     industries: dict[str, str]
     warnings: list[str]
     n_parameters: int | None
-    outputs: dict[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
     universe_bias: StaticUniverseBias | None = None
 
 
@@ -266,7 +268,16 @@ def _prepare(
     pos = {s: i for i, s in enumerate(names)}
     cols = np.array([pos[s] for s in traded], dtype=np.int64)
     config = engine_config(spec)
-    compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache, member)
+    crossings = None
+    if batch is not None and cache is not None and member is None:
+        crossings = compile_crossings(spec, panel, lo, cols, cache)
+    strategy: Strategy | Crossings
+    outputs: Mapping[str, np.ndarray]
+    if crossings is not None:  # a crossover variant: no boolean panels of its own
+        strategy, outputs = crossings, CrossingOutputs(crossings)
+    else:
+        compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache, member)
+        strategy, outputs = compiled.strategy, compiled.outputs
     if len(traded) == len(names):
         history = panel
     elif batch is not None:
@@ -275,12 +286,12 @@ def _prepare(
     else:
         history = panel.select(instruments=traded)
     market = None if batch is None else batch.markets.get(id(history))
-    sim = Simulator(history, compiled.strategy, config, None if bench is None else bench[lo:],
+    sim = Simulator(history, strategy, config, None if bench is None else bench[lo:],
                     warmup=lo, market=market)  # fmt: skip
     if batch is not None and market is None:
         batch.markets[id(history)] = sim
     found = dict(industries) if industries is not None else industries_of(sim.panel)
-    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs,
+    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), outputs,
                     bias)  # fmt: skip
 
 

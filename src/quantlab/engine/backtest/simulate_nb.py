@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from quantlab.engine.backtest.crossings_nb import crossed_at_nb
 from quantlab.engine.backtest.rows_nb import day_weight_sums_nb, pairwise_sum_nb
 
 # Float parameters (index into ``fp``).
@@ -631,10 +632,22 @@ def simulate_chunk_nb(
     return t1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _signal_nb(panel, fused, a, b, first, last, cols, r, up, t, i):
+    """A signal of column ``i`` on day ``t``: ``panel[t, i]``, or when ``fused`` whether
+    ``a`` crosses ``b`` on row ``r`` of the evaluated panel (the decision day's; ``r < 0``:
+    none), for column ``cols[i]`` (see :func:`simulate_columns_nb`'s ``cross``)."""
+    if not fused:
+        return panel[t, i]
+    if r < 0:
+        return False
+    return crossed_at_nb(a, b, first, last, cols[i], r, up)
+
+
 @njit(cache=True, nogil=True, **NO_REFCOUNT)
 def simulate_columns_nb(
     t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
-    positions, lean,
+    positions, lean, cross,
 ):  # fmt: skip
     """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
     stops (each instrument is its own cash group), in two passes a day instead of seven.
@@ -642,7 +655,13 @@ def simulate_columns_nb(
     Same arithmetic in the same order, so bit-identical: an entering column holds nothing,
     so its group's equity is its cash (no other column shares it), ``n_new`` is 1 and the
     holdings cap (``held`` is 0) never refuses; records keep the day's order (sells, then
-    buys, by column)."""
+    buys, by column).
+
+    Signals come from the ``entries`` / ``exits`` panels or, when ``cross[7][0]`` is set,
+    from crossings: ``cross`` is ``(a0, b0, a1, b1, first, last, cols, meta)``, the series
+    whose crossing is the entry and the exit (``crossings.Crossings``), existence ranges,
+    traded columns and ``meta = [fused, lo, lag, up0, up1]``: ``lo`` the row of day 0,
+    ``lag`` the execution lag (day ``t`` acts on the decision of day ``t - lag``)."""
     cash = st[0]
     qty = st[1]
     last_close = st[7]
@@ -656,6 +675,11 @@ def simulate_columns_nb(
     rate = fp[F_COMM_RATE]
     is_lean = lean[0].shape[1] > 0
     eq_row = lean[6]
+    a0, b0, a1, b1, first, last, cols, meta = cross
+    fused = meta[0] != 0
+    row0 = meta[1] - meta[2]
+    up0 = meta[3] != 0
+    up1 = meta[4] != 0
     for t in range(t0, t1):
         if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
             return t
@@ -663,11 +687,16 @@ def simulate_columns_nb(
             return t
         bought[:] = 0.0
         _apply_factor_change_nb(t, mkt[8], st)
+        r = row0 + t if row0 + t >= meta[1] else -1  # before day 0's decision: none
         for i in range(n):
-            if qty[i] > 0.0 and exits[t, i]:
+            if qty[i] > 0.0 and _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
                 sell_nb(t, i, i, qty[i], exec_px[t, i], True, mkt, fp, ip, st, rec)
         for i in range(n):
-            if qty[i] > 0.0 or not entries[t, i] or exits[t, i]:
+            if qty[i] > 0.0:
+                continue
+            if not _signal_nb(entries, fused, a0, b0, first, last, cols, r, up0, t, i):
+                continue
+            if _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
                 continue
             px = exec_px[t, i]
             eq = cash[i]

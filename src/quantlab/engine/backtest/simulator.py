@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.crossings import Crossings
 from quantlab.engine.backtest.enums import (
     KIND_SIGNALS,
     KIND_TOPK,
@@ -90,6 +91,18 @@ _NO_PLAN = np.empty((0, 2), dtype=np.int64)
 # The kernels' ``lean`` argument of a run that records the daily arrays (no sums columns).
 _NOT_LEAN = (np.empty((N_SUMS, 0)), np.empty(0), _UNUSED, _NO_PLAN, _NO_PLAN, np.empty((3, 0)),
              np.empty(0), np.empty(1))  # fmt: skip
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+# The column kernel's ``cross`` argument when it reads signal panels (no crossings).
+_NO_SERIES = _read_only(np.zeros((2, 2), dtype=np.float32, order="F"))  # Crossings' layout
+_NO_INDEX = np.empty(0, dtype=np.int64)
+_NO_CROSS = (_NO_SERIES, _NO_SERIES, _NO_SERIES, _NO_SERIES, _NO_INDEX, _NO_INDEX, _NO_INDEX,
+             np.zeros(5, dtype=np.int64))  # fmt: skip
 _MARKET_ATTRS = ("history", "history_factor", "factor", "lag", "close", "_marks", "exec_px",
                  "open", "high", "low", "volume", "mkt")  # fmt: skip
 
@@ -126,13 +139,14 @@ class Simulator:
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
     market rules read them (the previous close of day 0's price limits, ATR and volatility
     windows) but they are not simulated; the strategy's arrays and ``benchmark`` cover the
-    simulated rows only.
+    simulated rows only. :class:`~quantlab.engine.backtest.crossings.Crossings` signals are
+    read as crossings by the per-column kernel and as their boolean panels otherwise.
     """
 
     def __init__(
         self,
         panel: Panel,
-        strategy: Strategy,
+        strategy: Strategy | Crossings,
         config: BacktestConfig | None = None,
         benchmark: np.ndarray | None = None,
         warmup: int = 0,
@@ -235,13 +249,23 @@ class Simulator:
         self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
         self.target = _UNUSED
         self.vol = _UNUSED
+        self.cross = _NO_CROSS
         mask = np.ones(t_len, dtype=bool)
         ip = np.zeros(N_IP, dtype=np.int64)
         fp = np.zeros(N_FP)
-        if isinstance(strat, Signals):
+        if isinstance(strat, Crossings):
+            stops = (ex.stop_loss, ex.take_profit) != (StopMode.NONE, StopMode.NONE)
+            if ex.portfolio == PortfolioMode.PER_COLUMN and not stops:  # the column kernel
+                (a0, b0), (a1, b1) = strat.pairs
+                meta = np.array([1, strat.lo, lag, strat.up[0], strat.up[1]], dtype=np.int64)
+                self.cross = (a0, b0, a1, b1, strat.first, strat.last, strat.cols, meta)
+            else:
+                strat = strat.signals()
+        if isinstance(strat, Signals | Crossings):
             ip[I_KIND] = KIND_SIGNALS
-            self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
-            self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
+            if isinstance(strat, Signals):
+                self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
+                self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
             if cfg.sizing.mode == SizingMode.VOL_TARGET:
                 vol = realised_vol_nb(_f(adj["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
                 self.vol = _c(_shift(vol, lag)[w:])
@@ -333,7 +357,7 @@ class Simulator:
             if self._columns:
                 state.t = int(simulate_columns_nb(
                     state.t, end, self.exec_px, self.close, self.mkt, self.entries, self.exits,
-                    self.vol, self.fp, self.ip, st, rec, *outputs, lean,
+                    self.vol, self.fp, self.ip, st, rec, *outputs, lean, self.cross,
                 ))  # fmt: skip
             else:
                 args = self._kernel_args
