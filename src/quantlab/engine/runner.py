@@ -297,12 +297,14 @@ def _prepare(
 
 @dataclass
 class _Batch:
-    """What the variants of one batch share: the traded panels (by universe) and, per
-    panel, the first simulator, whose data and market-rule arrays the others reuse when
-    their configuration is the same (only the strategy's arrays differ)."""
+    """What the variants of one batch share: the traded panels (by universe), per panel
+    the first simulator, whose data and market-rule arrays the others reuse when their
+    configuration is the same (only the strategy's arrays differ), and the size of the
+    record buffers."""
 
     histories: dict[tuple[str, ...], Panel] = field(default_factory=dict)
     markets: dict[int, Simulator] = field(default_factory=dict)
+    records: tuple[int, int] = (0, 0)  # the largest trade and rejection buffers so far
 
 
 def prepare(
@@ -333,14 +335,12 @@ def simulate(
     progress: ProgressFn | None = None,
     checkpoint: CheckpointFn | None = None,
     chunk_days: int = CHUNK_DAYS,
-    lean: bool = False,
 ) -> SimState:
-    """Walk the calendar in chunks from ``state`` (or the start); see :func:`run`.
-    ``lean`` starts a state that records the metrics' daily sums, not the daily arrays."""
+    """Walk the calendar in chunks from ``state`` (or the start); see :func:`run`."""
     sim = prep.simulator
     if isinstance(state, bytes | bytearray):
         state = SimState.from_bytes(bytes(state))
-    st = sim.initial_state(lean) if state is None else state
+    st = sim.initial_state() if state is None else state
     calendar, instruments = sim.panel.calendar, sim.panel.instruments
     while not st.done and not st.cancelled:
         before = int(st.counts[0])
@@ -520,9 +520,16 @@ def run_batch(
 
     def one(variant: RunSpec) -> RunResult:
         prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
-        # in one go (no progress to report); without diagnostics, lean: the metrics need
-        # daily sums only, and equity / cash / positions are replayed if a caller reads them
-        st = simulate(prep, chunk_days=len(cut.calendar), lean=not diagnostics)
+        # without diagnostics, lean: the metrics need daily sums only, and equity / cash /
+        # positions are replayed if a caller reads them; record buffers as large as the
+        # busiest variant's so far (not grown by doubling); in one go (no progress to report)
+        st = prep.simulator.initial_state(lean=not diagnostics)
+        st.ensure_capacity(*shared.records)
+        st = simulate(prep, state=st, chunk_days=len(cut.calendar))
+        shared.records = (
+            max(shared.records[0], len(st.trades_i)),
+            max(shared.records[1], len(st.rejects_i)),
+        )
         return finish(prep, st, diagnostics=diagnostics)
 
     first = one(specs[0])  # builds what the others share (the traded panel, market arrays)

@@ -650,7 +650,8 @@ def simulate_columns_nb(
     positions, lean, cross,
 ):  # fmt: skip
     """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
-    stops (each instrument is its own cash group), in two passes a day instead of seven.
+    stops (each instrument is its own cash group), in two passes a day instead of seven
+    (sells; then each column's buy and close, which read and write that column only).
 
     Same arithmetic in the same order, so bit-identical: an entering column holds nothing,
     so its group's equity is its cash (no other column shares it), ``n_new`` is 1 and the
@@ -691,31 +692,29 @@ def simulate_columns_nb(
         for i in range(n):
             if qty[i] > 0.0 and _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
                 sell_nb(t, i, i, qty[i], exec_px[t, i], True, mkt, fp, ip, st, rec)
-        for i in range(n):
-            if qty[i] > 0.0:
-                continue
-            if not _signal_nb(entries, fused, a0, b0, first, last, cols, r, up0, t, i):
-                continue
-            if _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
-                continue
-            px = exec_px[t, i]
-            eq = cash[i]
-            if sizing == 0:
-                value = eq / max_h if max_h > 0 else eq / 1
-            elif sizing == 1:
-                value = fp[F_FRACTION] * eq
-            elif sizing == 2:
-                value = fp[F_AMOUNT]
-            else:
-                value = fp[F_VOL_TARGET] / vol[t, i] * eq if vol[t, i] > 0.0 else 0.0
-            if fp[F_STOCK_CAP] > 0.0:
-                value = min(value, fp[F_STOCK_CAP] * eq)
-            value = min(value, cash[i])
-            est = slipped_price_nb(px, 0.0, 0.0, 1, ip[I_SLIP_MODE], fp[F_SLIP_VALUE],
-                                   fp[F_TICK], 0.0)  # fmt: skip
-            want = value / (est * (1.0 + rate)) if est > 0.0 else 1.0
-            buy_nb(t, i, i, want, px, mkt, fp, ip, st, rec)
-        for i in range(n):
+        for i in range(n):  # buys, then the close (a column's own state only)
+            if (
+                not qty[i] > 0.0
+                and _signal_nb(entries, fused, a0, b0, first, last, cols, r, up0, t, i)
+                and not _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i)
+            ):
+                px = exec_px[t, i]
+                eq = cash[i]
+                if sizing == 0:
+                    value = eq / max_h if max_h > 0 else eq / 1
+                elif sizing == 1:
+                    value = fp[F_FRACTION] * eq
+                elif sizing == 2:
+                    value = fp[F_AMOUNT]
+                else:
+                    value = fp[F_VOL_TARGET] / vol[t, i] * eq if vol[t, i] > 0.0 else 0.0
+                if fp[F_STOCK_CAP] > 0.0:
+                    value = min(value, fp[F_STOCK_CAP] * eq)
+                value = min(value, cash[i])
+                est = slipped_price_nb(px, 0.0, 0.0, 1, ip[I_SLIP_MODE], fp[F_SLIP_VALUE],
+                                       fp[F_TICK], 0.0)  # fmt: skip
+                want = value / (est * (1.0 + rate)) if est > 0.0 else 1.0
+                buy_nb(t, i, i, want, px, mkt, fp, ip, st, rec)
             c = close[t, i]
             if c > 0.0:
                 last_close[i] = c
