@@ -332,7 +332,7 @@ def w2_run_batch(panel: Panel, fasts: np.ndarray, slows: np.ndarray) -> None:
     prep = runner.prepare(spec, panel)
     t_kernel, _ = best_of(lambda: runner.simulate(prep), 3)
     line(
-        f"  of which the simulation kernel alone, {len(variants)} × one run",
+        f"  engine.run's kernel (arrays, panels), {len(variants)} × one run",
         t_kernel * len(variants),
     )
     print(f"  floor ≤ 2 s: {'PASS' if t <= 2.0 else 'FAIL'}")

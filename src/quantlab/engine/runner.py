@@ -50,9 +50,11 @@ from quantlab.engine.backtest.compile import (
     point_in_time,
 )
 from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.crossings import CrossingOutputs, Crossings, compile_crossings
 from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades
 from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.state import SimState
+from quantlab.engine.backtest.strategies import Strategy
 from quantlab.engine.data import Panel
 from quantlab.engine.data.universe import StaticUniverseBias
 from quantlab.engine.spec import CodeStrategy, RunSpec, apply_variant, indicator_defs
@@ -111,7 +113,7 @@ class RunResult:
     state: SimState
     industries: dict[str, str]
     n_parameters: int | None = None
-    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    outputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def dates(self) -> np.ndarray:
@@ -176,7 +178,7 @@ class Prepared:
     industries: dict[str, str]
     warnings: list[str]
     n_parameters: int | None
-    outputs: dict[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
     universe_bias: StaticUniverseBias | None = None
 
 
@@ -266,7 +268,16 @@ def _prepare(
     pos = {s: i for i, s in enumerate(names)}
     cols = np.array([pos[s] for s in traded], dtype=np.int64)
     config = engine_config(spec)
-    compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache, member)
+    crossings = None
+    if batch is not None and cache is not None and member is None:
+        crossings = compile_crossings(spec, panel, lo, cols, cache)
+    strategy: Strategy | Crossings
+    outputs: Mapping[str, np.ndarray]
+    if crossings is not None:  # a crossover variant: no boolean panels of its own
+        strategy, outputs = crossings, CrossingOutputs(crossings)
+    else:
+        compiled = compile_strategy(spec, panel, lo, cols, code_runner, cache, member)
+        strategy, outputs = compiled.strategy, compiled.outputs
     if len(traded) == len(names):
         history = panel
     elif batch is not None:
@@ -275,23 +286,25 @@ def _prepare(
     else:
         history = panel.select(instruments=traded)
     market = None if batch is None else batch.markets.get(id(history))
-    sim = Simulator(history, compiled.strategy, config, None if bench is None else bench[lo:],
+    sim = Simulator(history, strategy, config, None if bench is None else bench[lo:],
                     warmup=lo, market=market)  # fmt: skip
     if batch is not None and market is None:
         batch.markets[id(history)] = sim
     found = dict(industries) if industries is not None else industries_of(sim.panel)
-    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), compiled.outputs,
+    return Prepared(spec, config, sim, found, warnings, n_parameters(spec), outputs,
                     bias)  # fmt: skip
 
 
 @dataclass
 class _Batch:
-    """What the variants of one batch share: the traded panels (by universe) and, per
-    panel, the first simulator, whose data and market-rule arrays the others reuse when
-    their configuration is the same (only the strategy's arrays differ)."""
+    """What the variants of one batch share: the traded panels (by universe), per panel
+    the first simulator, whose data and market-rule arrays the others reuse when their
+    configuration is the same (only the strategy's arrays differ), and the size of the
+    record buffers."""
 
     histories: dict[tuple[str, ...], Panel] = field(default_factory=dict)
     markets: dict[int, Simulator] = field(default_factory=dict)
+    records: tuple[int, int] = (0, 0)  # the largest trade and rejection buffers so far
 
 
 def prepare(
@@ -512,7 +525,17 @@ def run_batch(
 
     def one(variant: RunSpec) -> RunResult:
         prep = _prepare(variant, cut, lo, bench, symbol, code_runner, cache, found, shared)
-        return finish(prep, simulate(prep), diagnostics=diagnostics)
+        # without diagnostics, lean: the metrics need daily sums only, and equity / cash /
+        # positions are replayed if a caller reads them; record buffers as large as the
+        # busiest variant's so far (not grown by doubling); in one go (no progress to report)
+        st = prep.simulator.initial_state(lean=not diagnostics)
+        st.ensure_capacity(*shared.records)
+        st = simulate(prep, state=st, chunk_days=len(cut.calendar))
+        shared.records = (
+            max(shared.records[0], len(st.trades_i)),
+            max(shared.records[1], len(st.rejects_i)),
+        )
+        return finish(prep, st, diagnostics=diagnostics)
 
     first = one(specs[0])  # builds what the others share (the traded panel, market arrays)
     yield first

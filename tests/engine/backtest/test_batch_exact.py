@@ -14,6 +14,7 @@ from tests.engine.backtest._simkit import bdays
 from quantlab import engine
 from quantlab.engine import expr
 from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.crossings import CrossingOutputs, Crossings
 from quantlab.engine.backtest.enums import PortfolioMode, PriceMode, SizingMode
 from quantlab.engine.backtest.simulator import Simulator
 from quantlab.engine.backtest.strategies import Signals
@@ -89,7 +90,20 @@ def test_every_pair_of_a_batch_equals_its_single_run(
     assert len({r.metrics["total_return"] for r in batch}) == len(variants)  # pairs differ
     assert sum(len(r.trades) for r in batch) > 100
     for variant, got in zip(variants, batch, strict=True):
-        _same(got, engine.run(apply_variant(spec, variant), panel, diagnostics=False))
+        # a batch without diagnostics runs lean: its metrics and series come from the sums
+        # the kernel adds up day by day; equity, cash and positions are replayed when read
+        assert got.state.lean and got.state.positions.size == 0
+        assert not got.simulation.daily.held
+        # crossover variants read their crossings from the shared moving averages (the
+        # column kernel) or build the boolean panels from them (the shared portfolio)
+        assert isinstance(got.outputs, CrossingOutputs)
+        single = engine.run(apply_variant(spec, variant), panel, diagnostics=False)
+        _same(got, single)
+        assert got.simulation.daily.held
+        assert list(got.outputs) == list(single.outputs)
+        for path, values in single.outputs.items():
+            np.testing.assert_array_equal(got.outputs[path], values)
+            assert got.outputs[path].dtype == values.dtype
 
 
 def test_a_batch_keeps_results_in_order_and_raises_at_the_bad_variant() -> None:
@@ -248,3 +262,36 @@ def test_without_price_limits_no_limit_arrays_are_built_and_fills_are_unchanged(
     assert len(a.trades) > 20
     np.testing.assert_array_equal(a.equity, b.equity)
     np.testing.assert_array_equal(a.trades.price, b.trades.price)
+
+
+@pytest.mark.parametrize("portfolio", ["per_column", "shared"])
+def test_crossings_of_a_sub_universe_equal_the_compiled_signals(portfolio: str) -> None:
+    # the traded columns are a subset of the evaluated panel's (a benchmark, a universe in
+    # another order, a late listing among them): the crossings read the right columns
+    panel = _panel(n=10, t_len=220)
+    names = [str(s) for s in panel.instruments]
+    spec = _spec("cn_a_share", portfolio, {"mode": "fixed_fraction", "fraction": 0.5})
+    spec = apply_variant(spec, {"/universe": [names[5], names[1], names[7], names[2]],
+                                "/benchmark": names[0]})  # fmt: skip
+    variants = [{"fast": f, "slow": s} for f, s in PAIRS[:3]]
+    batch = list(engine.run_batch(spec, variants, panel, workers=1))
+    assert batch[0].simulation.instruments.tolist() == [names[5], names[1], names[7], names[2]]
+    for variant, got in zip(variants, batch, strict=True):
+        single = engine.run(apply_variant(spec, variant), panel, diagnostics=False)
+        assert len(single.trades) > 5
+        _same(got, single)
+        for path, values in single.outputs.items():
+            np.testing.assert_array_equal(got.outputs[path], values)
+
+
+def test_crossings_as_panels_equal_the_compiled_signals_by_hand() -> None:
+    # Cross(a, b) on one instrument listed on row 1: no signal on its first day, NaN-free
+    a = np.asfortranarray([[np.nan, 1.0, 2.0, 3.0, 1.0, 2.0]], dtype=np.float32)
+    b = np.full((1, 6), 1.5, dtype=np.float32, order="F")
+    first, last, cols = (np.array([v], dtype=np.int64) for v in (1, 5, 0))
+    up = Crossings(((a, b), (a, b)), (True, False), first, last, cols, lo=0).signals()
+    assert up.entries[:, 0].tolist() == [False, False, True, False, False, True]
+    assert up.exits[:, 0].tolist() == [False, False, False, False, True, False]
+    late = Crossings(((a, b), (a, b)), (True, False), first, last, cols, lo=3)
+    assert late.signal(0)[:, 0].tolist() == [False, False, True]
+    np.testing.assert_array_equal(late.values(0)[:, 0], np.array([0, 0, 1], np.float32))

@@ -19,7 +19,6 @@ from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.diagnostics_nb import weight_analysis
 from quantlab.engine.backtest.enums import RejectReason
 from quantlab.engine.backtest.result import BacktestResult, Trades, ffill_nb
-from quantlab.engine.backtest.rows_nb import position_weight_sums
 from quantlab.engine.data.universe import StaticUniverseBias
 
 SUMMARY_KEYS = (
@@ -167,18 +166,18 @@ def analyse(
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
-    positions, marks, group_equity = (
-        result.positions[:n],
-        result.last_close()[:n],
-        result.equity[:n],
-    )
     findings: list[dict[str, Any]] = []
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
     if not diagnostics:
-        rows = position_weight_sums(positions, marks, group_equity)
+        rows = result.weight_sums(n)
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
+        positions, marks, group_equity = (
+            result.positions[:n],
+            result.last_close()[:n],
+            result.equity[:n],
+        )
         # asset returns on the adjusted basis: continuous through splits and dividends
         close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
         close = close[:n]
@@ -210,7 +209,7 @@ def analyse(
         {
             "date": dates.astype(str),
             "equity": equity,
-            "cash": result.cash.sum(axis=1)[:n],
+            "cash": result.total_cash[:n],
             "benchmark": np.full(n, np.nan) if bench is None else bench,
             "returns": returns,
             "drawdown": m.drawdown_series(returns),

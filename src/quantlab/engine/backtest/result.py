@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
-from quantlab.engine.backtest.rows_nb import weight_nb
+from quantlab.engine.backtest.rows_nb import position_weight_sums, weight_nb
 from quantlab.engine.backtest.simulate_nb import (
     RJ_DAY,
     RJ_REASON,
@@ -25,6 +26,7 @@ from quantlab.engine.backtest.simulate_nb import (
     TR_SYMBOL,
     TR_TAX,
 )
+from quantlab.engine.backtest.state import SUM_CASH, SUM_EQUITY, SUM_STEP
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,39 @@ class Rejections:
         return int(self.day.shape[0])
 
 
+class DailyArrays:
+    """A run's ``(T, G)`` equity and cash and ``(T, N)`` positions, held or, for a lean run
+    (the variants of a batch), simulated again on first use: same inputs, same kernel,
+    the same numbers. A lean run's ``sums`` (``state.SUM_*`` rows, ``(5, T)``) are what
+    the metrics read of them."""
+
+    def __init__(
+        self,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        *,
+        replay: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+        sums: np.ndarray | None = None,
+    ) -> None:
+        if (arrays is None) == (replay is None):
+            raise ValueError("give the arrays or a replay, one of the two")
+        self._arrays = arrays
+        self._replay = replay
+        self.sums = sums
+
+    @property
+    def held(self) -> bool:
+        """True once the arrays exist (given, or replayed)."""
+        return self._arrays is not None
+
+    def get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Equity, cash and positions (replayed once, then kept)."""
+        if self._arrays is None:
+            assert self._replay is not None
+            self._arrays = self._replay()
+            self._replay = None
+        return self._arrays
+
+
 @dataclass(frozen=True)
 class BacktestResult:
     """Outputs of a run over ``T`` days and ``N`` instruments in ``G`` cash groups.
@@ -105,6 +140,7 @@ class BacktestResult:
     portfolio, G = N for independent per-column portfolios); days not simulated (a cancelled
     run) are NaN and ``incomplete`` is True. ``positions`` holds share quantities ``(T, N)``;
     values and weights are derived on request to keep memory at one float per cell.
+    The three are held by ``daily`` (a lean run's are simulated again when first read).
     ``benchmark`` is the benchmark close rescaled to the initial capital, when given.
     With adjusted data ``close`` and ``positions`` are raw (traded) prices and shares and
     ``factor`` the adjustment factor (adjusted = raw x factor); None for raw data.
@@ -112,9 +148,7 @@ class BacktestResult:
 
     calendar: np.ndarray
     instruments: np.ndarray
-    equity: np.ndarray
-    cash: np.ndarray
-    positions: np.ndarray
+    daily: DailyArrays
     close: np.ndarray
     trades: Trades
     rejections: Rejections
@@ -125,6 +159,21 @@ class BacktestResult:
     factor: np.ndarray | None = None
 
     @property
+    def equity(self) -> np.ndarray:
+        """Equity per cash group at each close ``(T, G)``."""
+        return self.daily.get()[0]
+
+    @property
+    def cash(self) -> np.ndarray:
+        """Cash per cash group at each close ``(T, G)``."""
+        return self.daily.get()[1]
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Share quantities ``(T, N)``."""
+        return self.daily.get()[2]
+
+    @property
     def adjusted_close(self) -> np.ndarray:
         """Closes on the adjusted basis (continuous through splits), for asset returns."""
         return self.close if self.factor is None else self.close * self.factor
@@ -132,7 +181,22 @@ class BacktestResult:
     @property
     def total_equity(self) -> np.ndarray:
         """Equity summed over cash groups ``(T,)``."""
-        return self.equity.sum(axis=1)
+        sums = self.daily.sums
+        return self.equity.sum(axis=1) if sums is None else sums[SUM_EQUITY]
+
+    @property
+    def total_cash(self) -> np.ndarray:
+        """Cash summed over cash groups ``(T,)``."""
+        sums = self.daily.sums
+        return self.cash.sum(axis=1) if sums is None else sums[SUM_CASH]
+
+    def weight_sums(self, n: int) -> np.ndarray:
+        """``rows_nb.position_weight_sums`` of the first ``n`` days ``(3, n)``: the weights'
+        one-way step, gross and net sums (a lean run summed them as it went)."""
+        sums = self.daily.sums
+        if sums is not None:
+            return sums[SUM_STEP:, :n]
+        return position_weight_sums(self.positions[:n], self.last_close()[:n], self.equity[:n])
 
     def last_close(self) -> np.ndarray:
         """The close carried forward over missing days ``(T, N)`` (NaN before the first);

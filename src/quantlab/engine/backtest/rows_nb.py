@@ -110,9 +110,16 @@ def weight_nb(positions, marks, equity, t, i, shared, top):
     column's own equity, or the portfolio's when ``shared``) where that equity is positive,
     else 0. The one definition every weight kernel uses."""
     d = equity[t, 0] if shared else equity[t, i]
-    if not d > 0.0:
+    return weight_of_nb(positions[t, i], marks[t, i], d, top)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def weight_of_nb(qty, mark, equity, top):
+    """:func:`weight_nb` of one holding: ``qty`` shares marked at ``mark`` in a group of
+    ``equity``."""
+    if not equity > 0.0:
         return 0.0
-    return finite_nb(positions[t, i] * marks[t, i], top) / d
+    return finite_nb(qty * mark, top) / equity
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -152,21 +159,33 @@ def _row_sums_nb(w, plan, stack):
 @njit(cache=True, nogil=True)
 def _weight_sums_nb(positions, marks, equity, plan, stack):
     t_len, n = positions.shape
-    shared = equity.shape[1] == 1
-    top = np.finfo(np.float64).max
     out = np.empty((3, t_len))
     prev = np.zeros(n)
-    row = np.empty(n)
-    step = np.empty(n)
-    gross = np.empty(n)
+    rows = np.empty((3, n))
     for t in range(t_len):
-        for i in range(n):
-            w = finite_nb(weight_nb(positions, marks, equity, t, i, shared, top), top)
-            row[i] = w
-            step[i] = abs(w - prev[i]) if t > 0 else abs(w)
-            gross[i] = abs(w)
-            prev[i] = w
-        out[0, t] = pairwise_sum_nb(step, plan, stack)
-        out[1, t] = pairwise_sum_nb(gross, plan, stack)
-        out[2, t] = pairwise_sum_nb(row, plan, stack)
+        day_weight_sums_nb(positions[t], marks[t], equity[t], t, prev, plan, stack, rows,
+                           out[:, t])  # fmt: skip
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def day_weight_sums_nb(qty, marks, equity, t, prev, plan, stack, rows, out):
+    """One day of :func:`position_weight_sums`: the weights of ``qty`` shares at ``marks``
+    in groups of ``equity`` (one value: a shared portfolio), summed into ``out[0:3]``
+    (step from ``prev``, which becomes today's weights; gross; net). ``rows`` is
+    ``(3, N)`` scratch; ``t`` is the day's index (day 0 steps from nothing)."""
+    shared = equity.shape[0] == 1
+    top = np.finfo(np.float64).max
+    row = rows[0]
+    step = rows[1]
+    gross = rows[2]
+    for i in range(qty.shape[0]):
+        d = equity[0] if shared else equity[i]
+        w = finite_nb(weight_of_nb(qty[i], marks[i], d, top), top)
+        row[i] = w
+        step[i] = abs(w - prev[i]) if t > 0 else abs(w)
+        gross[i] = abs(w)
+        prev[i] = w
+    out[0] = pairwise_sum_nb(step, plan, stack)
+    out[1] = pairwise_sum_nb(gross, plan, stack)
+    out[2] = pairwise_sum_nb(row, plan, stack)

@@ -16,6 +16,10 @@ shares by the factor's ratio before the day trades, so raw shares valued at raw 
 follow the adjusted return path, and each fill also records its price on the adjusted basis.
 NaN rules: a NaN execution price means no trade that day (``SUSPENDED``); a NaN close keeps
 the previous close for valuation.
+
+Outputs: each day's equity and cash per group and positions per instrument, into ``(T, G)``
+and ``(T, N)`` arrays; or, for a lean run (``lean[0]``, the sums, has columns), only what the
+metrics read of them, summed as the day ends (see :func:`_day_sums_nb`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+
+from quantlab.engine.backtest.crossings_nb import crossed_at_nb
+from quantlab.engine.backtest.rows_nb import day_weight_sums_nb, pairwise_sum_nb
 
 # Float parameters (index into ``fp``).
 F_COMM_RATE = 0
@@ -549,13 +556,31 @@ def _topk_day_nb(t, exec_px, scores, mkt, fp, ip, st, rec, group):
         buy_nb(t, i, group[i], want, px, mkt, fp, ip, st, rec)
 
 
+@njit(cache=True, **NO_REFCOUNT)
+def _day_sums_nb(t, qty, cash, equity, lean):
+    """A lean run's day ``t``: ``equity`` (per group) and ``cash`` summed, and the weights'
+    step, gross and net sums, into column ``t`` of the sums, each added in NumPy's order
+    (``rows_nb``), so equal to the bit to summing the ``(T, G)`` and ``(T, N)`` arrays.
+
+    ``lean`` is ``(sums, prev_w, marks, plan_n, plan_g, rows, eq_row, stack)``: the
+    ``(5, T)`` sums (``state.SUM_*`` rows), the previous day's weights, the closes carried
+    forward ``(T, N)``, the pairwise plans of N and G values, and scratch."""
+    sums = lean[0]
+    stack = lean[7]
+    sums[0, t] = pairwise_sum_nb(equity, lean[4], stack)
+    sums[1, t] = pairwise_sum_nb(cash, lean[4], stack)
+    day_weight_sums_nb(qty, lean[2][t], equity, t, lean[1], lean[3], stack, lean[5],
+                       sums[2:, t])  # fmt: skip
+
+
 @njit(cache=True)
 def simulate_chunk_nb(
     t0, t1, exec_px, open_, high, low, close, mkt, entries, exits, target, vol, rebalance,
-    group, n_groups, fp, ip, st, rec, equity, cash_hist, positions,
+    group, n_groups, fp, ip, st, rec, equity, cash_hist, positions, lean,
 ):  # fmt: skip
     """Walk days ``[t0, t1)``; returns the next day to run (earlier than ``t1`` when the record
-    buffers need to grow first). All state and output arrays are updated in place."""
+    buffers need to grow first). All state and output arrays are updated in place; a lean
+    run (``lean``: see :func:`_day_sums_nb`) writes the day sums instead of the outputs."""
     cash = st[0]
     qty = st[1]
     last_close = st[7]
@@ -566,6 +591,7 @@ def simulate_chunk_nb(
     n = qty.shape[0]
     kind = ip[I_KIND]
     stops = ip[I_SL_MODE] != 0 or ip[I_TP_MODE] != 0
+    is_lean = lean[0].shape[1] > 0
     for t in range(t0, t1):
         if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
             return t
@@ -590,27 +616,53 @@ def simulate_chunk_nb(
             if c > 0.0:
                 last_close[i] = c
             q = qty[i]
-            positions[t, i] = q
+            if not is_lean:
+                positions[t, i] = q
             if q > 0.0 and last_close[i] > 0.0:
                 value[group[i]] += q * last_close[i]
+        if is_lean:
+            eq = lean[6]
+            for g in range(n_groups):
+                eq[g] = cash[g] + value[g]
+            _day_sums_nb(t, qty, cash, eq, lean)
+            continue
         for g in range(n_groups):
             equity[t, g] = cash[g] + value[g]
             cash_hist[t, g] = cash[g]
     return t1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _signal_nb(panel, fused, a, b, first, last, cols, r, up, t, i):
+    """A signal of column ``i`` on day ``t``: ``panel[t, i]``, or when ``fused`` whether
+    ``a`` crosses ``b`` on row ``r`` of the evaluated panel (the decision day's; ``r < 0``:
+    none), for column ``cols[i]`` (see :func:`simulate_columns_nb`'s ``cross``)."""
+    if not fused:
+        return panel[t, i]
+    if r < 0:
+        return False
+    return crossed_at_nb(a, b, first, last, cols[i], r, up)
+
+
 @njit(cache=True, nogil=True, **NO_REFCOUNT)
 def simulate_columns_nb(
     t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
-    positions,
+    positions, lean, cross,
 ):  # fmt: skip
     """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
-    stops (each instrument is its own cash group), in two passes a day instead of seven.
+    stops (each instrument is its own cash group), in two passes a day instead of seven
+    (sells; then each column's buy and close, which read and write that column only).
 
     Same arithmetic in the same order, so bit-identical: an entering column holds nothing,
     so its group's equity is its cash (no other column shares it), ``n_new`` is 1 and the
     holdings cap (``held`` is 0) never refuses; records keep the day's order (sells, then
-    buys, by column)."""
+    buys, by column).
+
+    Signals come from the ``entries`` / ``exits`` panels or, when ``cross[7][0]`` is set,
+    from crossings: ``cross`` is ``(a0, b0, a1, b1, first, last, cols, meta)``, the series
+    whose crossing is the entry and the exit (``crossings.Crossings``), existence ranges,
+    traded columns and ``meta = [fused, lo, lag, up0, up1]``: ``lo`` the row of day 0,
+    ``lag`` the execution lag (day ``t`` acts on the decision of day ``t - lag``)."""
     cash = st[0]
     qty = st[1]
     last_close = st[7]
@@ -622,6 +674,13 @@ def simulate_columns_nb(
     sizing = ip[I_SIZING]
     max_h = ip[I_MAX_HOLDINGS]
     rate = fp[F_COMM_RATE]
+    is_lean = lean[0].shape[1] > 0
+    eq_row = lean[6]
+    a0, b0, a1, b1, first, last, cols, meta = cross
+    fused = meta[0] != 0
+    row0 = meta[1] - meta[2]
+    up0 = meta[3] != 0
+    up1 = meta[4] != 0
     for t in range(t0, t1):
         if cnt[0] + TRADES_PER_NAME_DAY * n > tr_i.shape[0]:
             return t
@@ -629,38 +688,46 @@ def simulate_columns_nb(
             return t
         bought[:] = 0.0
         _apply_factor_change_nb(t, mkt[8], st)
+        r = row0 + t if row0 + t >= meta[1] else -1  # before day 0's decision: none
         for i in range(n):
-            if qty[i] > 0.0 and exits[t, i]:
+            if qty[i] > 0.0 and _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
                 sell_nb(t, i, i, qty[i], exec_px[t, i], True, mkt, fp, ip, st, rec)
-        for i in range(n):
-            if qty[i] > 0.0 or not entries[t, i] or exits[t, i]:
-                continue
-            px = exec_px[t, i]
-            eq = cash[i]
-            if sizing == 0:
-                value = eq / max_h if max_h > 0 else eq / 1
-            elif sizing == 1:
-                value = fp[F_FRACTION] * eq
-            elif sizing == 2:
-                value = fp[F_AMOUNT]
-            else:
-                value = fp[F_VOL_TARGET] / vol[t, i] * eq if vol[t, i] > 0.0 else 0.0
-            if fp[F_STOCK_CAP] > 0.0:
-                value = min(value, fp[F_STOCK_CAP] * eq)
-            value = min(value, cash[i])
-            est = slipped_price_nb(px, 0.0, 0.0, 1, ip[I_SLIP_MODE], fp[F_SLIP_VALUE],
-                                   fp[F_TICK], 0.0)  # fmt: skip
-            want = value / (est * (1.0 + rate)) if est > 0.0 else 1.0
-            buy_nb(t, i, i, want, px, mkt, fp, ip, st, rec)
-        for i in range(n):
+        for i in range(n):  # buys, then the close (a column's own state only)
+            if (
+                not qty[i] > 0.0
+                and _signal_nb(entries, fused, a0, b0, first, last, cols, r, up0, t, i)
+                and not _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i)
+            ):
+                px = exec_px[t, i]
+                eq = cash[i]
+                if sizing == 0:
+                    value = eq / max_h if max_h > 0 else eq / 1
+                elif sizing == 1:
+                    value = fp[F_FRACTION] * eq
+                elif sizing == 2:
+                    value = fp[F_AMOUNT]
+                else:
+                    value = fp[F_VOL_TARGET] / vol[t, i] * eq if vol[t, i] > 0.0 else 0.0
+                if fp[F_STOCK_CAP] > 0.0:
+                    value = min(value, fp[F_STOCK_CAP] * eq)
+                value = min(value, cash[i])
+                est = slipped_price_nb(px, 0.0, 0.0, 1, ip[I_SLIP_MODE], fp[F_SLIP_VALUE],
+                                       fp[F_TICK], 0.0)  # fmt: skip
+                want = value / (est * (1.0 + rate)) if est > 0.0 else 1.0
+                buy_nb(t, i, i, want, px, mkt, fp, ip, st, rec)
             c = close[t, i]
             if c > 0.0:
                 last_close[i] = c
             q = qty[i]
-            positions[t, i] = q
             value = 0.0
             if q > 0.0 and last_close[i] > 0.0:
                 value += q * last_close[i]
-            equity[t, i] = cash[i] + value
-            cash_hist[t, i] = cash[i]
+            if is_lean:
+                eq_row[i] = cash[i] + value
+            else:
+                positions[t, i] = q
+                equity[t, i] = cash[i] + value
+                cash_hist[t, i] = cash[i]
+        if is_lean:
+            _day_sums_nb(t, qty, cash, eq_row, lean)
     return t1

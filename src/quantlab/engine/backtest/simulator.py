@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quantlab.engine.backtest.config import BacktestConfig
+from quantlab.engine.backtest.crossings import Crossings
 from quantlab.engine.backtest.enums import (
     KIND_SIGNALS,
     KIND_TOPK,
@@ -34,7 +35,14 @@ from quantlab.engine.backtest.market import (
     traded_panel,
 )
 from quantlab.engine.backtest.prep_nb import atr_nb, realised_vol_nb
-from quantlab.engine.backtest.result import BacktestResult, Rejections, Trades, ffill_nb
+from quantlab.engine.backtest.result import (
+    BacktestResult,
+    DailyArrays,
+    Rejections,
+    Trades,
+    ffill_nb,
+)
+from quantlab.engine.backtest.rows_nb import pairwise_plan
 from quantlab.engine.backtest.simulate_nb import (
     F_AMOUNT,
     F_COMM_MIN,
@@ -70,7 +78,7 @@ from quantlab.engine.backtest.simulate_nb import (
     simulate_chunk_nb,
     simulate_columns_nb,
 )
-from quantlab.engine.backtest.state import SimState
+from quantlab.engine.backtest.state import N_SUMS, SimState
 from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, rebalance_mask
 from quantlab.engine.data import Panel
 
@@ -79,6 +87,22 @@ _UNUSED = np.zeros((1, 1))  # an array the kernel never reads in this configurat
 # An array the kernel tests for absence (limits, ATR, factor): (0, 0), never a real panel's
 # shape. A one-row stand-in is a one-day run's shape, whose real factor would then be ignored.
 _ABSENT = np.empty((0, 0))
+_NO_PLAN = np.empty((0, 2), dtype=np.int64)
+# The kernels' ``lean`` argument of a run that records the daily arrays (no sums columns).
+_NOT_LEAN = (np.empty((N_SUMS, 0)), np.empty(0), _UNUSED, _NO_PLAN, _NO_PLAN, np.empty((3, 0)),
+             np.empty(0), np.empty(1))  # fmt: skip
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+# The column kernel's ``cross`` argument when it reads signal panels (no crossings).
+_NO_SERIES = _read_only(np.zeros((2, 2), dtype=np.float32, order="F"))  # Crossings' layout
+_NO_INDEX = np.empty(0, dtype=np.int64)
+_NO_CROSS = (_NO_SERIES, _NO_SERIES, _NO_SERIES, _NO_SERIES, _NO_INDEX, _NO_INDEX, _NO_INDEX,
+             np.zeros(5, dtype=np.int64))  # fmt: skip
 _MARKET_ATTRS = ("history", "history_factor", "factor", "lag", "close", "_marks", "exec_px",
                  "open", "high", "low", "volume", "mkt")  # fmt: skip
 
@@ -115,13 +139,14 @@ class Simulator:
     ``warmup`` leading rows of ``panel`` are history before the first simulated day: the
     market rules read them (the previous close of day 0's price limits, ATR and volatility
     windows) but they are not simulated; the strategy's arrays and ``benchmark`` cover the
-    simulated rows only.
+    simulated rows only. :class:`~quantlab.engine.backtest.crossings.Crossings` signals are
+    read as crossings by the per-column kernel and as their boolean panels otherwise.
     """
 
     def __init__(
         self,
         panel: Panel,
-        strategy: Strategy,
+        strategy: Strategy | Crossings,
         config: BacktestConfig | None = None,
         benchmark: np.ndarray | None = None,
         warmup: int = 0,
@@ -224,13 +249,23 @@ class Simulator:
         self.entries = self.exits = np.zeros((1, 1), dtype=np.bool_)
         self.target = _UNUSED
         self.vol = _UNUSED
+        self.cross = _NO_CROSS
         mask = np.ones(t_len, dtype=bool)
         ip = np.zeros(N_IP, dtype=np.int64)
         fp = np.zeros(N_FP)
-        if isinstance(strat, Signals):
+        if isinstance(strat, Crossings):
+            stops = (ex.stop_loss, ex.take_profit) != (StopMode.NONE, StopMode.NONE)
+            if ex.portfolio == PortfolioMode.PER_COLUMN and not stops:  # the column kernel
+                (a0, b0), (a1, b1) = strat.pairs
+                meta = np.array([1, strat.lo, lag, strat.up[0], strat.up[1]], dtype=np.int64)
+                self.cross = (a0, b0, a1, b1, strat.first, strat.last, strat.cols, meta)
+            else:
+                strat = strat.signals()
+        if isinstance(strat, Signals | Crossings):
             ip[I_KIND] = KIND_SIGNALS
-            self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
-            self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
+            if isinstance(strat, Signals):
+                self.entries = _c(_shift(np.asarray(strat.entries, dtype=bool), lag))
+                self.exits = _c(_shift(np.asarray(strat.exits, dtype=bool), lag))
             if cfg.sizing.mode == SizingMode.VOL_TARGET:
                 vol = realised_vol_nb(_f(adj["close"]), cfg.sizing.vol_window, PERIODS_PER_YEAR)
                 self.vol = _c(_shift(vol, lag)[w:])
@@ -291,15 +326,28 @@ class Simulator:
 
     # -- running ---------------------------------------------------------------------------
 
-    def initial_state(self) -> SimState:
-        """A flat portfolio with the configured initial cash in every cash group."""
+    def initial_state(self, lean: bool = False) -> SimState:
+        """A flat portfolio with the configured initial cash in every cash group; ``lean``
+        records the daily sums the metrics read instead of the daily arrays (see
+        :class:`SimState`; the result replays the run if they are read)."""
         t_len, n = self.panel.shape
-        return SimState.new(t_len, n, self.n_groups, self.config.execution.init_cash)
+        return SimState.new(t_len, n, self.n_groups, self.config.execution.init_cash, lean)
+
+    def _lean_args(self, state: SimState) -> tuple[np.ndarray, ...]:
+        """The kernels' ``lean`` tuple for ``state`` (``simulate_nb._day_sums_nb``)."""
+        if not state.lean:
+            return _NOT_LEAN
+        n = self.panel.shape[1]
+        plan_n, plan_g = pairwise_plan(n), pairwise_plan(self.n_groups)
+        stack = np.empty(max(plan_n.shape[0], plan_g.shape[0]) + 1)
+        return (state.sums, state.prev_w, self.marks(), plan_n, plan_g, np.empty((3, n)),
+                np.empty(self.n_groups), stack)  # fmt: skip
 
     def run_chunk(self, state: SimState, n_days: int) -> SimState:
         """Simulate up to ``n_days`` more days, updating ``state`` in place and returning it."""
         _, n = self.panel.shape
         end = min(state.t + max(int(n_days), 0), state.n_days)
+        lean = self._lean_args(state)
         while state.t < end:
             state.ensure_capacity(TRADES_PER_NAME_DAY * n * 8, REJECTS_PER_NAME_DAY * n * 8)
             st = (state.cash, state.qty, state.basis, state.avg_px, state.entry_day, state.peak,
@@ -309,11 +357,11 @@ class Simulator:
             if self._columns:
                 state.t = int(simulate_columns_nb(
                     state.t, end, self.exec_px, self.close, self.mkt, self.entries, self.exits,
-                    self.vol, self.fp, self.ip, st, rec, *outputs,
+                    self.vol, self.fp, self.ip, st, rec, *outputs, lean, self.cross,
                 ))  # fmt: skip
             else:
                 args = self._kernel_args
-                state.t = int(simulate_chunk_nb(state.t, end, *args, st, rec, *outputs))
+                state.t = int(simulate_chunk_nb(state.t, end, *args, st, rec, *outputs, lean))
         return state
 
     def iter_run(self, state: SimState | None = None, chunk_days: int = 250) -> Iterator[Progress]:
@@ -360,12 +408,15 @@ class Simulator:
             valid = np.flatnonzero(b > 0)
             base = b[valid[0]] if valid.size else np.nan
             bench = b / base * self.config.execution.init_cash * self.n_groups
+        if state.lean:
+            days = state.t
+            daily = DailyArrays(replay=lambda: self._replay(days), sums=own(state.sums))
+        else:
+            daily = DailyArrays((own(state.equity), own(state.cash_hist), own(state.positions)))
         return BacktestResult(
             calendar=self.panel.calendar,
             instruments=self.panel.instruments,
-            equity=own(state.equity),
-            cash=own(state.cash_hist),
-            positions=own(state.positions),
+            daily=daily,
             close=self.close,
             trades=Trades.from_records(state.trades_i[:n_tr], state.trades_f[:n_tr]),
             rejections=Rejections.from_records(state.rejects_i[:n_rj], state.rejects_f[:n_rj]),
@@ -375,6 +426,12 @@ class Simulator:
             marks=self.marks(),
             factor=self.factor,
         )
+
+    def _replay(self, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Equity, cash and positions of a lean run of ``days`` days: the run again,
+        recording them (bit-identical: same inputs, same kernel)."""
+        state = self.run_chunk(self.initial_state(), days)
+        return state.equity, state.cash_hist, state.positions
 
     def marks(self) -> np.ndarray:
         """The close carried forward over missing days (once; shared with ``market=``)."""

@@ -7,13 +7,17 @@ checkpoint holds only plain arrays and can be loaded safely.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 TRADE_INT_COLS = 4
 TRADE_FLOAT_COLS = 7  # price, qty, commission, tax, slippage, pnl, adjusted price
 REJECT_INT_COLS = 4
+# Rows of a lean state's ``sums``: total equity, total cash, and the weights' one-way step,
+# gross and net sums (``rows_nb.weight_row_sums``'s three rows).
+SUM_EQUITY, SUM_CASH, SUM_STEP, SUM_GROSS, SUM_NET = 0, 1, 2, 3, 4
+N_SUMS = 5
 
 
 @dataclass
@@ -25,6 +29,11 @@ class SimState:
     ``entry_day``, ``peak`` (highest high since entry), ``stop_atr`` (ATR at entry),
     ``last_close``. Outputs: ``equity``/``cash_hist`` ``(T, G)``, ``positions`` ``(T, N)``
     quantities, and record buffers whose first ``counts`` rows are filled.
+
+    A ``lean`` state (the variants of a batch, whose callers read metrics and returns)
+    records no ``(T, G)`` or ``(T, N)`` array: those three have no rows, and ``sums``
+    ``(N_SUMS, T)`` holds what the metrics read of them, day by day (the same arithmetic
+    as summing the arrays); ``prev_w`` is the previous day's weights it needs.
     """
 
     t: int
@@ -45,12 +54,17 @@ class SimState:
     rejects_f: np.ndarray
     counts: np.ndarray  # [trades, rejects]
     cancelled: bool = False
+    sums: np.ndarray = field(default_factory=lambda: np.empty((N_SUMS, 0)))
+    prev_w: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
-    def new(cls, n_days: int, n_instruments: int, n_groups: int, init_cash: float) -> SimState:
-        """A flat portfolio before day 0."""
+    def new(
+        cls, n_days: int, n_instruments: int, n_groups: int, init_cash: float, lean: bool = False
+    ) -> SimState:
+        """A flat portfolio before day 0 (``lean``: recording the daily sums only)."""
         n, g = n_instruments, n_groups
         cap = max(16, 4 * n)
+        rows = 0 if lean else n_days
         return cls(
             t=0,
             cash=np.full(g, float(init_cash)),
@@ -61,20 +75,27 @@ class SimState:
             peak=np.zeros(n),
             stop_atr=np.full(n, np.nan),
             last_close=np.full(n, np.nan),
-            equity=np.full((n_days, g), np.nan),
-            cash_hist=np.full((n_days, g), np.nan),
-            positions=np.zeros((n_days, n)),
+            equity=np.full((rows, g), np.nan),
+            cash_hist=np.full((rows, g), np.nan),
+            positions=np.zeros((rows, n)),
             trades_i=np.zeros((cap, TRADE_INT_COLS), dtype=np.int64),
             trades_f=np.zeros((cap, TRADE_FLOAT_COLS)),
             rejects_i=np.zeros((cap, REJECT_INT_COLS), dtype=np.int64),
             rejects_f=np.zeros(cap),
             counts=np.zeros(2, dtype=np.int64),
+            sums=np.full((N_SUMS, n_days if lean else 0), np.nan),
+            prev_w=np.zeros(n if lean else 0),
         )
+
+    @property
+    def lean(self) -> bool:
+        """True when the state records the daily sums instead of the daily arrays."""
+        return self.sums.shape[1] > 0
 
     @property
     def n_days(self) -> int:
         """Length of the calendar this state walks."""
-        return int(self.equity.shape[0])
+        return int(self.sums.shape[1] if self.lean else self.equity.shape[0])
 
     @property
     def done(self) -> bool:
@@ -112,7 +133,8 @@ class SimState:
     def from_bytes(cls, data: bytes) -> SimState:
         """Inverse of :meth:`to_bytes`; never unpickles."""
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            values = {f.name: npz[f.name] for f in fields(cls)}
+            # a checkpoint from before lean states has no sums (nor needs any)
+            values = {f.name: npz[f.name] for f in fields(cls) if f.name in npz}
         values["t"] = int(values["t"])
         values["cancelled"] = bool(values["cancelled"])
         tf = values["trades_f"]

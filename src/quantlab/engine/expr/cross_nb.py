@@ -104,12 +104,18 @@ def cross_nb(a, b, first, last, up):
             continue
         out[j, f] = 0.0
         for t in range(f + 1, l_ + 1):
-            if up:
-                hit = a[j, t] > b[j, t] and a[j, t - 1] <= b[j, t - 1]
-            else:
-                hit = a[j, t] < b[j, t] and a[j, t - 1] >= b[j, t - 1]
-            out[j, t] = 1.0 if hit else 0.0
+            out[j, t] = 1.0 if crossed_nb(a, b, j, t, up) else 0.0
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def crossed_nb(a, b, j, t, up):
+    """:func:`cross_nb`'s test of instrument ``j`` on day ``t`` (not its first day); both
+    comparisons are made (``&``: no branch on the data, which a simulator's day loop
+    cannot predict)."""
+    if up:
+        return (a[j, t] > b[j, t]) & (a[j, t - 1] <= b[j, t - 1])
+    return (a[j, t] < b[j, t]) & (a[j, t - 1] >= b[j, t - 1])
 
 
 @njit(cache=True, nogil=True)
