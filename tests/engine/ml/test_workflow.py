@@ -237,3 +237,26 @@ def test_backtest_of_predictions_by_hand() -> None:
     summary = bt.summary()
     assert summary["annualized_excess_return_with_cost"] == pytest.approx(np.mean(want) * 238)
     assert summary["n_trades"] == 1 and summary["costs_paid"] == 0.0
+
+
+def test_backtest_first_day_counts_against_the_capital_and_the_day_before() -> None:
+    cal = np.arange(np.datetime64("2021-01-04"), np.datetime64("2021-01-09"))
+    close = np.column_stack([[10.0, 10.0, 11.0, 11.0, 12.0], [10.0] * 5])
+    panel = Panel.from_arrays(cal, ["A", "B"], {"close": close, "open": close})
+    scores = np.tile([2.0, 1.0], (5, 1))
+    run_config = {
+        "preset": "rules_off",
+        "initial_capital": 1_000_000,
+        "costs": {"commission_rate": 0.001},
+    }
+    bench = np.array([100.0, 101.0, 102.0, 102.0, 103.0])
+    bt = backtest_predictions(panel, scores, start=cal[1], end=cal[-1], topk=1, n_drop=1,
+                              run_config=run_config, benchmark=bench)  # fmt: skip
+    # the run starts on day 1 and trades day 0's score: 95% of the capital buys 95,000 A
+    # at 10 and pays 950 of commission, against the initial 1,000,000 (as Qlib's report)
+    assert bt.costs[0] == pytest.approx(950 / 1_000_000)
+    assert bt.returns[0] == pytest.approx(-950 / 1_000_000)
+    assert bt.returns[1] == pytest.approx(95_000 / 999_050)
+    np.testing.assert_allclose(bt.costs[1:], 0.0)
+    # the benchmark's first return is from the day before the run
+    np.testing.assert_allclose(bt.benchmark_returns, [0.01, 1 / 101, 0.0, 1 / 102])

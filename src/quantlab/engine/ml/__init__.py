@@ -34,7 +34,24 @@ Deliberate differences from Qlib (``DatasetH`` + ``Alpha158`` handler + ``LGBMod
   adjusted prices (Qlib folders: ``meta["price_basis"]``) trades at price / ``$factor`` in
   raw shares, as Qlib sizes lots on unadjusted amounts; one without the declaration trades
   at its stored prices.
-  Risk analysis is Qlib's (arithmetic, 238 days a year).
+  Risk analysis is Qlib's (arithmetic, 238 days a year); the first day's return is against
+  the initial capital and the benchmark's from the day before, as in Qlib's report.
+* Three rules of that backtest differ from Qlib's ``backtest_daily`` + TopkDropout; with them
+  aligned on Qlib's side the two hold the same names every day and their daily returns
+  agree within 1e-5 (``tests/engine/ml/test_qlib_backtest.py``):
+
+  - limits come from the closes (limit prices from the previous close); Qlib's
+    ``limit_threshold`` reads the data's ``$change``, which some dumps store in percent
+    (the CSI 300 sample), and then takes any 0.095% move for a limit and barely trades;
+  - nothing trades on a day without volume; Qlib trades a stock whose close is there and
+    whose volume is zero (how such dumps store suspended days);
+  - at a limit only the side that cannot fill is blocked (buys at the up limit, sells at
+    the down limit); Qlib's TopkDropout by default (``forbid_all_trade_at_limit``) trades
+    neither side of a stock at either limit.
+
+  Scores are read in float32 (the expression engine's precision) and ties go in
+  instrument order; Qlib orders float64 scores with pandas' sort, so tied predictions (a
+  LightGBM model of few rounds has many) can pick different names.
 """
 
 from quantlab.engine.ml.analysis import SignalAnalysis, signal_analysis

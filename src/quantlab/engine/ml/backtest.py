@@ -120,12 +120,14 @@ def risk_analysis(returns: np.ndarray, periods: int = QLIB_PERIODS) -> dict[str,
 @dataclass(frozen=True)
 class PredictionBacktest:
     """Daily returns of the top-k portfolio with and without costs, the benchmark's, and
-    Qlib's risk analysis of the excess returns."""
+    Qlib's risk analysis of the excess returns. ``costs`` are each day's commissions and
+    taxes over the previous day's equity (Qlib's report column ``cost``)."""
 
     dates: np.ndarray
     returns: np.ndarray
     returns_without_cost: np.ndarray
     benchmark_returns: np.ndarray
+    costs: np.ndarray
     risk: dict[str, dict[str, float]]
     n_trades: int
     turnover_cost: float
@@ -149,11 +151,9 @@ class PredictionBacktest:
         }
 
 
-def _daily_returns(equity: np.ndarray) -> np.ndarray:
-    out = np.full(len(equity), np.nan)
-    out[1:] = equity[1:] / equity[:-1] - 1.0
-    out[0] = 0.0
-    return out
+def _daily_returns(equity: np.ndarray, capital: float) -> np.ndarray:
+    """Close-to-close returns; the first day's against the initial capital (Qlib's report)."""
+    return np.diff(equity, prepend=capital) / np.concatenate(([capital], equity[:-1]))
 
 
 def backtest_predictions(
@@ -177,7 +177,8 @@ def backtest_predictions(
     scores : numpy.ndarray
         ``(T, N)`` predictions on the panel's axes, known at each day's close. As in Qlib's
         workflow the score of day ``t`` is traded on day ``t + 1`` (at its close under
-        :data:`QLIB_RUN_CONFIG`), so the first day does not trade.
+        :data:`QLIB_RUN_CONFIG`), so the first day trades the score of the day before it
+        (none when the predictions start on that first day).
     start, end : date-like
         Inclusive backtest range.
     topk, n_drop : int
@@ -187,7 +188,7 @@ def backtest_predictions(
         :data:`QLIB_RUN_CONFIG`.
     benchmark : numpy.ndarray, optional
         ``(T,)`` benchmark close on the panel's calendar (e.g. SH000300); zero returns when
-        left out.
+        left out. The first day's return is from the panel's day before (as Qlib's).
     periods : int
         Annualisation days of the risk analysis.
 
@@ -203,30 +204,31 @@ def backtest_predictions(
         return run(spec, full, start=first, end=last, diagnostics=False, cache=None)
 
     with_cost, without_cost = trade(False), trade(True)
+    capital = float(with_cost.spec.initial_capital)
     dates = with_cost.dates
     lo = int(np.searchsorted(panel.calendar, dates[0])) if len(dates) else 0
-    bench = (
-        None if benchmark is None else np.asarray(benchmark, dtype=np.float64)[lo : lo + len(dates)]
-    )
+    b = np.zeros(len(dates))
+    if benchmark is not None and len(dates):
+        close = np.asarray(benchmark, dtype=np.float64)[max(lo - 1, 0) : lo + len(dates)]
+        b[len(dates) - len(close) + 1 :] = close[1:] / close[:-1] - 1.0
     with_cost, without_cost = with_cost.simulation, without_cost.simulation
-    r = _daily_returns(with_cost.total_equity)
-    r0 = _daily_returns(without_cost.total_equity)
-    if bench is None:
-        b = np.zeros(len(r))
-    else:
-        b = np.zeros(len(bench))
-        b[1:] = bench[1:] / bench[:-1] - 1.0
+    equity = with_cost.total_equity
+    r = _daily_returns(equity, capital)
+    r0 = _daily_returns(without_cost.total_equity, capital)
     risk = {
         "benchmark": risk_analysis(b, periods),
         "excess_return_without_cost": risk_analysis(r0 - b, periods),
         "excess_return_with_cost": risk_analysis(r - b, periods),
     }
     tr = with_cost.trades
+    paid = np.bincount(tr.day, weights=tr.commission + tr.tax, minlength=len(equity))
+    costs = paid[: len(equity)] / np.concatenate(([capital], equity[:-1]))
     return PredictionBacktest(
         dates=dates,
         returns=r,
         returns_without_cost=r0,
         benchmark_returns=b,
+        costs=costs,
         risk=risk,
         n_trades=len(tr),
         turnover_cost=float(np.sum(tr.commission) + np.sum(tr.tax)),

@@ -6,13 +6,15 @@ Rows are ordered day-major, instruments sorted within a day, the order of Qlib's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from quantlab.engine.data.panel import Panel
-from quantlab.engine.expr import evaluate, get_feature_set, lookahead, validate
+from quantlab.engine.expr import OPERATORS, evaluate, get_feature_set, lookahead, parse, validate
+from quantlab.engine.expr.ast import Call, Field, Node, walk
 from quantlab.engine.expr.features import LABEL
 
 #: Qlib's default label: the return from tomorrow's close to the day after's.
@@ -53,9 +55,6 @@ def fill_missing_fields(panel: Panel, features: object) -> Panel:
     an error, as do missing fields in expressions written by the user."""
     if not isinstance(features, str):
         return panel
-    from quantlab.engine.expr import parse
-    from quantlab.engine.expr.ast import Field, walk
-
     wanted = {
         n.name for _, e in get_feature_set(features) for n in walk(parse(e)) if isinstance(n, Field)
     }
@@ -127,16 +126,57 @@ class Dataset:
         return out
 
 
-def _gather(
-    a: np.ndarray, day: np.ndarray, inst: np.ndarray, flat: dict[str, np.ndarray], out: np.ndarray
-) -> None:
-    """``out[:] = a[day, inst]`` for a ``(T, N)`` array, by flat index when contiguous."""
-    if a.dtype != out.dtype or not (a.flags.f_contiguous or a.flags.c_contiguous):
-        out[:] = a[day, inst]
-    elif a.flags.f_contiguous:
-        np.take(a.ravel(order="F"), flat["F"], out=out)
+def _gather(a: np.ndarray, day: np.ndarray, inst: np.ndarray, flat: np.ndarray,
+            out: np.ndarray) -> None:  # fmt: skip
+    """``out[:] = a[day, inst]`` for a ``(T, N)`` array; by the flat Fortran-order index
+    ``flat`` when ``a`` is a float32 Fortran array (what the expression engine returns)."""
+    if a.dtype == out.dtype and a.flags.f_contiguous:
+        np.take(a.ravel(order="F"), flat, out=out)
     else:
-        np.take(a.ravel(order="C"), flat["C"], out=out)
+        out[:] = a[day, inst]
+
+
+def _reads(expr: str) -> set[Node]:
+    """The passes over the panel an expression needs: the fields it reads and its
+    non-element-wise operators (rolling, cross-sectional)."""
+    return {
+        n
+        for n in walk(parse(expr))
+        if isinstance(n, Field) or (isinstance(n, Call) and OPERATORS[n.op].kind != "elementwise")
+    }
+
+
+def plan_passes(exprs: Sequence[str], size: int) -> list[tuple[int, int]]:
+    """Split ``exprs`` into consecutive ranges of at most ``size``, evaluated one range
+    per call, with the fewest passes over the panel in all.
+
+    One evaluation computes a sub-expression shared by its expressions once, but not
+    across calls, so where the cuts fall decides the work: Alpha158 in plain blocks of 32
+    runs 145 windowed operators and reads 16 fields; cut here, 129 and 16 (Qlib's order
+    keeps features that share windows, e.g. QTLU/QTLD/RANK or SUMP/SUMN/SUMD, side by
+    side). Dynamic programming over the cut points; ties keep the earliest cuts.
+
+    Returns
+    -------
+    list of (start, stop)
+        Ranges covering ``exprs`` in order.
+    """
+    reads = [_reads(e) for e in exprs]
+    best = [0.0] + [math.inf] * len(exprs)
+    cut = [0] * (len(exprs) + 1)
+    for stop in range(1, len(exprs) + 1):
+        union: set[Node] = set()
+        for start in range(stop - 1, max(stop - size, 0) - 1, -1):
+            union |= reads[start]
+            cost = best[start] + len(union)
+            if cost < best[stop]:
+                best[stop], cut[stop] = cost, start
+    out: list[tuple[int, int]] = []
+    stop = len(exprs)
+    while stop:
+        out.append((cut[stop], stop))
+        stop = cut[stop]
+    return out[::-1]
 
 
 def build_dataset(
@@ -166,7 +206,8 @@ def build_dataset(
         Label expression; it must read the future (``Ref(x, -n)``), the single opt-in the
         expression engine has for labels.
     chunk : int
-        Features evaluated per pass (bounds the memory of intermediate panels).
+        At most this many features evaluated per call (bounds the memory of intermediate
+        panels); :func:`plan_passes` places the cuts.
 
     Returns
     -------
@@ -180,21 +221,22 @@ def build_dataset(
     window = np.zeros(panel.shape, dtype=bool)
     window[lo:hi] = mask[lo:hi]
     day, inst = np.nonzero(window)
-    # column-major while gathering: each feature's rows land in contiguous memory, through
-    # flat indices computed once (a 2-D fancy index per feature writing a strided column
-    # cost several times the features' own evaluation); row-major once done, the layout
-    # the processors and the models were measured with
-    x = np.empty((len(day), len(feats)), dtype=np.float32, order="F")
-    flat = {"F": inst * panel.shape[0] + day, "C": day * panel.shape[1] + inst}
+    # each feature is gathered by flat index into a column of a Fortran block, so its rows
+    # land in contiguous memory (a 2-D fancy index writing a strided column cost several
+    # times the features' own evaluation); the block is then copied into the row-major
+    # matrix, the layout the processors and the models were measured with
+    x = np.empty((len(day), len(feats)), dtype=np.float32)
+    flat = inst * panel.shape[0] + day
     exprs = [e for _, e in feats]
-    for k0 in range(0, len(exprs), chunk):
-        part = exprs[k0 : k0 + chunk]
-        values = evaluate(part, panel, cache=None)
-        for k, e in enumerate(part, start=k0):
-            _gather(values[e], day, inst, flat, x[:, k])
+    passes = plan_passes(exprs, chunk)
+    block = np.empty((len(day), max(b - a for a, b in passes)), dtype=np.float32, order="F")
+    for a, b in passes:
+        values = evaluate(exprs[a:b], panel, cache=None)
+        for j, e in enumerate(exprs[a:b]):
+            _gather(values[e], day, inst, flat, block[:, j])
         del values
+        x[:, a:b] = block[:, : b - a]
     y = evaluate(label, panel, allow_future=True, cache=None)[label][day, inst]
-    x = np.ascontiguousarray(x)
     return Dataset(
         names=tuple(n for n, _ in feats),
         exprs=tuple(exprs),
