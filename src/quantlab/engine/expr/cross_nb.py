@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from quantlab.engine.expr.rolling_nb import _blank_row_nb
+
 
 @njit(cache=True, nogil=True)
 def _members_nb(x, first, last, t, idx):
@@ -96,20 +98,36 @@ def cross_nb(a, b, first, last, up):
     Up: ``a > b`` today and ``a <= b`` the previous day of the instrument's life; any NaN
     in the four values means no cross. The first day of life is 0 (no previous day).
     """
+    above, below = crosses_nb(a, b, first, last, up, not up)
+    return above if up else below
+
+
+@njit(cache=True, nogil=True)
+def crosses_nb(a, b, first, last, want_up, want_down):
+    """:func:`cross_nb` up and down in one pass over ``a`` and ``b`` (``Cross`` and
+    ``CrossDown`` of the same inputs); an array not wanted is returned empty ``(0, 0)``."""
     n, T = a.shape
-    out = np.full((n, T), np.nan, dtype=np.float32)
+    up = np.empty((n, T) if want_up else (0, 0), dtype=np.float32)
+    down = np.empty((n, T) if want_down else (0, 0), dtype=np.float32)
     for j in range(n):
         f, l_ = first[j], last[j]
+        if want_up:
+            _blank_row_nb(up, j, f, l_)
+        if want_down:
+            _blank_row_nb(down, j, f, l_)
         if f < 0:
             continue
-        out[j, f] = 0.0
+        if want_up:
+            up[j, f] = 0.0
+        if want_down:
+            down[j, f] = 0.0
         for t in range(f + 1, l_ + 1):
-            if up:
-                hit = a[j, t] > b[j, t] and a[j, t - 1] <= b[j, t - 1]
-            else:
-                hit = a[j, t] < b[j, t] and a[j, t - 1] >= b[j, t - 1]
-            out[j, t] = 1.0 if hit else 0.0
-    return out
+            x, y, px, py = a[j, t], b[j, t], a[j, t - 1], b[j, t - 1]
+            if want_up:
+                up[j, t] = 1.0 if x > y and px <= py else 0.0
+            if want_down:
+                down[j, t] = 1.0 if x < y and px >= py else 0.0
+    return up, down
 
 
 @njit(cache=True, nogil=True)

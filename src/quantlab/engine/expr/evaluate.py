@@ -64,8 +64,9 @@ _INF_KEPT = frozenset({"Ref", "Delta", "Count", "Slope", "Rsquare", "Resi"})
 
 
 def _inf_to_nan(x: np.ndarray) -> np.ndarray:
-    inf = np.isinf(x)
-    return np.where(inf, np.float32(np.nan), x) if inf.any() else x
+    if not rl.any_inf_nb(x):  # the usual case: no (N, T) mask
+        return x
+    return np.where(np.isinf(x), np.float32(np.nan), x)
 
 
 #: Ops read from one sorted window per (input, window): computed together.
@@ -96,13 +97,9 @@ class _Evaluator:
         self.n, self.t = len(panel.instruments), len(panel.calendar)
         self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
         self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
-        absent = None if self.keep is None else self.keep.get((*self.scope, "absent"))
-        if absent is None:
-            absent = ~np.ascontiguousarray(panel.exists().T)
-            if self.keep is not None:
-                self.keep.put((*self.scope, "absent"), absent)
-        self.absent = absent
         self.order_groups: dict[tuple[Node, int], list[Call]] = {}
+        # Cross and CrossDown wanted of the same inputs: one pass computes both
+        self.signal_ops: dict[tuple[Node, ...], set[str]] = {}
         self.pending: dict[Node, np.ndarray] = {}
 
     def order_stats(self, node: Call, x: np.ndarray) -> np.ndarray:
@@ -120,12 +117,26 @@ class _Evaluator:
                 self.pending[m] = plane
         return planes[-1] if node.op == "Rank" else planes[qs.index(_order_q(node))]
 
+    def crosses(self, node: Call, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``node``'s result (Cross or CrossDown); the other one of the same inputs, when
+        wanted, waits in ``pending``."""
+        ops = self.signal_ops.pop(node.args, {node.op})
+        up, down = cs.crosses_nb(a, b, self.first, self.last, "Cross" in ops, "CrossDown" in ops)
+        other = "CrossDown" if node.op == "Cross" else "Cross"
+        if other in ops:
+            self.pending[Call(other, node.args, node.params)] = down if other == "CrossDown" else up
+        return up if node.op == "Cross" else down
+
     def array(self, v: Value) -> np.ndarray:
         if isinstance(v, np.ndarray):
             return v
         out = np.full((self.n, self.t), v, dtype=np.float32)
-        out[self.absent] = np.nan
-        return out
+        return self.blank(out)
+
+    def blank(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with NaN, in place, on the days an instrument does not exist."""
+        rl.blank_absent_nb(x, self.first, self.last)
+        return x
 
     def field(self, name: str) -> np.ndarray:
         # float64 (T, N) Fortran -> float32 (N, T) C is a transpose view plus one cast;
@@ -134,19 +145,18 @@ class _Evaluator:
             source = derive(name, self.panel.fields)
         else:
             source = self.panel.fields[name]
-        x = np.ascontiguousarray(source.T, dtype=np.float32)
-        x[self.absent] = np.nan
-        return x
+        return self.blank(np.ascontiguousarray(source.T, dtype=np.float32))
 
     def compute(self, node: Node, values: dict[Node, Value]) -> Value:
         if isinstance(node, Const):
             return node.value
         if isinstance(node, Field):
             return self.field(node.name)
-        if node in self.pending:  # computed with a sibling (order statistics)
-            return self.pending.pop(node)
         kind = OPERATORS[node.op].kind
-        out = self.apply(node, kind, [values[a] for a in node.args])
+        if node in self.pending:  # computed with a sibling (order statistics, crosses)
+            out: Value = self.pending.pop(node)
+        else:
+            out = self.apply(node, kind, [values[a] for a in node.args])
         if self.keep is not None and kind != "elementwise" and isinstance(out, np.ndarray):
             self.keep.put(self.key(node), out)
         return out
@@ -178,7 +188,7 @@ class _Evaluator:
         if kind == "cross_sectional":
             return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
         if kind == "signal":
-            return cs.cross_nb(xs[0], xs[1], f, l_, node.op == "Cross")
+            return self.crosses(node, xs[0], xs[1])
         if kind == "pair_rolling":
             fn = pr.corr_nb if node.op == "Corr" else pr.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
@@ -213,6 +223,8 @@ class _Evaluator:
         for n in order:
             if isinstance(n, Call) and n.op in _ORDER_OPS:
                 self.order_groups.setdefault(_order_key(n), []).append(n)
+            if isinstance(n, Call) and OPERATORS[n.op].kind == "signal" and n not in hits:
+                self.signal_ops.setdefault(n.args, set()).add(n.op)
         values: dict[Node, Value] = {}
         for n in order:
             if n in hits:
@@ -229,8 +241,7 @@ class _Evaluator:
             arr = self.array(values[root])
             if not arr.flags.writeable:  # a kept sub-expression of an earlier evaluation
                 arr = arr.copy()
-            arr[self.absent] = np.nan
-            out[root] = arr
+            out[root] = self.blank(arr)
         return out
 
 
