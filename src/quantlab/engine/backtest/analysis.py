@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantlab.engine.background import Background
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.diagnostics_nb import weight_analysis
@@ -179,6 +180,10 @@ def analyse(
         rows = position_weight_sums(positions, marks, group_equity)
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
+        # the bootstrap (its random draws and kernel release the GIL) runs on a second
+        # thread while this one computes the weights' sums and the metrics
+        luck = Background(diag.bootstrap_luck_percentile, returns, diag.BOOTSTRAP_SAMPLES, seed,
+                          diag.PERIODS)  # fmt: skip
         # asset returns on the adjusted basis: continuous through splits and dividends
         close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
         close = close[:n]
@@ -204,6 +209,7 @@ def analyse(
             order_count=len(result.trades) + len(result.rejections),
             seed=seed,
             universe_bias=universe_bias,
+            bootstrap=luck.result(),
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
     series = pd.DataFrame(
