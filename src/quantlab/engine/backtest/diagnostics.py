@@ -104,10 +104,10 @@ class DiagnosticInputs:
     study : mapping, optional
         The overfitting report of the optimisation study the run came from (``pbo``,
         ``dsr``; see :func:`study_overfitting`).
-    bootstrap : (float, float), optional
+    bootstrap : (float, float) or callable, optional
         :func:`bootstrap_luck_percentile` of ``returns`` with ``bootstrap_samples``,
-        ``seed`` and ``periods``, when the caller has computed it (e.g. while it computed
-        the metrics).
+        ``seed`` and ``periods`` when the caller computes it, or a function returning it
+        (called when the diagnostic needs it: e.g. waiting for another thread).
     seed : int
         Seed of the bootstrap (stored with the run for reproducibility).
     """
@@ -131,7 +131,7 @@ class DiagnosticInputs:
     walk_forward_runs: Sequence[tuple[float, float]] | None = None
     universe_bias: StaticUniverseBias | None = None
     study: Mapping[str, Any] | None = None
-    bootstrap: tuple[float, float] | None = None
+    bootstrap: tuple[float, float] | Callable[[], tuple[float, float]] | None = None
     seed: int = 0
     periods: int = PERIODS
     bootstrap_samples: int = BOOTSTRAP_SAMPLES
@@ -353,11 +353,10 @@ def _overfitting(x: DiagnosticInputs) -> list[Finding]:
                 "Out-of-sample Sharpe is under half the in-sample one." if decayed else "",
             )
         )
-    sharpe, pct = (
-        bootstrap_luck_percentile(r, x.bootstrap_samples, x.seed, x.periods)
-        if x.bootstrap is None
-        else x.bootstrap
-    )
+    if x.bootstrap is None:
+        sharpe, pct = bootstrap_luck_percentile(r, x.bootstrap_samples, x.seed, x.periods)
+    else:
+        sharpe, pct = x.bootstrap() if callable(x.bootstrap) else x.bootstrap
     if not math.isnan(pct):
         lucky = pct < 95.0
         out.append(
