@@ -12,10 +12,12 @@ the panel's own layout.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
+from quantlab.engine.background import Background
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
 from quantlab.engine.expr import moments_nb as mo
@@ -89,14 +91,17 @@ class _Evaluator:
     """One evaluation pass over a panel; holds the working set of intermediate arrays."""
 
     def __init__(self, panel: Panel, keep: ExprCache | None = None,
-                 scope: tuple[Hashable, ...] | None = None) -> None:  # fmt: skip
+                 scope: tuple[Hashable, ...] | None = None,
+                 cols: slice = slice(None)) -> None:  # fmt: skip
         self.panel = panel
         # where sub-expressions are looked up and kept (``ExprCache.intermediates``)
         self.keep = keep if keep is not None and keep.intermediates and scope else None
         self.scope = scope or ()
-        self.n, self.t = len(panel.instruments), len(panel.calendar)
-        self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
-        self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
+        # the instruments evaluated: all, or a contiguous part (see ``_split_run``)
+        self.cols = cols
+        self.first = np.ascontiguousarray(panel.first[cols], dtype=np.int64)
+        self.last = np.ascontiguousarray(panel.last[cols], dtype=np.int64)
+        self.n, self.t = len(self.first), len(panel.calendar)
         self.order_groups: dict[tuple[Node, int], list[Call]] = {}
         # Cross and CrossDown wanted of the same inputs: one pass computes both
         self.signal_ops: dict[tuple[Node, ...], set[str]] = {}
@@ -145,7 +150,7 @@ class _Evaluator:
             source = derive(name, self.panel.fields)
         else:
             source = self.panel.fields[name]
-        return self.blank(np.ascontiguousarray(source.T, dtype=np.float32))
+        return self.blank(np.ascontiguousarray(source[:, self.cols].T, dtype=np.float32))
 
     def compute(self, node: Node, values: dict[Node, Value]) -> Value:
         if isinstance(node, Const):
@@ -259,10 +264,48 @@ def _cache_scope(panel: Panel) -> tuple[Hashable, ...] | None:
     )
 
 
+#: Cells (days x instruments) from which an evaluation is worth splitting over threads.
+SPLIT_CELLS = 250_000
+
+
+def _splittable(
+    nodes: Sequence[Node], panel: Panel, cache: ExprCache | None, scope: tuple[Hashable, ...] | None
+) -> bool:
+    """True when ``nodes`` can be evaluated on parts of the instruments independently: no
+    operator looks across instruments, no sub-expression is looked up or kept in the cache
+    (its keys are the whole panel's), and the panel is large enough to gain from it."""
+    n, t = len(panel.instruments), len(panel.calendar)
+    if n < 2 or n * t < SPLIT_CELLS or (cache is not None and cache.intermediates and scope):
+        return False
+    return not any(
+        isinstance(m, Call) and OPERATORS[m.op].kind == "cross_sectional"
+        for node in nodes
+        for m in walk(node)
+    )
+
+
+def _split_run(nodes: Sequence[Node], panel: Panel, threads: int) -> dict[Node, np.ndarray]:
+    """:meth:`_Evaluator.run` on ``threads`` contiguous parts of the instruments at once (the
+    kernels release the GIL), the parts' rows joined: the same arrays, every instrument's
+    series being computed on its own."""
+    n = len(panel.instruments)
+    bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
+    parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    others = [Background(_Evaluator(panel, cols=c).run, nodes) for c in parts[1:]]
+    done = [_Evaluator(panel, cols=parts[0]).run(nodes)] + [o.result() for o in others]
+    return {node: np.concatenate([d[node] for d in done]) for node in nodes}
+
+
 def evaluate_nodes(
-    nodes: Sequence[Node], panel: Panel, cache: ExprCache | None = DEFAULT_CACHE
+    nodes: Sequence[Node],
+    panel: Panel,
+    cache: ExprCache | None = DEFAULT_CACHE,
+    threads: int = 1,
 ) -> dict[Node, np.ndarray]:
-    """Evaluate parsed trees; results are float32 ``(T, N)`` (Fortran-ordered) arrays."""
+    """Evaluate parsed trees; results are float32 ``(T, N)`` (Fortran-ordered) arrays.
+
+    ``threads`` > 1 evaluates parts of the instruments on that many threads when no
+    operator looks across instruments (same results)."""
     scope = _cache_scope(panel) if cache is not None else None
     results: dict[Node, np.ndarray] = {}
     todo: list[Node] = []
@@ -273,7 +316,10 @@ def evaluate_nodes(
         else:
             todo.append(node)
     if todo:
-        computed = _Evaluator(panel, cache, scope).run(todo)
+        if threads > 1 and _splittable(todo, panel, cache, scope):
+            computed = _split_run(todo, panel, threads)
+        else:
+            computed = _Evaluator(panel, cache, scope).run(todo)
         for node, arr in computed.items():
             out = arr.T
             if cache is not None and scope:
@@ -287,6 +333,7 @@ def evaluate(
     panel: Panel,
     allow_future: bool = False,
     cache: ExprCache | None = DEFAULT_CACHE,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Evaluate one or more expressions on ``panel``.
 
@@ -303,6 +350,9 @@ def evaluate(
         evaluation sets it; features and strategies never may read the future.
     cache : ExprCache or None
         Where results of panels with ``meta["version_key"]`` are kept; None disables.
+    threads : int
+        Threads to evaluate on (parts of the instruments each, when no operator looks
+        across instruments and the panel is large; the results are the same).
 
     Returns
     -------
@@ -320,5 +370,5 @@ def evaluate(
     texts = [exprs] if isinstance(exprs, str) else list(exprs)
     fields = set(available_fields(panel.fields))
     parsed = {text: parse_text(text, fields, allow_future) for text in texts}
-    by_node = evaluate_nodes(list(parsed.values()), panel, cache)
+    by_node = evaluate_nodes(list(parsed.values()), panel, cache, threads)
     return {text: by_node[node] for text, node in parsed.items()}
