@@ -165,6 +165,15 @@ def analyse(
     dates = result.calendar[:n]
     equity = result.total_equity[:n]
     returns = daily_returns(equity, init_cash)
+    # the diagnostics' bootstrap (its random draws and kernel release the GIL) runs on a
+    # second thread while this one computes the weights' sums, the metrics and the
+    # diagnostics before it
+    luck = (
+        Background(diag.bootstrap_luck_percentile, returns, diag.BOOTSTRAP_SAMPLES, seed,
+                   diag.PERIODS)
+        if diagnostics
+        else None
+    )  # fmt: skip
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
@@ -174,28 +183,9 @@ def analyse(
         result.equity[:n],
     )
     findings: list[dict[str, Any]] = []
-    # the bootstrap of the diagnostics (its random draws and kernel release the GIL) runs
-    # on a second thread while this one computes the series, the weights' sums, the
-    # metrics and the diagnostics before it
-    luck = (
-        Background(diag.bootstrap_luck_percentile, returns, diag.BOOTSTRAP_SAMPLES, seed,
-                   diag.PERIODS)
-        if diagnostics
-        else None
-    )  # fmt: skip
-    series = pd.DataFrame(
-        {
-            "date": dates.astype(str),
-            "equity": equity,
-            "cash": result.cash.sum(axis=1)[:n],
-            "benchmark": np.full(n, np.nan) if bench is None else bench,
-            "returns": returns,
-            "drawdown": m.drawdown_series(returns),
-        }
-    )
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
-    if luck is None:
+    if not diagnostics:
         rows = position_weight_sums(positions, marks, group_equity)
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
@@ -224,9 +214,19 @@ def analyse(
             order_count=len(result.trades) + len(result.rejections),
             seed=seed,
             universe_bias=universe_bias,
-            bootstrap=luck.result,  # waited for when the overfitting diagnostic needs it
+            bootstrap=None if luck is None else luck.result,  # waited for when read
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
+    series = pd.DataFrame(
+        {
+            "date": dates.astype(str),
+            "equity": equity,
+            "cash": result.cash.sum(axis=1)[:n],
+            "benchmark": np.full(n, np.nan) if bench is None else bench,
+            "returns": returns,
+            "drawdown": m.drawdown_series(returns),
+        }
+    )
     final = float(equity[-1]) if n else init_cash
     summary = {k: metrics.get(k) for k in SUMMARY_KEYS}
     summary["final_equity"] = final if math.isfinite(final) else None

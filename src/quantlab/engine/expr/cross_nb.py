@@ -98,36 +98,20 @@ def cross_nb(a, b, first, last, up):
     Up: ``a > b`` today and ``a <= b`` the previous day of the instrument's life; any NaN
     in the four values means no cross. The first day of life is 0 (no previous day).
     """
-    above, below = crosses_nb(a, b, first, last, up, not up)
-    return above if up else below
-
-
-@njit(cache=True, nogil=True)
-def crosses_nb(a, b, first, last, want_up, want_down):
-    """:func:`cross_nb` up and down in one pass over ``a`` and ``b`` (``Cross`` and
-    ``CrossDown`` of the same inputs); an array not wanted is returned empty ``(0, 0)``."""
     n, T = a.shape
-    up = np.empty((n, T) if want_up else (0, 0), dtype=np.float32)
-    down = np.empty((n, T) if want_down else (0, 0), dtype=np.float32)
+    out = np.full((n, T), np.nan, dtype=np.float32)
     for j in range(n):
         f, l_ = first[j], last[j]
-        if want_up:
-            _blank_row_nb(up, j, f, l_)
-        if want_down:
-            _blank_row_nb(down, j, f, l_)
         if f < 0:
             continue
-        if want_up:
-            up[j, f] = 0.0
-        if want_down:
-            down[j, f] = 0.0
+        out[j, f] = 0.0
         for t in range(f + 1, l_ + 1):
-            x, y, px, py = a[j, t], b[j, t], a[j, t - 1], b[j, t - 1]
-            if want_up:
-                up[j, t] = 1.0 if x > y and px <= py else 0.0
-            if want_down:
-                down[j, t] = 1.0 if x < y and px >= py else 0.0
-    return up, down
+            if up:
+                hit = a[j, t] > b[j, t] and a[j, t - 1] <= b[j, t - 1]
+            else:
+                hit = a[j, t] < b[j, t] and a[j, t - 1] >= b[j, t - 1]
+            out[j, t] = 1.0 if hit else 0.0
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -207,3 +191,26 @@ def neutralize_nb(x, group, size, first, last):
         for q in range(m):
             out[idx[q], t] = dx[q] - beta * ds[q]
     return out
+
+
+@njit(cache=True, nogil=True)
+def crosses_nb(a, b, first, last):
+    """:func:`cross_nb` up and down in one pass over ``a`` and ``b`` (``Cross`` and
+    ``CrossDown`` of the same inputs): ``(up, down)``. Both comparisons of a test are
+    made (``&``), so the loop has no branch on the data."""
+    n, T = a.shape
+    up = np.empty((n, T), dtype=np.float32)
+    down = np.empty((n, T), dtype=np.float32)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        _blank_row_nb(up, j, f, l_)
+        _blank_row_nb(down, j, f, l_)
+        if f < 0:
+            continue
+        up[j, f] = 0.0
+        down[j, f] = 0.0
+        for t in range(f + 1, l_ + 1):
+            x, y, px, py = a[j, t], b[j, t], a[j, t - 1], b[j, t - 1]
+            up[j, t] = np.float32((x > y) & (px <= py))
+            down[j, t] = np.float32((x < y) & (px >= py))
+    return up, down

@@ -126,10 +126,11 @@ class _Evaluator:
         """``node``'s result (Cross or CrossDown); the other one of the same inputs, when
         wanted, waits in ``pending``."""
         ops = self.signal_ops.pop(node.args, {node.op})
-        up, down = cs.crosses_nb(a, b, self.first, self.last, "Cross" in ops, "CrossDown" in ops)
+        if len(ops) == 1:
+            return cs.cross_nb(a, b, self.first, self.last, node.op == "Cross")
+        up, down = cs.crosses_nb(a, b, self.first, self.last)
         other = "CrossDown" if node.op == "Cross" else "Cross"
-        if other in ops:
-            self.pending[Call(other, node.args, node.params)] = down if other == "CrossDown" else up
+        self.pending[Call(other, node.args, node.params)] = down if other == "CrossDown" else up
         return up if node.op == "Cross" else down
 
     def array(self, v: Value) -> np.ndarray:
@@ -291,9 +292,17 @@ def _split_run(nodes: Sequence[Node], panel: Panel, threads: int) -> dict[Node, 
     n = len(panel.instruments)
     bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
     parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
-    others = [Background(_Evaluator(panel, cols=c).run, nodes) for c in parts[1:]]
-    done = [_Evaluator(panel, cols=parts[0]).run(nodes)] + [o.result() for o in others]
-    return {node: np.concatenate([d[node] for d in done]) for node in nodes}
+    out = {node: np.empty((n, len(panel.calendar)), dtype=np.float32) for node in nodes}
+
+    def part(cols: slice) -> None:  # each thread copies its rows into the results
+        for node, arr in _Evaluator(panel, cols=cols).run(nodes).items():
+            out[node][cols] = arr
+
+    others = [Background(part, c) for c in parts[1:]]
+    part(parts[0])
+    for other in others:
+        other.result()
+    return out
 
 
 def evaluate_nodes(
