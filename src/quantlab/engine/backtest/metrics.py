@@ -772,6 +772,13 @@ _add_rows("net_exposure", net_exposure, lambda x: _net_exposure(x.position_rows)
 
 def json_safe(value: Any) -> Any:
     """Recursively turn NaN/inf into ``None`` and NumPy scalars into Python numbers."""
+    kind = type(value)  # the plain types first: most values are (abc checks cost more)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
