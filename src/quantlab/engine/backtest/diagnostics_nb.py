@@ -117,8 +117,10 @@ def _weight_analysis_nb(positions, marks, equity, close, plan, stack):
         # quarter faster than one loop computing everything)
         for i in range(n):
             raw[i] = weight_nb(positions, marks, equity, t, i, shared, top)
+        clamped = False
         for i in range(n):
             w = finite_nb(raw[i], top)  # numpy.nan_to_num
+            clamped |= not w == raw[i]
             row[i] = w
             step[i] = abs(w - prev[i])  # prev is 0 before the first day
             gross[i] = abs(w)
@@ -131,7 +133,8 @@ def _weight_analysis_nb(positions, marks, equity, close, plan, stack):
         g = pairwise_sum_nb(gross, plan, stack)
         rows[1, t] = g
         rows[2, t] = pairwise_sum_nb(row, plan, stack)
-        raw_net[t] = pairwise_sum_nb(raw, plan, stack)
+        # the raw weights are the clamped ones, bit for bit, unless one was NaN or infinite
+        raw_net[t] = pairwise_sum_nb(raw, plan, stack) if clamped else rows[2, t]
         if g > 0:
             for i in range(n):
                 x = gross[i] / g
