@@ -389,11 +389,11 @@ def monthly_returns(returns: np.ndarray, dates: np.ndarray) -> dict[str, list[fl
     has no observation. Compounding is within the month, as quantstats ``monthly_returns``.
     """
     months, values = monthly_series(returns, dates)
+    index = months.astype(np.int64)  # months since 1970-01
     table: dict[str, list[float | None]] = {}
-    for month, value in zip(months, values, strict=True):
-        y = int(month.astype("datetime64[Y]").astype(int)) + 1970
-        row = table.setdefault(str(y), [None] * 12)
-        row[int(month.astype(int)) % 12] = float(value)
+    for y, m, value in zip((index // 12 + 1970).tolist(), (index % 12).tolist(),
+                           values.tolist(), strict=True):  # fmt: skip
+        table.setdefault(str(y), [None] * 12)[m] = value
     return table
 
 
