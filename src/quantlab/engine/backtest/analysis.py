@@ -117,6 +117,16 @@ def daily_returns(values: np.ndarray, base: float) -> np.ndarray:
         return np.asarray(v / prev - 1.0)
 
 
+def _weight_analysis(
+    result: BacktestResult, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`weight_analysis` of the first ``n`` days, against asset returns on the
+    adjusted basis (continuous through splits and dividends)."""
+    close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
+    return weight_analysis(result.positions[:n], result.last_close()[:n], result.equity[:n],
+                           close[:n])  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Analysis:
     """Everything computed from a run: daily series, metrics and diagnostics."""
@@ -165,15 +175,16 @@ def analyse(
     dates = result.calendar[:n]
     equity = result.total_equity[:n]
     returns = daily_returns(equity, init_cash)
-    # the diagnostics' bootstrap (its random draws and kernel release the GIL) runs on a
-    # second thread while this one computes the weights' sums, the metrics and the
-    # diagnostics before it
+    # the diagnostics' bootstrap and the weights' pass (their random draws and kernels
+    # release the GIL) run on threads of their own while this one computes the trades,
+    # the metrics and the diagnostics that need neither
     luck = (
         Background(diag.bootstrap_luck_percentile, returns, diag.BOOTSTRAP_SAMPLES, seed,
                    diag.PERIODS)
         if diagnostics
         else None
     )  # fmt: skip
+    weighed = Background(_weight_analysis, result, n) if diagnostics else None
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
@@ -189,10 +200,8 @@ def analyse(
         rows = position_weight_sums(positions, marks, group_equity)
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
-        # asset returns on the adjusted basis: continuous through splits and dividends
-        close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
-        close = close[:n]
-        rows, raw_net, hhi, totals = weight_analysis(positions, marks, group_equity, close)
+        assert weighed is not None
+        rows, raw_net, hhi, totals = weighed.result()
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
         reasons: dict[str, int] = {}
         for code in result.rejections.reason.tolist():
