@@ -182,7 +182,8 @@ def w1_engine_run(panel: Panel) -> float:
 def stages(spec: engine.RunSpec, panel: Panel) -> None:
     """Where ``engine.run``'s time goes: the best of 5 of each stage."""
     t_prep, prep = best_of(lambda: runner.prepare(spec, panel), 5)
-    t_sim, state = best_of(lambda: runner.simulate(prep), 5)
+    days = len(prep.simulator.panel.calendar)  # one chunk, as engine.run without progress
+    t_sim, state = best_of(lambda: runner.simulate(prep, chunk_days=days), 5)
     t_fin, _ = best_of(lambda: runner.finish(prep, state), 5)
     print(f"  stages: cut+compile+market arrays {t_prep * 1000:.0f} ms, simulation kernel "
           f"{t_sim * 1000:.0f} ms, metrics+diagnostics {t_fin * 1000:.0f} ms")  # fmt: skip

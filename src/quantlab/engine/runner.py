@@ -426,7 +426,8 @@ def run(
     state : SimState or bytes, optional
         A checkpoint to resume from.
     chunk_days : int
-        Days simulated between progress calls.
+        Days simulated between progress calls (without ``progress`` or ``checkpoint``
+        the run goes in one chunk: the result does not depend on the chunks).
     cache : ExprCache, optional
         Where evaluated expressions are kept (panels with ``meta["version_key"]``).
     industries : mapping, optional
@@ -447,6 +448,8 @@ def run(
         progress(RunProgress("compiling"))
     prep = prepare(spec, panel, start=start, end=end, benchmark=benchmark,
                    code_runner=code_runner, cache=cache, industries=industries)  # fmt: skip
+    if progress is None and checkpoint is None:  # nobody to tell between chunks: one chunk
+        chunk_days = max(chunk_days, len(prep.simulator.panel.calendar))
     st = simulate(prep, state=state, progress=progress, checkpoint=checkpoint,
                   chunk_days=chunk_days)  # fmt: skip
     if progress is not None:

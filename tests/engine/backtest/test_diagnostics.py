@@ -109,6 +109,18 @@ def test_overfitting_checks():
     assert ttest["t_stat"] == pytest.approx(ref.statistic)
     assert ttest["p_value"] == pytest.approx(ref.pvalue)
 
+    # the luck percentile handed in (or a function giving it, e.g. another thread's) is the
+    # one the diagnostic would compute
+    for given in (
+        dg.bootstrap_luck_percentile(r, 500, 11),
+        lambda: (luck.evidence["sharpe"], luck.evidence["percentile"]),
+    ):
+        handed = dg.DiagnosticInputs(
+            r, d, benchmark=b, n_parameters=12, seed=11, bootstrap_samples=500, bootstrap=given
+        )
+        found_with = dg.run_diagnostics(handed, ["overfitting"])
+        assert [f.to_dict() for f in found_with] == [f.to_dict() for f in found]
+
     late = dg.DiagnosticInputs(r, d, oos_start="2021-06-01", bootstrap_samples=10)
     ev = _one(dg.run_diagnostics(late, ["overfitting"]), "In-sample versus out-of-sample").evidence
     assert ev["split_date"] == "2021-06-01"

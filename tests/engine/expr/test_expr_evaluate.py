@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,9 @@ from quantlab.engine.expr import (
     parse,
 )
 from quantlab.engine.expr.ast import walk
+
+# the module (its name is shadowed by the function in the package)
+evaluate_module = sys.modules["quantlab.engine.expr.evaluate"]
 
 
 def _random_panel(seed: int = 3, t: int = 200, n: int = 8, version: str | None = None) -> Panel:
@@ -70,6 +75,45 @@ def test_results_do_not_depend_on_the_query_start() -> None:
         cut = p.select(start=p.calendar[start - lookback(e)])
         part = evaluate(e, cut, cache=None)[e]
         np.testing.assert_array_equal(part[lookback(e) :], full[e][start:], err_msg=e)
+
+
+def test_threads_split_the_instruments_and_give_the_same_arrays(monkeypatch) -> None:
+    monkeypatch.setattr(evaluate_module, "SPLIT_CELLS", 0)  # split even this small panel
+    p = _random_panel(n=9)
+    exprs = [e for _, e in get_feature_set("Alpha158")] + [
+        "Cross(Mean($close, 5), Mean($close, 20))",
+        "CrossDown(Mean($close, 5), Mean($close, 20))",
+        "Quantile($close, 10, 0.2) - Med($close, 10)",
+        "Log($volume / 0) + 1",  # +-inf into windowed kernels
+        "Sum(Log($volume / 0), 5)",
+        "$close",
+        "CSRank($close) + Mean($close, 3)",  # looks across instruments: one thread
+    ]
+    one = evaluate(exprs, p, cache=None)
+    for threads in (2, 3, 20):
+        split = evaluate(exprs, p, cache=None, threads=threads)
+        for e in exprs:
+            assert split[e].tobytes() == one[e].tobytes(), e
+            assert split[e].flags.f_contiguous and split[e].dtype == np.float32
+
+
+def test_cross_and_crossdown_of_the_same_inputs_computed_together_equal_alone() -> None:
+    p = _random_panel()
+    up, down = "Cross(Mean($close, 3), $open)", "CrossDown(Mean($close, 3), $open)"
+    together = evaluate([up, down, f"{up} - {down}"], p, cache=None)
+    for e in (up, down):
+        alone = evaluate(e, p, cache=None)[e]
+        assert together[e].tobytes() == alone.tobytes()
+    np.testing.assert_array_equal(together[f"{up} - {down}"], together[up] - together[down])
+    assert np.nansum(together[up]) > 0 and np.nansum(together[down]) > 0
+    # the sibling is kept with the sub-expressions too: a later evaluation finds it (the
+    # only lookup that misses is the new expression's own)
+    cache = ExprCache(intermediates=True)
+    v = _random_panel(version="v1")
+    evaluate([f"{up} + 1", f"{down} + 1"], v, cache=cache)
+    misses = cache.misses
+    evaluate(f"{down} * 2", v, cache=cache)
+    assert cache.misses == misses + 1
 
 
 def test_outside_life_is_nan_even_for_constant_and_comparison_results() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantlab.engine.background import Background
 from quantlab.engine.backtest import diagnostics as diag
 from quantlab.engine.backtest import metrics as m
 from quantlab.engine.backtest.diagnostics_nb import weight_analysis
@@ -115,6 +116,16 @@ def daily_returns(values: np.ndarray, base: float) -> np.ndarray:
         return np.asarray(v / prev - 1.0)
 
 
+def _weight_analysis(
+    result: BacktestResult, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`weight_analysis` of the first ``n`` days, against asset returns on the
+    adjusted basis (continuous through splits and dividends)."""
+    close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
+    return weight_analysis(result.positions[:n], result.last_close()[:n], result.equity[:n],
+                           close[:n])  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Analysis:
     """Everything computed from a run: daily series, metrics and diagnostics."""
@@ -163,6 +174,16 @@ def analyse(
     dates = result.calendar[:n]
     equity = result.total_equity[:n]
     returns = daily_returns(equity, init_cash)
+    # the diagnostics' bootstrap and the weights' pass (their random draws and kernels
+    # release the GIL) run on threads of their own while this one computes the trades,
+    # the metrics and the diagnostics that need neither
+    luck = (
+        Background(diag.bootstrap_luck_percentile, returns, diag.BOOTSTRAP_SAMPLES, seed,
+                   diag.PERIODS)
+        if diagnostics
+        else None
+    )  # fmt: skip
+    weighed = Background(_weight_analysis, result, n) if diagnostics else None
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
@@ -173,15 +194,8 @@ def analyse(
         rows = result.weight_sums(n)
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
-        positions, marks, group_equity = (
-            result.positions[:n],
-            result.last_close()[:n],
-            result.equity[:n],
-        )
-        # asset returns on the adjusted basis: continuous through splits and dividends
-        close = result.last_close() if result.factor is None else ffill_nb(result.adjusted_close)
-        close = close[:n]
-        rows, raw_net, hhi, totals = weight_analysis(positions, marks, group_equity, close)
+        assert weighed is not None
+        rows, raw_net, hhi, totals = weighed.result()
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
         reasons: dict[str, int] = {}
         for code in result.rejections.reason.tolist():
@@ -203,6 +217,7 @@ def analyse(
             order_count=len(result.trades) + len(result.rejections),
             seed=seed,
             universe_bias=universe_bias,
+            bootstrap=None if luck is None else luck.result,  # waited for when read
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
     series = pd.DataFrame(

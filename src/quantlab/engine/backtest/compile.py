@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from quantlab.engine import expr
+from quantlab.engine.background import Background
 from quantlab.engine.backtest.config import BacktestConfig, from_spec
 from quantlab.engine.backtest.enums import StopMode
 from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights, TopkDropout
@@ -33,6 +34,8 @@ from quantlab.engine.spec import (
 )
 
 CodeRunner = Callable[[str, dict[str, np.ndarray]], dict[str, np.ndarray]]
+#: Threads a run evaluates its expressions on (parts of the instruments; see expr.evaluate)
+EXPR_THREADS = 2
 
 
 class SpecError(ValueError):
@@ -170,6 +173,11 @@ def _truthy(values: np.ndarray) -> np.ndarray:
     return (values != 0.0) & (values == values)
 
 
+def _signal_rows(values: np.ndarray) -> np.ndarray:
+    """:func:`_truthy` of ``values`` in C order (the simulator reads a day at a time)."""
+    return np.ascontiguousarray(_truthy(values))
+
+
 def _normalise(weights: np.ndarray, how: str) -> np.ndarray:
     w = np.nan_to_num(weights, nan=0.0)
     if how == "none":
@@ -274,17 +282,18 @@ def _compile(
     values: dict[str, np.ndarray] = {}
     if texts:
         try:
-            values = expr.evaluate(list(texts.values()), panel, cache=cache)
+            values = expr.evaluate(list(texts.values()), panel, cache=cache, threads=EXPR_THREADS)
         except expr.ExprError as err:
             path = next(iter(texts))
             raise SpecExpressionError(err, path, texts[path]) from None
     signals = isinstance(s, SignalsStrategy)
     out = {path: _rows(values[text], lo, cols, signals) for path, text in texts.items()}
     if signals:
-        # the simulator walks rows: C order for the (small) boolean arrays
-        entries = np.ascontiguousarray(_truthy(out["strategy.entry"]))
-        exits = np.ascontiguousarray(_truthy(out["strategy.exit"]))
-        return Compiled(Signals(entries, exits), out)
+        # the simulator walks rows: C order for the (small) boolean arrays; the exits are
+        # built on a second thread meanwhile (NumPy releases the GIL in both steps)
+        exits = Background(_signal_rows, out["strategy.exit"])
+        entries = _signal_rows(out["strategy.entry"])
+        return Compiled(Signals(entries, exits.result()), out)
     if isinstance(s, ScoresStrategy):
         scores = out["strategy.score"]
         strat = TopkDropout(scores, s.top_k, s.n_drop, s.rebalance, s.hold_thresh, s.risk_degree)

@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 Severity = Literal["info", "warning", "critical"]
+PERIODS = 252  # trading days a year
+BOOTSTRAP_SAMPLES = 1000  # resamples of the luck percentile
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,10 @@ class DiagnosticInputs:
     study : mapping, optional
         The overfitting report of the optimisation study the run came from (``pbo``,
         ``dsr``; see :func:`study_overfitting`).
+    bootstrap : (float, float) or callable, optional
+        :func:`bootstrap_luck_percentile` of ``returns`` with ``bootstrap_samples``,
+        ``seed`` and ``periods`` when the caller computes it, or a function returning it
+        (called when the diagnostic needs it: e.g. waiting for another thread).
     seed : int
         Seed of the bootstrap (stored with the run for reproducibility).
     """
@@ -125,9 +131,10 @@ class DiagnosticInputs:
     walk_forward_runs: Sequence[tuple[float, float]] | None = None
     universe_bias: StaticUniverseBias | None = None
     study: Mapping[str, Any] | None = None
+    bootstrap: tuple[float, float] | Callable[[], tuple[float, float]] | None = None
     seed: int = 0
-    periods: int = 252
-    bootstrap_samples: int = 1000
+    periods: int = PERIODS
+    bootstrap_samples: int = BOOTSTRAP_SAMPLES
 
 
 def contributions_from_weights(weights: np.ndarray, asset_returns: np.ndarray) -> np.ndarray:
@@ -346,7 +353,10 @@ def _overfitting(x: DiagnosticInputs) -> list[Finding]:
                 "Out-of-sample Sharpe is under half the in-sample one." if decayed else "",
             )
         )
-    sharpe, pct = bootstrap_luck_percentile(r, x.bootstrap_samples, x.seed, x.periods)
+    if x.bootstrap is None:
+        sharpe, pct = bootstrap_luck_percentile(r, x.bootstrap_samples, x.seed, x.periods)
+    else:
+        sharpe, pct = x.bootstrap() if callable(x.bootstrap) else x.bootstrap
     if not math.isnan(pct):
         lucky = pct < 95.0
         out.append(

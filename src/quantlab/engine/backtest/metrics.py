@@ -389,11 +389,11 @@ def monthly_returns(returns: np.ndarray, dates: np.ndarray) -> dict[str, list[fl
     has no observation. Compounding is within the month, as quantstats ``monthly_returns``.
     """
     months, values = monthly_series(returns, dates)
+    index = months.astype(np.int64)  # months since 1970-01
     table: dict[str, list[float | None]] = {}
-    for month, value in zip(months, values, strict=True):
-        y = int(month.astype("datetime64[Y]").astype(int)) + 1970
-        row = table.setdefault(str(y), [None] * 12)
-        row[int(month.astype(int)) % 12] = float(value)
+    for y, m, value in zip((index // 12 + 1970).tolist(), (index % 12).tolist(),
+                           values.tolist(), strict=True):  # fmt: skip
+        table.setdefault(str(y), [None] * 12)[m] = value
     return table
 
 
@@ -772,6 +772,13 @@ _add_rows("net_exposure", net_exposure, lambda x: _net_exposure(x.position_rows)
 
 def json_safe(value: Any) -> Any:
     """Recursively turn NaN/inf into ``None`` and NumPy scalars into Python numbers."""
+    kind = type(value)  # the plain types first: most values are (abc checks cost more)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantlab.engine.background import Background
 from quantlab.engine.backtest.config import BacktestConfig
 from quantlab.engine.backtest.crossings import Crossings
 from quantlab.engine.backtest.enums import (
@@ -187,6 +188,8 @@ class Simulator:
         cfg, panel = self.config, self.panel
         hist, w = self.history, self.warmup
         t_len, n = panel.shape
+        volume = panel.fields.get("volume")  # its row-major copy is made on a second thread
+        volume_rows = None if volume is None else Background(_c, volume)  # (no GIL held)
         close = _c(panel["close"])
         ex = cfg.execution
         lag = 0 if ex.price == PriceMode.CLOSE else 1
@@ -211,8 +214,7 @@ class Simulator:
             self.open = _c(panel.fields.get("open", panel["close"]))
             self.high = _c(panel.fields.get("high", panel["close"]))
             self.low = _c(panel.fields.get("low", panel["close"]))
-        volume = panel.fields.get("volume")
-        self.volume = np.full((t_len, n), np.inf) if volume is None else _c(volume)
+        self.volume = np.full((t_len, n), np.inf) if volume_rows is None else volume_rows.result()
         if cfg.rules.price_limits:
             up, down = (a[w:] for a in price_limits(hist, cfg.rules, self.history_factor))
         else:  # the kernel reads (0, 0) limits as none

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from quantlab.engine.expr.rolling_nb import _blank_row_nb
+
 
 @njit(cache=True, nogil=True)
 def _members_nb(x, first, last, t, idx):
@@ -195,3 +197,26 @@ def neutralize_nb(x, group, size, first, last):
         for q in range(m):
             out[idx[q], t] = dx[q] - beta * ds[q]
     return out
+
+
+@njit(cache=True, nogil=True)
+def crosses_nb(a, b, first, last):
+    """:func:`cross_nb` up and down in one pass over ``a`` and ``b`` (``Cross`` and
+    ``CrossDown`` of the same inputs): ``(up, down)``. Both comparisons of a test are
+    made (``&``), so the loop has no branch on the data."""
+    n, T = a.shape
+    up = np.empty((n, T), dtype=np.float32)
+    down = np.empty((n, T), dtype=np.float32)
+    for j in range(n):
+        f, l_ = first[j], last[j]
+        _blank_row_nb(up, j, f, l_)
+        _blank_row_nb(down, j, f, l_)
+        if f < 0:
+            continue
+        up[j, f] = 0.0
+        down[j, f] = 0.0
+        for t in range(f + 1, l_ + 1):
+            x, y, px, py = a[j, t], b[j, t], a[j, t - 1], b[j, t - 1]
+            up[j, t] = np.float32((x > y) & (px <= py))
+            down[j, t] = np.float32((x < y) & (px >= py))
+    return up, down

@@ -12,10 +12,12 @@ the panel's own layout.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
+from quantlab.engine.background import Background
 from quantlab.engine.data.panel import Panel
 from quantlab.engine.expr import cross_nb as cs
 from quantlab.engine.expr import moments_nb as mo
@@ -64,8 +66,9 @@ _INF_KEPT = frozenset({"Ref", "Delta", "Count", "Slope", "Rsquare", "Resi"})
 
 
 def _inf_to_nan(x: np.ndarray) -> np.ndarray:
-    inf = np.isinf(x)
-    return np.where(inf, np.float32(np.nan), x) if inf.any() else x
+    if not rl.any_inf_nb(x):  # the usual case: no (N, T) mask
+        return x
+    return np.where(np.isinf(x), np.float32(np.nan), x)
 
 
 #: Ops read from one sorted window per (input, window): computed together.
@@ -88,21 +91,20 @@ class _Evaluator:
     """One evaluation pass over a panel; holds the working set of intermediate arrays."""
 
     def __init__(self, panel: Panel, keep: ExprCache | None = None,
-                 scope: tuple[Hashable, ...] | None = None) -> None:  # fmt: skip
+                 scope: tuple[Hashable, ...] | None = None,
+                 cols: slice = slice(None)) -> None:  # fmt: skip
         self.panel = panel
         # where sub-expressions are looked up and kept (``ExprCache.intermediates``)
         self.keep = keep if keep is not None and keep.intermediates and scope else None
         self.scope = scope or ()
-        self.n, self.t = len(panel.instruments), len(panel.calendar)
-        self.first = np.ascontiguousarray(panel.first, dtype=np.int64)
-        self.last = np.ascontiguousarray(panel.last, dtype=np.int64)
-        absent = None if self.keep is None else self.keep.get((*self.scope, "absent"))
-        if absent is None:
-            absent = ~np.ascontiguousarray(panel.exists().T)
-            if self.keep is not None:
-                self.keep.put((*self.scope, "absent"), absent)
-        self.absent = absent
+        # the instruments evaluated: all, or a contiguous part (see ``_split_run``)
+        self.cols = cols
+        self.first = np.ascontiguousarray(panel.first[cols], dtype=np.int64)
+        self.last = np.ascontiguousarray(panel.last[cols], dtype=np.int64)
+        self.n, self.t = len(self.first), len(panel.calendar)
         self.order_groups: dict[tuple[Node, int], list[Call]] = {}
+        # Cross and CrossDown wanted of the same inputs: one pass computes both
+        self.signal_ops: dict[tuple[Node, ...], set[str]] = {}
         self.pending: dict[Node, np.ndarray] = {}
 
     def order_stats(self, node: Call, x: np.ndarray) -> np.ndarray:
@@ -120,12 +122,27 @@ class _Evaluator:
                 self.pending[m] = plane
         return planes[-1] if node.op == "Rank" else planes[qs.index(_order_q(node))]
 
+    def crosses(self, node: Call, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``node``'s result (Cross or CrossDown); the other one of the same inputs, when
+        wanted, waits in ``pending``."""
+        ops = self.signal_ops.pop(node.args, {node.op})
+        if len(ops) == 1:
+            return cs.cross_nb(a, b, self.first, self.last, node.op == "Cross")
+        up, down = cs.crosses_nb(a, b, self.first, self.last)
+        other = "CrossDown" if node.op == "Cross" else "Cross"
+        self.pending[Call(other, node.args, node.params)] = down if other == "CrossDown" else up
+        return up if node.op == "Cross" else down
+
     def array(self, v: Value) -> np.ndarray:
         if isinstance(v, np.ndarray):
             return v
         out = np.full((self.n, self.t), v, dtype=np.float32)
-        out[self.absent] = np.nan
-        return out
+        return self.blank(out)
+
+    def blank(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with NaN, in place, on the days an instrument does not exist."""
+        rl.blank_absent_nb(x, self.first, self.last)
+        return x
 
     def field(self, name: str) -> np.ndarray:
         # float64 (T, N) Fortran -> float32 (N, T) C is a transpose view plus one cast;
@@ -134,19 +151,18 @@ class _Evaluator:
             source = derive(name, self.panel.fields)
         else:
             source = self.panel.fields[name]
-        x = np.ascontiguousarray(source.T, dtype=np.float32)
-        x[self.absent] = np.nan
-        return x
+        return self.blank(np.ascontiguousarray(source[:, self.cols].T, dtype=np.float32))
 
     def compute(self, node: Node, values: dict[Node, Value]) -> Value:
         if isinstance(node, Const):
             return node.value
         if isinstance(node, Field):
             return self.field(node.name)
-        if node in self.pending:  # computed with a sibling (order statistics)
-            return self.pending.pop(node)
         kind = OPERATORS[node.op].kind
-        out = self.apply(node, kind, [values[a] for a in node.args])
+        if node in self.pending:  # computed with a sibling (order statistics, crosses)
+            out: Value = self.pending.pop(node)
+        else:
+            out = self.apply(node, kind, [values[a] for a in node.args])
         if self.keep is not None and kind != "elementwise" and isinstance(out, np.ndarray):
             self.keep.put(self.key(node), out)
         return out
@@ -178,7 +194,7 @@ class _Evaluator:
         if kind == "cross_sectional":
             return _CROSS_SECTIONAL[node.op](xs[0], f, l_)
         if kind == "signal":
-            return cs.cross_nb(xs[0], xs[1], f, l_, node.op == "Cross")
+            return self.crosses(node, xs[0], xs[1])
         if kind == "pair_rolling":
             fn = pr.corr_nb if node.op == "Corr" else pr.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
@@ -213,6 +229,8 @@ class _Evaluator:
         for n in order:
             if isinstance(n, Call) and n.op in _ORDER_OPS:
                 self.order_groups.setdefault(_order_key(n), []).append(n)
+            if isinstance(n, Call) and OPERATORS[n.op].kind == "signal" and n not in hits:
+                self.signal_ops.setdefault(n.args, set()).add(n.op)
         values: dict[Node, Value] = {}
         for n in order:
             if n in hits:
@@ -229,8 +247,7 @@ class _Evaluator:
             arr = self.array(values[root])
             if not arr.flags.writeable:  # a kept sub-expression of an earlier evaluation
                 arr = arr.copy()
-            arr[self.absent] = np.nan
-            out[root] = arr
+            out[root] = self.blank(arr)
         return out
 
 
@@ -248,10 +265,56 @@ def _cache_scope(panel: Panel) -> tuple[Hashable, ...] | None:
     )
 
 
+#: Cells (days x instruments) from which an evaluation is worth splitting over threads.
+SPLIT_CELLS = 250_000
+
+
+def _splittable(
+    nodes: Sequence[Node], panel: Panel, cache: ExprCache | None, scope: tuple[Hashable, ...] | None
+) -> bool:
+    """True when ``nodes`` can be evaluated on parts of the instruments independently: no
+    operator looks across instruments, no sub-expression is looked up or kept in the cache
+    (its keys are the whole panel's), and the panel is large enough to gain from it."""
+    n, t = len(panel.instruments), len(panel.calendar)
+    if n < 2 or n * t < SPLIT_CELLS or (cache is not None and cache.intermediates and scope):
+        return False
+    return not any(
+        isinstance(m, Call) and OPERATORS[m.op].kind == "cross_sectional"
+        for node in nodes
+        for m in walk(node)
+    )
+
+
+def _split_run(nodes: Sequence[Node], panel: Panel, threads: int) -> dict[Node, np.ndarray]:
+    """:meth:`_Evaluator.run` on ``threads`` contiguous parts of the instruments at once (the
+    kernels release the GIL), the parts' rows joined: the same arrays, every instrument's
+    series being computed on its own."""
+    n = len(panel.instruments)
+    bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
+    parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    out = {node: np.empty((n, len(panel.calendar)), dtype=np.float32) for node in nodes}
+
+    def part(cols: slice) -> None:  # each thread copies its rows into the results
+        for node, arr in _Evaluator(panel, cols=cols).run(nodes).items():
+            out[node][cols] = arr
+
+    others = [Background(part, c) for c in parts[1:]]
+    part(parts[0])
+    for other in others:
+        other.result()
+    return out
+
+
 def evaluate_nodes(
-    nodes: Sequence[Node], panel: Panel, cache: ExprCache | None = DEFAULT_CACHE
+    nodes: Sequence[Node],
+    panel: Panel,
+    cache: ExprCache | None = DEFAULT_CACHE,
+    threads: int = 1,
 ) -> dict[Node, np.ndarray]:
-    """Evaluate parsed trees; results are float32 ``(T, N)`` (Fortran-ordered) arrays."""
+    """Evaluate parsed trees; results are float32 ``(T, N)`` (Fortran-ordered) arrays.
+
+    ``threads`` > 1 evaluates parts of the instruments on that many threads when no
+    operator looks across instruments (same results)."""
     scope = _cache_scope(panel) if cache is not None else None
     results: dict[Node, np.ndarray] = {}
     todo: list[Node] = []
@@ -262,7 +325,10 @@ def evaluate_nodes(
         else:
             todo.append(node)
     if todo:
-        computed = _Evaluator(panel, cache, scope).run(todo)
+        if threads > 1 and _splittable(todo, panel, cache, scope):
+            computed = _split_run(todo, panel, threads)
+        else:
+            computed = _Evaluator(panel, cache, scope).run(todo)
         for node, arr in computed.items():
             out = arr.T
             if cache is not None and scope:
@@ -276,6 +342,7 @@ def evaluate(
     panel: Panel,
     allow_future: bool = False,
     cache: ExprCache | None = DEFAULT_CACHE,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Evaluate one or more expressions on ``panel``.
 
@@ -292,6 +359,9 @@ def evaluate(
         evaluation sets it; features and strategies never may read the future.
     cache : ExprCache or None
         Where results of panels with ``meta["version_key"]`` are kept; None disables.
+    threads : int
+        Threads to evaluate on (parts of the instruments each, when no operator looks
+        across instruments and the panel is large; the results are the same).
 
     Returns
     -------
@@ -309,5 +379,5 @@ def evaluate(
     texts = [exprs] if isinstance(exprs, str) else list(exprs)
     fields = set(available_fields(panel.fields))
     parsed = {text: parse_text(text, fields, allow_future) for text in texts}
-    by_node = evaluate_nodes(list(parsed.values()), panel, cache)
+    by_node = evaluate_nodes(list(parsed.values()), panel, cache, threads)
     return {text: by_node[node] for text, node in parsed.items()}

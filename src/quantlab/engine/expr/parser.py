@@ -19,6 +19,7 @@ are lower-cased (panel fields are lower case). ``$$`` point-in-time fields are n
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Collection
 
@@ -251,4 +252,11 @@ def parse_text(
     """Parse ``text`` into a canonical tree; see :func:`quantlab.engine.expr.parse`."""
     if not isinstance(text, str):
         raise ExprError("syntax", f"expression must be a string, got {type(text).__name__}")
+    return _parse(text, None if fields is None else frozenset(fields), allow_future)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str, fields: frozenset[str] | None, allow_future: bool) -> Node:
+    # Trees are immutable: a run parses its expressions several times (look-back,
+    # parameters, evaluation), a batch once per variant, and they come out the same.
     return _Parser(text, fields, allow_future).parse()

@@ -40,6 +40,36 @@ def _empty_nb(n: int, t: int) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def _blank_row_nb(x, j, first, last):
+    """NaN in row ``j`` outside ``[first, last]`` (all of it when ``first < 0``)."""
+    if first < 0:
+        x[j, :] = np.nan
+    else:
+        x[j, :first] = np.nan
+        x[j, last + 1 :] = np.nan
+
+
+@njit(cache=True, nogil=True)
+def any_inf_nb(x):
+    """True when ``x`` (``(N, T)``) holds +-inf."""
+    n, T = x.shape
+    for j in range(n):
+        found = False
+        for t in range(T):
+            found |= np.isinf(x[j, t])
+        if found:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def blank_absent_nb(x, first, last):
+    """Set ``x`` (``(N, T)``) to NaN, in place, on the days an instrument does not exist."""
+    for j in range(x.shape[0]):
+        _blank_row_nb(x, j, first[j], last[j])
+
+
 @njit(cache=True, nogil=True)
 def ref_nb(x, first, last, offset):
     """Value ``offset`` days earlier (``< 0``: later; ``0``: the first day of life)."""
@@ -96,49 +126,57 @@ def count_nb(x, first, last, window):
 @njit(cache=True, nogil=True)
 def _moment_nb(x, first, last, window, what):
     # Running sum in float64: add today, drop the day leaving the window. Rounding cannot
-    # build up: the sum is re-added from scratch once per window length, and a window whose
-    # valid values are all zero is exactly 0 (so a ratio like SUMP is 0, not 1e-13 / 1e-12).
+    # build up: the sum restarts once per window length (every ``window`` days from the
+    # first) from the window's own values added in order, and a window whose valid values
+    # are all zero is exactly 0 (so a ratio like SUMP is 0, not 1e-13 / 1e-12). The
+    # restart's sum is built alongside, as the days come in (``fresh``), so no day is read
+    # twice and the two sums do not wait on each other.
     n, T = x.shape
-    out = _empty_nb(n, T)
+    out = np.empty((n, T), dtype=np.float32)
     for j in range(n):
         f, l_ = first[j], last[j]
+        _blank_row_nb(out, j, f, l_)
         if f < 0:
             continue
         acc = 0.0
         cnt = 0
         nonzero = 0
+        fresh = 0.0  # sum, count and non-zeros of the days since the last restart
+        fresh_cnt = 0
+        fresh_nonzero = 0
         phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
-            lo = _start_nb(t, f, window)
-            rebuild = window > 0 and phase == 0
-            phase = phase + 1 if phase + 1 < window else 0
-            if rebuild:
-                acc = 0.0
-                cnt = 0
-                nonzero = 0
-                for i in range(lo, t + 1):
-                    v = x[j, i]
-                    if v == v:
-                        acc += v
-                        cnt += 1
-                        nonzero += v != 0
-            else:
-                v = x[j, t]
-                if v == v:
+            v = x[j, t]
+            valid = v == v
+            if window > 0 and phase == 0:
+                acc, cnt, nonzero = fresh, fresh_cnt, fresh_nonzero
+                fresh, fresh_cnt, fresh_nonzero = 0.0, 0, 0
+                if valid:
                     acc += v
                     cnt += 1
                     nonzero += v != 0
-                if window > 0 and lo > f:
-                    old = x[j, lo - 1]
+            else:
+                if valid:
+                    acc += v
+                    cnt += 1
+                    nonzero += v != 0
+                    fresh += v
+                    fresh_cnt += 1
+                    fresh_nonzero += v != 0
+                if window > 0 and t - window >= f:
+                    old = x[j, t - window]
                     if old == old:
                         acc -= old
                         cnt -= 1
                         nonzero -= old != 0
+            phase = phase + 1 if phase + 1 < window else 0
             if what == 2:
                 out[j, t] = cnt
             elif cnt > 0:
                 total = acc if nonzero > 0 else 0.0
                 out[j, t] = total if what == 0 else total / cnt
+            else:
+                out[j, t] = np.nan
     return out
 
 
