@@ -202,8 +202,7 @@ def neutralize_nb(x, group, size, first, last):
 @njit(cache=True, nogil=True)
 def crosses_nb(a, b, first, last):
     """:func:`cross_nb` up and down in one pass over ``a`` and ``b`` (``Cross`` and
-    ``CrossDown`` of the same inputs): ``(up, down)``. Both comparisons of a test are
-    made (``&``), so the loop has no branch on the data."""
+    ``CrossDown`` of the same inputs): ``(up, down)``, through the same test."""
     n, T = a.shape
     up = np.empty((n, T), dtype=np.float32)
     down = np.empty((n, T), dtype=np.float32)
@@ -216,7 +215,6 @@ def crosses_nb(a, b, first, last):
         up[j, f] = 0.0
         down[j, f] = 0.0
         for t in range(f + 1, l_ + 1):
-            x, y, px, py = a[j, t], b[j, t], a[j, t - 1], b[j, t - 1]
-            up[j, t] = np.float32((x > y) & (px <= py))
-            down[j, t] = np.float32((x < y) & (px >= py))
+            up[j, t] = np.float32(crossed_nb(a, b, j, t, True))
+            down[j, t] = np.float32(crossed_nb(a, b, j, t, False))
     return up, down
