@@ -104,6 +104,7 @@ async def test_model_scores_backtest_equals_the_runs_own(
     assert (await wait_done(client, h, run_id))["status"] == "completed"
     own = (await client.get(f"/api/models/{run_id}/backtest", headers=h)).json()["data"]
     assert own["n_trades"] > 10
+    assert own["initial_capital"] == 100_000_000  # Qlib's workflow account, said so
 
     resp = await client.post("/api/backtests", json=model_spec(dataset_id, run_id), headers=h)
     assert resp.status_code == 202, resp.text

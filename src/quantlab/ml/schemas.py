@@ -167,6 +167,9 @@ class BacktestOut(BaseModel):
     max_drawdown_without_cost: float | None
     n_trades: int
     costs_paid: float
+    initial_capital: float | None = Field(
+        None, description="the account traded (Qlib's workflow: 100,000,000); null for older runs"
+    )
 
 
 class CompareRequest(BaseModel):

@@ -237,6 +237,7 @@ def test_backtest_of_predictions_by_hand() -> None:
     summary = bt.summary()
     assert summary["annualized_excess_return_with_cost"] == pytest.approx(np.mean(want) * 238)
     assert summary["n_trades"] == 1 and summary["costs_paid"] == 0.0
+    assert summary["initial_capital"] == 1_000_000  # the account the figures are for
 
 
 def test_backtest_first_day_counts_against_the_capital_and_the_day_before() -> None:

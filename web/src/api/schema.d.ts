@@ -10136,6 +10136,11 @@ export interface components {
             n_trades: number;
             /** Costs Paid */
             costs_paid: number;
+            /**
+             * Initial Capital
+             * @description the account traded (Qlib's workflow: 100,000,000); null for older runs
+             */
+            initial_capital?: number | null;
         };
         /**
          * CompareRequest

@@ -138,7 +138,7 @@ const en = {
     bestRounds: "Best rounds", signal: "Prediction IC (test span)", cumIc: "Cumulative IC",
     signalHelp: "IC is the daily correlation between the predictions and the returns that followed; above 0.03 on average is useful, ICIR is its mean over its volatility.",
     curve: "Learning curve", round: "Round", window: "Window", importance: "Feature importance (top 20)", kind: "Kind",
-    backtest: "Top-k backtest of the predictions", noBacktest: "This run has no backtest", finished: "Finished",
+    backtest: "Top-k backtest of the predictions", backtestHelp: "Qlib's workflow exchange and account (100,000,000 at the close), so its figures compare with Qlib's; the backtest form below starts from the market preset's capital instead.", noBacktest: "This run has no backtest", finished: "Finished",
     asFactor: "Save predictions as a factor", asFactorHelp: "The test-span predictions become a factor of your library: evaluate it in the factor lab or use it as a strategy score.",
     factorName: "Factor name", saveFactor: "Save as factor", factorSaved: "Saved as factor {{name}}.",
     scoresBacktest: "Backtest these predictions as a strategy score", scoresStart: "Start backtest", preset: "Market preset", capital: "Initial capital",
@@ -147,7 +147,7 @@ const en = {
     bt: {
       annualized_excess_return_with_cost: "Excess return (with costs)", annualized_excess_return_without_cost: "Excess return (no costs)",
       information_ratio_with_cost: "Information ratio (with costs)", information_ratio_without_cost: "Information ratio (no costs)",
-      max_drawdown_with_cost: "Max drawdown (with costs)", max_drawdown_without_cost: "Max drawdown (no costs)", n_trades: "Trades", costs_paid: "Costs paid",
+      max_drawdown_with_cost: "Max drawdown (with costs)", max_drawdown_without_cost: "Max drawdown (no costs)", n_trades: "Trades", costs_paid: "Costs paid", initial_capital: "Account",
     },
   },
   builder: {

@@ -134,7 +134,7 @@ const zh: Messages = {
     bestRounds: "最佳轮数", signal: "预测 IC（测试区间）", cumIc: "累计 IC",
     signalHelp: "IC 是每日预测值与随后收益的相关系数；平均高于 0.03 即有用，ICIR 是其均值除以波动。",
     curve: "学习曲线", round: "轮数", window: "窗口", importance: "特征重要性（前 20）", kind: "类型",
-    backtest: "预测值的 TopK 回测", noBacktest: "该训练没有回测", finished: "完成时间",
+    backtest: "预测值的 TopK 回测", backtestHelp: "采用 Qlib 工作流的交易所规则与账户（1 亿元，收盘成交），结果可与 Qlib 对照；下方的回测表单则从市场预设的初始资金开始。", noBacktest: "该训练没有回测", finished: "完成时间",
     asFactor: "将预测保存为因子", asFactorHelp: "测试区间的预测值会成为你因子库中的一个因子：可在因子实验室评估，或作为策略打分使用。",
     factorName: "因子名称", saveFactor: "保存为因子", factorSaved: "已保存为因子 {{name}}。",
     scoresBacktest: "将预测作为策略打分进行回测", scoresStart: "开始回测", preset: "市场预设", capital: "初始资金",
@@ -143,7 +143,7 @@ const zh: Messages = {
     bt: {
       annualized_excess_return_with_cost: "超额收益（含成本）", annualized_excess_return_without_cost: "超额收益（不含成本）",
       information_ratio_with_cost: "信息比率（含成本）", information_ratio_without_cost: "信息比率（不含成本）",
-      max_drawdown_with_cost: "最大回撤（含成本）", max_drawdown_without_cost: "最大回撤（不含成本）", n_trades: "成交笔数", costs_paid: "交易成本",
+      max_drawdown_with_cost: "最大回撤（含成本）", max_drawdown_without_cost: "最大回撤（不含成本）", n_trades: "成交笔数", costs_paid: "交易成本", initial_capital: "账户资金",
     },
   },
   builder: {

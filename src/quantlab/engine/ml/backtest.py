@@ -131,6 +131,7 @@ class PredictionBacktest:
     risk: dict[str, dict[str, float]]
     n_trades: int
     turnover_cost: float
+    initial_capital: float = QLIB_RUN_CONFIG["initial_capital"]
 
     def summary(self) -> dict[str, Any]:
         """The headline figures (JSON-safe)."""
@@ -148,6 +149,7 @@ class PredictionBacktest:
             "max_drawdown_without_cost": f(wo["max_drawdown"]),
             "n_trades": self.n_trades,
             "costs_paid": self.turnover_cost,
+            "initial_capital": self.initial_capital,
         }
 
 
@@ -232,4 +234,5 @@ def backtest_predictions(
         risk=risk,
         n_trades=len(tr),
         turnover_cost=float(np.sum(tr.commission) + np.sum(tr.tax)),
+        initial_capital=capital,
     )

@@ -124,9 +124,10 @@ function BacktestView({ id }: { id: string }) {
     <Card size="small" title={t("models.backtest")} data-testid="model-backtest">
       {state.error ? <Alert type="info" showIcon title={t("models.noBacktest")} description={(state.error as Error).message} /> : (
         <PageState state={state}>
-          {(b) => <Descriptions size="small" column={2} items={Object.entries(b).map(([k, v]) => ({
-            key: k, label: t(`models.bt.${k}`, { defaultValue: k }), children: k.startsWith("annualized") || k.startsWith("max_drawdown") ? pct(v) : num(v),
-          }))} />}
+          {(b) => <><Typography.Paragraph type="secondary">{t("models.backtestHelp")}</Typography.Paragraph><Descriptions size="small" column={2} items={Object.entries(b).map(([k, v]) => ({
+            key: k, label: t(`models.bt.${k}`, { defaultValue: k }),
+            children: k.startsWith("annualized") || k.startsWith("max_drawdown") ? pct(v) : k === "initial_capital" && typeof v === "number" ? v.toLocaleString() : num(v),
+          }))} /></>}
         </PageState>
       )}
     </Card>
