@@ -3,13 +3,17 @@ runs journalled by a process that died before writing them are replayed on start
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select
 
+from quantlab.auth.bootstrap import read_bootstrap_password
 from quantlab.platform.audit import AuditEvent
 from quantlab.platform.db import new_id, utcnow
 from quantlab.sandbox.models import SandboxExecution
@@ -103,3 +107,43 @@ async def test_runs_are_written_in_order_and_journals_of_dead_processes_replayed
         assert not journal.exists()
     finally:
         await restarted.stop()
+
+
+@pytest.mark.slow
+def test_a_run_answered_right_before_the_server_is_killed_stays_in_the_history(
+    tmp_path: Path,
+) -> None:
+    """A real ``quantlab serve``: the answer goes out while the history write is still
+    being gathered; SIGKILL then; the restarted server has the run and its audit event."""
+    from tests.platform.test_restart import _free_port, _sign_in, _start, _stop
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(tmp_path, port, QUANTLAB_SANDBOX_PREWARM="true")
+    try:
+        headers = _sign_in(base, read_bootstrap_password(tmp_path))
+        run = httpx.post(
+            f"{base}/api/security/execute", json={"code": "print(6 * 7)"}, headers=headers,
+            timeout=120,
+        )  # fmt: skip
+        assert run.status_code == 200, run.text
+        execution_id = run.headers["x-execution-id"]
+        journal = tmp_path / "sandbox" / f"journal-{proc.pid}.jsonl"
+        assert execution_id.encode() in journal.read_bytes()  # journalled before the answer
+        _stop(proc, signal.SIGKILL)  # normally within the 0.25 s the write is gathered
+
+        proc = _start(tmp_path, port)
+        headers = _sign_in(base, read_bootstrap_password(tmp_path))
+        row = httpx.get(f"{base}/api/security/executions/{execution_id}", headers=headers)
+        assert row.status_code == 200, row.text
+        assert row.json()["data"]["outcome"] == "success"
+        assert row.json()["data"]["code"] == "print(6 * 7)"
+        audit = httpx.get(
+            f"{base}/api/admin/audit", params={"resource_id": execution_id}, headers=headers
+        )
+        assert audit.status_code == 200, audit.text
+        assert [e["action"] for e in audit.json()["data"]] == ["sandbox.execute"]
+        assert not journal.exists()  # replayed and removed
+    finally:
+        if proc.poll() is None:
+            _stop(proc, signal.SIGTERM)

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.base import SecurityBase
 
 from quantlab.auth.exceptions import InsufficientRole, PasswordChangeRequired
 from quantlab.auth.principal import AuthUser, resolve
@@ -79,11 +80,39 @@ Codec = Annotated[TokenCodec, Depends(app_codec)]
 Throttle = Annotated[LoginThrottle, Depends(app_throttle)]
 
 
-async def authenticate(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> AuthUser:
-    """Resolve the bearer token; 401 when absent or invalid."""
-    if not token:
+_USER_SCOPE_KEY = "quantlab.user"
+
+
+class BearerUser(SecurityBase):
+    """Resolve the bearer token of a request to its user, as one dependency.
+
+    It is the ``OAuth2PasswordBearer`` scheme of the OpenAPI document itself (so Swagger's
+    Authorize works and every protected operation lists it), and reads the header itself
+    instead of depending on that scheme: each level of dependencies costs FastAPI a solving
+    pass on every request, and these are on every request. The user is resolved once per
+    request (kept in the ASGI scope) however many of these a route depends on.
+    """
+
+    def __init__(self, *, allow_password_change: bool) -> None:
+        self.model = oauth2_scheme.model
+        self.scheme_name = oauth2_scheme.scheme_name
+        self.allow_password_change = allow_password_change
+
+    async def __call__(self, request: Request) -> AuthUser:
+        user: AuthUser | None = request.scope.get(_USER_SCOPE_KEY)
+        if user is None:
+            user = await _resolve_bearer(request)
+            request.scope[_USER_SCOPE_KEY] = user
+        if user.must_change_password and not self.allow_password_change:
+            raise PasswordChangeRequired()
+        return user
+
+
+async def _resolve_bearer(request: Request) -> AuthUser:
+    """The caller of ``request``; 401 when the bearer token is absent or invalid."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()  # as OAuth2PasswordBearer reads it
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("not authenticated: send 'Authorization: Bearer <token>'")
     user = await resolve(
         token,
@@ -96,16 +125,12 @@ async def authenticate(
     return user
 
 
+# Signed in, even with a pending password change (/me, password, logout).
+authenticate = BearerUser(allow_password_change=True)
 SessionUser = Annotated[AuthUser, Depends(authenticate)]
 
-
-async def current_user(user: SessionUser) -> AuthUser:
-    """A signed-in user whose password is not pending a forced change."""
-    if user.must_change_password:
-        raise PasswordChangeRequired()
-    return user
-
-
+# A signed-in user whose password is not pending a forced change.
+current_user = BearerUser(allow_password_change=False)
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 
 

@@ -4,7 +4,9 @@ A run's history row and its audit event are first appended as one JSON line to t
 process's journal (``<data_dir>/sandbox/journal-<pid>.jsonl``; one ``write`` on an
 ``O_APPEND`` file, which a killed process cannot lose: the kernel already holds it), the
 client gets its answer, and a background task inserts the rows in journal order, in
-batches. Reads of the history wait for what is pending (``flush``), so a client that reads
+batches: it gathers the runs of up to ``GATHER_SECONDS`` into one transaction (one insert
+per run cost more CPU than the run itself, and slowed the next request). Reads of the
+history wait for what is pending (``flush`` writes it at once), so a client that reads
 right after a run sees it. On start-up, journals left by processes that are gone are
 replayed (rows already written are skipped by id) and removed.
 """
@@ -31,6 +33,7 @@ log = get_logger("quantlab.sandbox")
 
 JOURNAL_DIR = "sandbox"
 BATCH = 200
+GATHER_SECONDS = 0.25
 
 
 def _journal_pid(path: Path) -> int | None:
@@ -58,6 +61,7 @@ class ExecutionRecorder:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._urgent = asyncio.Event()  # a reader waits: write without gathering
 
     async def start(self) -> None:
         """Replay journals of processes that are gone, then open ours and start writing."""
@@ -94,11 +98,15 @@ class ExecutionRecorder:
     async def flush(self) -> None:
         """Wait until every recorded run is in the database."""
         if self._task is not None and not self._task.done():
+            self._urgent.set()
             await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), GATHER_SECONDS)
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             while True:
@@ -112,6 +120,7 @@ class ExecutionRecorder:
                 # everything journalled is now in the database: start the journal afresh
                 if self._fd is not None:
                     os.ftruncate(self._fd, 0)
+                self._urgent.clear()
                 self._idle.set()
 
     async def _insert(self, entries: list[dict[str, Any]], skip_existing: bool = False) -> None:
@@ -124,10 +133,11 @@ class ExecutionRecorder:
                     )
                 )
                 entries = [e for e in entries if e["execution"]["id"] not in present]
+            # one flush: the unit of work inserts each table's rows in the order they were
+            # added, so the audit ids follow the journal
             for entry in entries:
                 row, event = _decode(entry)
                 session.add(row)
-                await session.flush()  # keeps the audit ids in journal order
                 session.add(event)
             await session.commit()
 

@@ -15,7 +15,7 @@ from quantlab.sandbox.executor.config import ExecutionRequest, SandboxConfig
 from quantlab.sandbox.executor.isolation import IsolationReport, isolation_report
 from quantlab.sandbox.executor.process import Executor, ExecutorError
 from quantlab.sandbox.executor.result import ExecutionResult
-from quantlab.sandbox.executor.run import execute
+from quantlab.sandbox.executor.run import execute_async
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class ExecutorPool:
         """Run ``request`` for ``user`` on a free executor."""
         async with self._lease(user) as executor:
             try:
-                return await asyncio.to_thread(execute, executor, request)
+                return await execute_async(executor, request)
             except ExecutorError as exc:
                 log.error("sandbox executor failed and is replaced: %s", exc)
                 raise SandboxUnavailable("the executor failed; please retry") from exc

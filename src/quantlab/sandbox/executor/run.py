@@ -24,16 +24,26 @@ class SandboxCodeError(Exception):
 
 def execute(executor: Executor, request: ExecutionRequest) -> ExecutionResult:
     """Run ``request`` on a started executor and interpret the reply."""
-    payload = {
+    config = executor.config
+    raw = executor.run(_exec_payload(request), config.limits_header(request.limits), {})
+    return interpret(raw, request.limits.timeout, request.limits.max_memory_mb, config.locals_cap)
+
+
+async def execute_async(executor: Executor, request: ExecutionRequest) -> ExecutionResult:
+    """``execute`` awaited on the running event loop (see ``Executor.run_async``)."""
+    config = executor.config
+    raw = await executor.run_async(_exec_payload(request), config.limits_header(request.limits), {})
+    return interpret(raw, request.limits.timeout, request.limits.max_memory_mb, config.locals_cap)
+
+
+def _exec_payload(request: ExecutionRequest) -> dict[str, object]:
+    return {
         "mode": "exec",
         "code": request.code,
         "globals": request.globals,
         "locals": request.locals,
         "capture_locals": request.capture_locals,
     }
-    config = executor.config
-    raw = executor.run(payload, config.limits_header(request.limits), {})
-    return interpret(raw, request.limits.timeout, request.limits.max_memory_mb, config.locals_cap)
 
 
 def _check_name(name: str) -> None:

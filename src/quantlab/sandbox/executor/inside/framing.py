@@ -61,6 +61,43 @@ def encode_header(header: dict[str, Any]) -> bytes:
     return _LEN.pack(len(body)) + body
 
 
+def parse_frame(data: bytes | bytearray) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+    """The header and blobs of the frame at the start of ``data``; None while incomplete.
+
+    For readers that collect the bytes themselves (the API side awaits them on its event
+    loop); raises ProtocolError like ``read_header`` for what is not a frame.
+    """
+    if len(data) < _LEN.size:
+        return None
+    (size,) = _LEN.unpack_from(data)
+    if size > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER_BYTES}")
+    start = _LEN.size + size
+    if len(data) < start:
+        return None
+    try:
+        header = json.loads(bytes(data[_LEN.size : start]))
+    except ValueError as exc:
+        raise ProtocolError(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    sizes = [(str(item["name"]), int(item["size"])) for item in header.get("blobs", [])]
+    if len(data) < start + sum(n for _, n in sizes):
+        return None
+    blobs: dict[str, bytes] = {}
+    for name, n in sizes:
+        blobs[name] = bytes(data[start : start + n])
+        start += n
+    return header, blobs
+
+
+def encode_message(header: dict[str, Any], blobs: dict[str, bytes] | None = None) -> bytes:
+    """``header`` (with the blob list filled in) and the blobs, as one frame."""
+    blobs = blobs or {}
+    header = {**header, "blobs": [{"name": k, "size": len(v)} for k, v in blobs.items()]}
+    return b"".join([encode_header(header), *blobs.values()])
+
+
 def write_message(fd: int, header: dict[str, Any], blobs: dict[str, bytes] | None = None) -> None:
     """Write ``header`` (with the blob list filled in) followed by the blobs."""
     blobs = blobs or {}
