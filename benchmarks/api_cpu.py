@@ -37,11 +37,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from api_load import POSTGRES_URL, REDIS_URL, pg_execute
+
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get(
-    "QUANTLAB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("QUANTLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROUNDS = 10
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -120,16 +118,6 @@ async def per_request(
     return (time.process_time() - cpu0) / n, (time.perf_counter() - wall0) / n
 
 
-async def _pg(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _signed_in(app: Any, settings: Any, count: int) -> list[str]:
     from quantlab.auth import service as auth_service
     from quantlab.auth import sessions as auth_sessions
@@ -166,7 +154,7 @@ async def bench_read(n: int, profile: bool) -> None:
     db_name = f"quantlab_cpu_{run_id}"
     secret = secrets.token_urlsafe(48)
     prefix = f"quantlab-cpu-{run_id}:"
-    await _pg(f'CREATE DATABASE "{db_name}"')
+    await pg_execute(f'CREATE DATABASE "{db_name}"')
     work = Path(tempfile.mkdtemp(prefix="quantlab-cpu-"))
     try:
         settings = Settings(
@@ -217,7 +205,7 @@ async def bench_read(n: int, profile: bool) -> None:
         for key in client.scan_iter(match=prefix + "*", count=1000):
             client.delete(key)
     finally:
-        await _pg(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        await pg_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
     q_cpu, q_wall = map(statistics.median, zip(*q_runs, strict=True))
     m_cpu, m_wall = map(statistics.median, zip(*m_runs, strict=True))

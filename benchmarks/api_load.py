@@ -148,7 +148,8 @@ def run_wrk(port: int, tokens_file: Path, duration: int, connections: int) -> di
     return parse_wrk(out.stdout)
 
 
-async def _pg(sql: str) -> None:
+async def pg_execute(sql: str) -> None:
+    """Run one statement on the benchmark's PostgreSQL server (create/drop its database)."""
     import asyncpg
 
     conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
@@ -280,7 +281,7 @@ def main() -> int:
         secret_key=secret,
         env="test",
     )
-    asyncio.run(_pg(f'CREATE DATABASE "{db_name}"'))
+    asyncio.run(pg_execute(f'CREATE DATABASE "{db_name}"'))
     try:
         tokens = asyncio.run(prepare(settings))
         tokens_file = work / "tokens.txt"
@@ -305,7 +306,7 @@ def main() -> int:
         for key in client.scan_iter(match=f"quantlab-bench-{run_id}:*", count=1000):
             client.delete(key)
     finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        asyncio.run(pg_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
     ratio = quantlab["rps"] / minimal["rps"]
     print(f"GET {PATH}: wrk -t2 -c{args.connections} -d{args.duration}s, 2 workers each")
