@@ -46,12 +46,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine" / "ml"))
-from models import FULL, LGB_PARAMS, QUICK, REALDATA, SEED
+from models import FULL, QUICK, REALDATA, workflow_config
 from test_qlib_backtest import ALIGNED_LIMITS, qlib_topk_report, sample_panel
 
 from quantlab.engine.ml import (
-    Segments,
-    WorkflowConfig,
     backtest_predictions,
     risk_analysis,
     run_workflow,
@@ -78,14 +76,7 @@ def load(src: Path, spans: dict[str, tuple[str, str]]) -> tuple[Any, np.ndarray]
 
 
 def predictions(panel: Any, spans: dict[str, tuple[str, str]], threads: int) -> np.ndarray:
-    cfg = WorkflowConfig(
-        segments=Segments(spans["train"], spans["valid"], spans["test"]),
-        universe="csi300",
-        params=LGB_PARAMS,
-        seed=SEED,
-        threads=threads,
-    )
-    return run_workflow(panel, cfg).predictions
+    return run_workflow(panel, workflow_config(spans, threads)).predictions
 
 
 def compare(name: str, ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> None:
