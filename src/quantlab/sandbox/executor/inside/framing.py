@@ -41,18 +41,26 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def read_header(fd: int) -> dict[str, Any]:
-    """Read one JSON header (the blobs that follow are left on the channel)."""
-    (size,) = _LEN.unpack(read_exact(fd, _LEN.size))
+def _header_size(prefix: bytes | bytearray) -> int:
+    (size,) = _LEN.unpack_from(prefix)
     if size > MAX_HEADER_BYTES:
         raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER_BYTES}")
+    return int(size)
+
+
+def _decode_header(body: bytes) -> dict[str, Any]:
     try:
-        header = json.loads(read_exact(fd, size))
+        header = json.loads(body)
     except ValueError as exc:
         raise ProtocolError(f"header is not JSON: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
     return header
+
+
+def read_header(fd: int) -> dict[str, Any]:
+    """Read one JSON header (the blobs that follow are left on the channel)."""
+    return _decode_header(read_exact(fd, _header_size(read_exact(fd, _LEN.size))))
 
 
 def encode_header(header: dict[str, Any]) -> bytes:
@@ -69,18 +77,10 @@ def parse_frame(data: bytes | bytearray) -> tuple[dict[str, Any], dict[str, byte
     """
     if len(data) < _LEN.size:
         return None
-    (size,) = _LEN.unpack_from(data)
-    if size > MAX_HEADER_BYTES:
-        raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER_BYTES}")
-    start = _LEN.size + size
+    start = _LEN.size + _header_size(data)
     if len(data) < start:
         return None
-    try:
-        header = json.loads(bytes(data[_LEN.size : start]))
-    except ValueError as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
-    if not isinstance(header, dict):
-        raise ProtocolError("header is not a JSON object")
+    header = _decode_header(bytes(data[_LEN.size : start]))
     sizes = [(str(item["name"]), int(item["size"])) for item in header.get("blobs", [])]
     if len(data) < start + sum(n for _, n in sizes):
         return None
@@ -91,18 +91,23 @@ def parse_frame(data: bytes | bytearray) -> tuple[dict[str, Any], dict[str, byte
     return header, blobs
 
 
+def _listed(header: dict[str, Any], blobs: dict[str, bytes]) -> bytes:
+    """The encoded header with the blob list filled in."""
+    return encode_header(
+        {**header, "blobs": [{"name": k, "size": len(v)} for k, v in blobs.items()]}
+    )
+
+
 def encode_message(header: dict[str, Any], blobs: dict[str, bytes] | None = None) -> bytes:
     """``header`` (with the blob list filled in) and the blobs, as one frame."""
     blobs = blobs or {}
-    header = {**header, "blobs": [{"name": k, "size": len(v)} for k, v in blobs.items()]}
-    return b"".join([encode_header(header), *blobs.values()])
+    return b"".join([_listed(header, blobs), *blobs.values()])
 
 
 def write_message(fd: int, header: dict[str, Any], blobs: dict[str, bytes] | None = None) -> None:
     """Write ``header`` (with the blob list filled in) followed by the blobs."""
     blobs = blobs or {}
-    header = {**header, "blobs": [{"name": k, "size": len(v)} for k, v in blobs.items()]}
-    write_all(fd, encode_header(header))
+    write_all(fd, _listed(header, blobs))
     for data in blobs.values():
         write_all(fd, data)
 
