@@ -251,6 +251,29 @@ def test_order_statistics_computed_together_equal_alone_and_pandas(long_panel: P
         np.testing.assert_allclose(together[e], want, rtol=1e-6, equal_nan=True, err_msg=e)
 
 
+@pytest.mark.parametrize("window", [0, 3, 10])
+def test_families_computed_together_equal_alone(long_panel: Panel, window: int) -> None:
+    # one pass serves Max and IdxMax (Min and IdxMin, the regression's three outputs)
+    # of the same input and window; each must equal its own evaluation
+    x = "$close/Ref($close, 1)"  # holds +-inf where close was 0 the day before
+    exprs = [
+        f"{op}({arg}, {window})"
+        for arg in ("$close", x)
+        for op in ("Max", "IdxMax", "Min", "IdxMin", "Slope", "Rsquare", "Resi")
+    ] + [f"IdxMax($close, {window + 2})", f"Slope($close, {window + 2})"]
+    p = Panel.from_arrays(
+        long_panel.calendar,
+        list(long_panel.instruments),
+        {"close": np.where(np.arange(400)[:, None] % 97 == 5, 0.0, long_panel["close"])},
+    )
+    together = evaluate(exprs, p, cache=None)
+    assert np.isinf(evaluate(x, p, cache=None)[x]).any()
+    for e in exprs:
+        alone = evaluate(e, p, cache=None)[e]
+        np.testing.assert_array_equal(together[e], alone, err_msg=e)
+        assert np.isfinite(alone).any(), e  # (an expanding window holding +-inf is NaN)
+
+
 # --- numerically hard windows: large levels, moves of a few float32 steps, gaps, flats ----
 
 

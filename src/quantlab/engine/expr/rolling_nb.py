@@ -318,12 +318,19 @@ def mad_nb(x, first, last, window):
 
 
 @njit(cache=True, nogil=True)
-def _extreme_nb(x, first, last, window, want_max, want_index):
+def extremes_nb(x, first, last, window, want_max, want_value, want_index):
+    """Rolling maximum (``want_max``) or minimum and its 1-based position, each when wanted.
+
+    Returns ``(value, position)``, ``(N, T)`` float32 each (``(0, 0)`` for one not wanted),
+    equal to :func:`max_nb` and :func:`idxmax_nb` (or ``min_nb``, ``idxmin_nb``): one pass
+    for ``Max(x, d)`` and ``IdxMax(x, d)`` together.
+    """
     # Monotonic deque of day indices: O(1) amortised per day and exact (no arithmetic).
     # Only strictly worse values are dropped, so the front is the first occurrence of the
     # extreme, as numpy's argmax picks.
     n, T = x.shape
-    out = _empty_nb(n, T)
+    values = _empty_nb(n, T) if want_value else _empty_nb(0, 0)
+    index = _empty_nb(n, T) if want_index else _empty_nb(0, 0)
     dq = np.empty(T, dtype=np.int64)
     for j in range(n):
         f, l_ = first[j], last[j]
@@ -347,32 +354,35 @@ def _extreme_nb(x, first, last, window, want_max, want_index):
                 tail += 1
             if head < tail:
                 at = dq[head]
-                out[j, t] = (at - lo + 1) if want_index else x[j, at]
-    return out
+                if want_value:
+                    values[j, t] = x[j, at]
+                if want_index:
+                    index[j, t] = at - lo + 1
+    return values, index
 
 
 @njit(cache=True, nogil=True)
 def max_nb(x, first, last, window):
     """Rolling maximum of valid values."""
-    return _extreme_nb(x, first, last, window, True, False)
+    return extremes_nb(x, first, last, window, True, True, False)[0]
 
 
 @njit(cache=True, nogil=True)
 def min_nb(x, first, last, window):
     """Rolling minimum of valid values."""
-    return _extreme_nb(x, first, last, window, False, False)
+    return extremes_nb(x, first, last, window, False, True, False)[0]
 
 
 @njit(cache=True, nogil=True)
 def idxmax_nb(x, first, last, window):
     """1-based position of the (first) maximum, counted from the window start."""
-    return _extreme_nb(x, first, last, window, True, True)
+    return extremes_nb(x, first, last, window, True, False, True)[1]
 
 
 @njit(cache=True, nogil=True)
 def idxmin_nb(x, first, last, window):
     """1-based position of the (first) minimum, counted from the window start."""
-    return _extreme_nb(x, first, last, window, False, True)
+    return extremes_nb(x, first, last, window, False, False, True)[1]
 
 
 @njit(cache=True, nogil=True)
