@@ -274,6 +274,52 @@ def test_families_computed_together_equal_alone(long_panel: Panel, window: int) 
         assert np.isfinite(alone).any(), e  # (an expanding window holding +-inf is NaN)
 
 
+@pytest.mark.parametrize("window", [0, 5, 20])
+def test_pair_windows_with_one_sided_gaps_match_float64(window: int) -> None:
+    # long stretches where both inputs are valid (the own sums ride on the paired ones),
+    # then days missing on one side only, a spread collapsing 1e8-fold (the paired sums
+    # are re-added) and a flat stretch of one input (Qlib's mask)
+    rng = np.random.default_rng(5)
+    t = 360
+    x = 50 + np.cumsum(rng.normal(0, 1, (t, 3)), axis=0)
+    y = 10 + rng.normal(0, 1, (t, 3))
+    x[150:360:7, 0] = NAN
+    y[200:360:11, 0] = NAN
+    y[100:, 1] = 10 + rng.normal(0, 1e-7, t - 100).round(9)
+    x[240:300, 2] = 42.0
+    x[np.arange(t) % 13 == 3, 2] = NAN
+    y[np.arange(t) % 17 == 4, 2] = NAN
+    fields = {"close": x, "open": y}
+    p = Panel.from_arrays(np.arange(t).astype("datetime64[D]"), list("ABC"), fields)
+    got = evaluate(
+        [f"Corr($close, $open, {window})", f"Cov($close, $open, {window})"], p, cache=None
+    )
+    a = x.astype(np.float32).astype(np.float64)
+    b = y.astype(np.float32).astype(np.float64)
+    corr = np.full((t, 3), NAN)
+    cov = np.full((t, 3), NAN)
+    for j in range(3):
+        for d in range(t):
+            days = np.arange(max(0, d - window + 1) if window else 0, d + 1)
+            xa, yb = a[days, j], b[days, j]
+            both = ~np.isnan(xa) & ~np.isnan(yb)
+            if both.sum() < 2:
+                continue
+            cov[d, j] = np.cov(xa[both], yb[both])[0, 1]
+            own = [v[~np.isnan(v)] for v in (xa, yb)]
+            if any(len(v) >= 2 and np.std(v, ddof=1) <= 2e-5 for v in own):
+                continue  # Qlib's flat mask, on each input's own valid values
+            corr[d, j] = np.corrcoef(xa[both], yb[both])[0, 1]
+    if window:  # windows inside C's flat stretch
+        assert np.isnan(got[f"Corr($close, $open, {window})"][260:300, 2]).all()
+    np.testing.assert_allclose(
+        got[f"Cov($close, $open, {window})"], cov, rtol=1e-4, atol=1e-9, equal_nan=True
+    )
+    np.testing.assert_allclose(
+        got[f"Corr($close, $open, {window})"], corr, rtol=1e-4, atol=1e-5, equal_nan=True
+    )
+
+
 # --- numerically hard windows: large levels, moves of a few float32 steps, gaps, flats ----
 
 

@@ -51,12 +51,29 @@ def _paired_centred_nb(x, y, j, lo, hi):
     return cnt, mx, my, sxx, syy, sxy
 
 
+#: Above this multiple of ``FLAT_STD ** 2 * (count - 1)`` an input's m2 is certainly not
+#: flat (its std is well above ``FLAT_STD``): the exact test is skipped.
+_NOT_FLAT = 1.01 * FLAT_STD * FLAT_STD
+
+
+@njit(cache=True, inline="always")
+def _flat_std_nb(cnt, m2):
+    """Qlib's flat test of one input's own valid values: std (ddof 1) at most 2e-5."""
+    if m2 > _NOT_FLAT * (cnt - 1):
+        return False
+    return np.sqrt(max(m2, 0.0) / (cnt - 1)) <= FLAT_STD
+
+
 @njit(cache=True)
 def _pair_nb(x, y, first, last, window, corr):
     # Running Welford sums, as _spread_nb: for the paired days (co-moment sxy) and, for
     # Qlib's flat test, for each input's own valid days; all recomputed in two passes once
     # per window length. Flatness is tracked exactly, paired and own, so a flat input
     # gives exactly 0 covariance and NaN correlation as the two-pass sums do.
+    # While every day since the last recomputation had both inputs valid or both missing
+    # (``same``), each input's own sums are the paired ones, bit for bit (the same
+    # operations on the same days): they are then not kept apart, only copied out when a
+    # day breaks the match.
     n, T = x.shape
     out = _empty_nb(n, T)
     for j in range(n):
@@ -77,11 +94,13 @@ def _pair_nb(x, y, first, last, window, corr):
         cy = 0
         oy = 0.0
         m2y = 0.0
+        same = True
         # flat trackers: (value, last valid day, break day) for own x, own y, paired x, y
         vx, lx, bx = 0.0, -1, -1
         vy, ly, by = 0.0, -1, -1
         vpx, lpx, bpx = 0.0, -1, -1
         vpy, lpy, bpy = 0.0, -1, -1
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
             a = np.float64(x[j, t])
@@ -93,7 +112,7 @@ def _pair_nb(x, y, first, last, window, corr):
             if a == a and b == b:
                 vpx, lpx, bpx = _flat_add_nb(vpx, lpx, bpx, t, a)
                 vpy, lpy, bpy = _flat_add_nb(vpy, lpy, bpy, t, b)
-            if window > 0 and (t - f) % window == 0:
+            if window > 0 and phase == 0:
                 cnt, mx, my, sxx, syy, sxy = _paired_centred_nb(x, y, j, lo, t)
                 peak_x = sxx
                 peak_y = syy
@@ -103,11 +122,17 @@ def _pair_nb(x, y, first, last, window, corr):
                     ox = 0.0
                 if cy == 0:
                     oy = 0.0
+                same = cx == cnt and cy == cnt
             else:
-                if a == a:
-                    cx, ox, m2x = _welford_add_nb(cx, ox, m2x, a)
-                if b == b:
-                    cy, oy, m2y = _welford_add_nb(cy, oy, m2y, b)
+                if same and (a == a) != (b == b):
+                    same = False
+                    cx, ox, m2x = cnt, mx, sxx
+                    cy, oy, m2y = cnt, my, syy
+                if not same:
+                    if a == a:
+                        cx, ox, m2x = _welford_add_nb(cx, ox, m2x, a)
+                    if b == b:
+                        cy, oy, m2y = _welford_add_nb(cy, oy, m2y, b)
                 if a == a and b == b:
                     cnt += 1
                     dx = a - mx
@@ -120,10 +145,11 @@ def _pair_nb(x, y, first, last, window, corr):
                 if window > 0 and lo > f:
                     a = np.float64(x[j, lo - 1])
                     b = np.float64(y[j, lo - 1])
-                    if a == a:
-                        cx, ox, m2x = _welford_drop_nb(cx, ox, m2x, a)
-                    if b == b:
-                        cy, oy, m2y = _welford_drop_nb(cy, oy, m2y, b)
+                    if not same:
+                        if a == a:
+                            cx, ox, m2x = _welford_drop_nb(cx, ox, m2x, a)
+                        if b == b:
+                            cy, oy, m2y = _welford_drop_nb(cy, oy, m2y, b)
                     if a == a and b == b:
                         cnt -= 1
                         if cnt == 0:
@@ -136,11 +162,16 @@ def _pair_nb(x, y, first, last, window, corr):
                             sxx -= dx * (a - mx)
                             syy -= dy * (b - my)
                             sxy -= dx * (b - my)
+            phase = phase + 1 if phase + 1 < window else 0
             # Dropping a day leaves an absolute error near 1e-16 of the largest sum seen;
             # if the paired spread has since shrunk 1e8-fold, re-add this window in full.
             peak_x = max(peak_x, sxx)
             peak_y = max(peak_y, syy)
             if sxx < 1e-8 * peak_x or syy < 1e-8 * peak_y:
+                if same:  # the own sums part from the paired ones here
+                    same = False
+                    cx, ox, m2x = cnt, mx, sxx
+                    cy, oy, m2y = cnt, my, syy
                 cnt, mx, my, sxx, syy, sxy = _paired_centred_nb(x, y, j, lo, t)
                 peak_x = sxx
                 peak_y = syy
@@ -153,9 +184,11 @@ def _pair_nb(x, y, first, last, window, corr):
                 out[j, t] = cov / (cnt - 1)
                 continue
             # Qlib's flat test uses each input's own valid values, not the paired ones.
-            if cx >= 2 and (bx < lo or np.sqrt(max(m2x, 0.0) / (cx - 1)) <= FLAT_STD):
+            if same:
+                cx, m2x, cy, m2y = cnt, sxx, cnt, syy
+            if cx >= 2 and (bx < lo or _flat_std_nb(cx, m2x)):
                 continue
-            if cy >= 2 and (by < lo or np.sqrt(max(m2y, 0.0) / (cy - 1)) <= FLAT_STD):
+            if cy >= 2 and (by < lo or _flat_std_nb(cy, m2y)):
                 continue
             px = 0.0 if flat_px else max(sxx, 0.0)
             py = 0.0 if flat_py else max(syy, 0.0)
