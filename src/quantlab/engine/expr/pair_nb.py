@@ -12,7 +12,7 @@ from numba import njit
 
 from quantlab.engine.expr.rolling_nb import (
     FLAT_STD,
-    _centred_nb,
+    _centred2_nb,
     _empty_nb,
     _flat_add_nb,
     _start_nb,
@@ -116,12 +116,8 @@ def _pair_nb(x, y, first, last, window, corr):
                 cnt, mx, my, sxx, syy, sxy = _paired_centred_nb(x, y, j, lo, t)
                 peak_x = sxx
                 peak_y = syy
-                cx, ox, m2x, _m3, _m4, _same = _centred_nb(x, j, lo, t)
-                cy, oy, m2y, _m3, _m4, _same = _centred_nb(y, j, lo, t)
-                if cx == 0:
-                    ox = 0.0
-                if cy == 0:
-                    oy = 0.0
+                cx, ox, m2x = _centred2_nb(x, j, lo, t)
+                cy, oy, m2y = _centred2_nb(y, j, lo, t)
                 same = cx == cnt and cy == cnt
             else:
                 if same and (a == a) != (b == b):

@@ -180,6 +180,29 @@ def _moment_nb(x, first, last, window, what):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _centred2_nb(x, j, lo, hi):
+    """Count, mean and m2 of the valid values in x[j, lo:hi+1]; as :func:`_centred_nb`'s
+    (the same sums), mean 0 when there is none."""
+    cnt = 0
+    s = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            s += v
+            cnt += 1
+    if cnt == 0:
+        return 0, 0.0, 0.0
+    m = s / cnt
+    m2 = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            d = v - m
+            m2 += d * d
+    return cnt, m, m2
+
+
 @njit(cache=True, nogil=True)
 def _centred_nb(x, j, lo, hi):
     """Count, mean and central sums m2, m3, m4 of the valid values in x[j, lo:hi+1]."""
@@ -278,9 +301,7 @@ def _spread_nb(x, first, last, window, root):
             if v == v:
                 cur, last_valid, brk = _flat_add_nb(cur, last_valid, brk, t, v)
             if window > 0 and (t - f) % window == 0:
-                cnt, mean, m2, _m3, _m4, _same = _centred_nb(x, j, lo, t)
-                if cnt == 0:
-                    mean = 0.0
+                cnt, mean, m2 = _centred2_nb(x, j, lo, t)
             else:
                 if v == v:
                     cnt, mean, m2 = _welford_add_nb(cnt, mean, m2, v)
