@@ -11,10 +11,10 @@ import numpy as np
 from numba import njit
 
 from quantlab.engine.expr.rolling_nb import (
-    FLAT_STD,
     _centred2_nb,
     _empty_nb,
     _flat_add_nb,
+    _flat_std_nb,
     _start_nb,
     _welford_add_nb,
     _welford_drop_nb,
@@ -49,19 +49,6 @@ def _paired_centred_nb(x, y, j, lo, hi):
             syy += (b - my) * (b - my)
             sxy += (a - mx) * (b - my)
     return cnt, mx, my, sxx, syy, sxy
-
-
-#: Above this multiple of ``FLAT_STD ** 2 * (count - 1)`` an input's m2 is certainly not
-#: flat (its std is well above ``FLAT_STD``): the exact test is skipped.
-_NOT_FLAT = 1.01 * FLAT_STD * FLAT_STD
-
-
-@njit(cache=True, inline="always")
-def _flat_std_nb(cnt, m2):
-    """Qlib's flat test of one input's own valid values: std (ddof 1) at most 2e-5."""
-    if m2 > _NOT_FLAT * (cnt - 1):
-        return False
-    return np.sqrt(max(m2, 0.0) / (cnt - 1)) <= FLAT_STD
 
 
 @njit(cache=True)

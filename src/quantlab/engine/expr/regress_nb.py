@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantlab.engine.expr.rolling_nb import FLAT_STD, _empty_nb, _start_nb
+from quantlab.engine.expr.rolling_nb import _empty_nb, _flat_std_nb, _start_nb
 
 #: Relative size of ``syy`` below which a day is recomputed in two passes.
 _CANCEL = 1e-8
@@ -86,9 +86,11 @@ def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
         syy = 0.0
         o = f
         ref = 0.0
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
-            rebuild = window > 0 and (t - f) % window == 0
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
             if rebuild:
                 cnt = 0
                 ninf = 0
@@ -156,9 +158,7 @@ def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
             slope = sxy / sxx if sxx > 0 else np.nan
             if want_slope:
                 slopes[j, t] = slope
-            if want_rsquare and not (
-                cnt >= 2 and window > 0 and np.sqrt(max(cyy, 0.0) / (cnt - 1)) <= FLAT_STD
-            ):
+            if want_rsquare and not (cnt >= 2 and window > 0 and _flat_std_nb(cnt, cyy)):
                 den = sxx * cyy
                 rsqs[j, t] = sxy * sxy / den if den > 0 else np.nan
             if want_resi:

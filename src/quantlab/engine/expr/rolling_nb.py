@@ -26,6 +26,19 @@ _NAN = np.float32(np.nan)
 FLAT_STD = 2e-5
 
 
+#: Above this multiple of ``FLAT_STD ** 2 * (count - 1)`` an input's m2 is certainly not
+#: flat (its std is well above ``FLAT_STD``): the exact test is skipped.
+_NOT_FLAT = 1.01 * FLAT_STD * FLAT_STD
+
+
+@njit(cache=True, inline="always")
+def _flat_std_nb(cnt, m2):
+    """Qlib's flat test of one input's own valid values: std (ddof 1) at most 2e-5."""
+    if m2 > _NOT_FLAT * (cnt - 1):
+        return False
+    return np.sqrt(max(m2, 0.0) / (cnt - 1)) <= FLAT_STD
+
+
 @njit(cache=True, inline="always")
 def _start_nb(t: int, first: int, window: int) -> int:
     if window <= 0:
@@ -272,10 +285,10 @@ def _welford_drop_nb(cnt, mean, m2, v):
 @njit(cache=True, inline="always")
 def _flat_add_nb(cur, last_valid, brk, t, v):
     # A window's valid values are all equal iff the last valid day before the current run
-    # of equal values (``brk``) lies before the window start; exact, no arithmetic.
-    if last_valid >= 0 and v != cur:
-        brk = last_valid
-    return v, t, brk
+    # of equal values (``brk``) lies before the window start; exact, no arithmetic. Before
+    # the first valid day ``brk`` and ``last_valid`` are both -1, so no test of it is
+    # needed: one select, no branch on the data.
+    return v, t, last_valid if v != cur else brk
 
 
 @njit(cache=True, nogil=True)
@@ -295,12 +308,15 @@ def _spread_nb(x, first, last, window, root):
         cur = 0.0
         last_valid = -1
         brk = -1
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
             v = np.float64(x[j, t])
             if v == v:
                 cur, last_valid, brk = _flat_add_nb(cur, last_valid, brk, t, v)
-            if window > 0 and (t - f) % window == 0:
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
+            if rebuild:
                 cnt, mean, m2 = _centred2_nb(x, j, lo, t)
             else:
                 if v == v:
