@@ -320,6 +320,44 @@ def test_pair_windows_with_one_sided_gaps_match_float64(window: int) -> None:
     )
 
 
+@pytest.mark.parametrize("window", [0, 1, 2, 5, 7])
+def test_extremes_match_a_scan_of_each_window(window: int) -> None:
+    # ties (the earlier day wins, -0.0 and 0.0 included), NaN runs longer than the window,
+    # +-inf, a flat life, a late birth, a life shorter than the window, one never born
+    from quantlab.engine.expr.rolling_nb import extremes_nb
+
+    rng = np.random.default_rng(9)
+    t = 60
+    x = rng.integers(-3, 4, (6, t)).astype(np.float32)  # small integers: many ties
+    x[0, 10:20] = NAN
+    x[0, 30] = np.inf
+    x[0, 41] = -np.inf
+    x[1, rng.random(t) < 0.3] = NAN
+    x[2, :] = 4.0  # flat
+    x[3, ::3] = -0.0
+    x[3, 1::3] = 0.0
+    first = np.array([0, 0, 0, 5, 50, -1], dtype=np.int64)
+    last = np.array([59, 59, 59, 59, 53, -1], dtype=np.int64)
+    for want_max in (True, False):
+        values, index = extremes_nb(x, first, last, window, want_max, True, True)
+        for j in range(6):
+            for d in range(t):
+                f, l_ = first[j], last[j]
+                want_v, want_i = NAN, NAN
+                if f >= 0 and f <= d <= l_:
+                    lo = f if window == 0 else max(f, d - window + 1)
+                    w = x[j, lo : d + 1].astype(np.float64)
+                    ok = np.flatnonzero(~np.isnan(w))
+                    if len(ok):
+                        best = w[ok].max() if want_max else w[ok].min()
+                        at = ok[np.flatnonzero(w[ok] == best)[0]]  # first occurrence
+                        want_v, want_i = w[at], at + 1
+                np.testing.assert_array_equal(values[j, d], want_v, err_msg=f"{j} {d}")
+                np.testing.assert_array_equal(index[j, d], want_i, err_msg=f"{j} {d}")
+                if want_v == 0:  # the sign of zero is the first occurrence's
+                    assert np.signbit(values[j, d]) == np.signbit(want_v), (j, d)
+
+
 # --- numerically hard windows: large levels, moves of a few float32 steps, gaps, flats ----
 
 

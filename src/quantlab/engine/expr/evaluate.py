@@ -66,7 +66,7 @@ def _inf_to_nan(x: np.ndarray) -> np.ndarray:
 
 #: Windowed ops computed together when a set of expressions asks for several of one
 #: family over the same input and window: one sorted window serves every quantile and
-#: the rank, one deque the extreme and its position, one regression its three outputs.
+#: the rank, one pass the extreme and its position, one regression its three outputs.
 _FAMILIES: dict[str, str] = {
     "Quantile": "order",
     "Med": "order",

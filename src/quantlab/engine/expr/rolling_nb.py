@@ -354,6 +354,12 @@ def mad_nb(x, first, last, window):
     return out
 
 
+@njit(cache=True, inline="always")
+def _beats_nb(a, b, want_max):
+    """``a`` strictly better than ``b``: greater for a maximum, smaller for a minimum."""
+    return a > b if want_max else a < b
+
+
 @njit(cache=True, nogil=True)
 def extremes_nb(x, first, last, window, want_max, want_value, want_index):
     """Rolling maximum (``want_max``) or minimum and its 1-based position, each when wanted.
@@ -362,35 +368,51 @@ def extremes_nb(x, first, last, window, want_max, want_value, want_index):
     equal to :func:`max_nb` and :func:`idxmax_nb` (or ``min_nb``, ``idxmin_nb``): one pass
     for ``Max(x, d)`` and ``IdxMax(x, d)`` together.
     """
-    # Monotonic deque of day indices: O(1) amortised per day and exact (no arithmetic).
-    # Only strictly worse values are dropped, so the front is the first occurrence of the
-    # extreme, as numpy's argmax picks.
+    # Van Herk / Gil-Werman: the days from ``first`` are cut into blocks of ``window``
+    # days; a window is the tail of one block (a suffix, computed backwards beforehand)
+    # and the head of the next (a prefix, carried forwards), so each day costs a few
+    # selects and no branch on the data; exact (no arithmetic). Ties keep the earlier
+    # day, as numpy's argmax picks: a later day wins only when strictly better. NaN days
+    # are absent (position -1).
     n, T = x.shape
     values = _empty_nb(n, T) if want_value else _empty_nb(0, 0)
     index = _empty_nb(n, T) if want_index else _empty_nb(0, 0)
-    dq = np.empty(T, dtype=np.int64)
+    # best day of [i, end of i's block] and its value (NaN: none)
+    suffix = np.empty(T, dtype=np.int64)
+    suffix_v = np.empty(T, dtype=np.float64)
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
             continue
-        head = 0
-        tail = 0
+        w = window if window > 0 else l_ - f + 1  # expanding: one block
+        for start in range(f + ((l_ - f) // w) * w, f - 1, -w):
+            best = -1
+            bv = np.nan
+            for i in range(min(start + w, l_ + 1) - 1, start - 1, -1):
+                v = np.float64(x[j, i])
+                take = (v == v) & ~_beats_nb(bv, v, want_max)  # i is the earlier day
+                best = i if take else best
+                bv = v if take else bv
+                suffix[i] = best
+                suffix_v[i] = bv
+        head = -1  # best day of [start of t's block, t] and its value
+        hv = np.nan
+        phase = 0
         for t in range(f, l_ + 1):
+            if phase == 0:
+                head = -1
+                hv = np.nan
+            v = np.float64(x[j, t])
+            take = (v == v) & ((hv != hv) | _beats_nb(v, hv, want_max))
+            head = t if take else head
+            hv = v if take else hv
             lo = _start_nb(t, f, window)
-            while head < tail and dq[head] < lo:
-                head += 1
-            v = x[j, t]
-            if v == v:
-                if want_max:
-                    while head < tail and x[j, dq[tail - 1]] < v:
-                        tail -= 1
-                else:
-                    while head < tail and x[j, dq[tail - 1]] > v:
-                        tail -= 1
-                dq[tail] = t
-                tail += 1
-            if head < tail:
-                at = dq[head]
+            at = head
+            if lo < t - phase:  # the window reaches back into the previous block
+                tv = suffix_v[lo]
+                at = head if (tv != tv) | _beats_nb(hv, tv, want_max) else suffix[lo]
+            phase = phase + 1 if phase + 1 < w else 0
+            if at >= 0:
                 if want_value:
                     values[j, t] = x[j, at]
                 if want_index:
