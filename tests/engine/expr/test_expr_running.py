@@ -251,6 +251,113 @@ def test_order_statistics_computed_together_equal_alone_and_pandas(long_panel: P
         np.testing.assert_allclose(together[e], want, rtol=1e-6, equal_nan=True, err_msg=e)
 
 
+@pytest.mark.parametrize("window", [0, 3, 10])
+def test_families_computed_together_equal_alone(long_panel: Panel, window: int) -> None:
+    # one pass serves Max and IdxMax (Min and IdxMin, the regression's three outputs)
+    # of the same input and window; each must equal its own evaluation
+    x = "$close/Ref($close, 1)"  # holds +-inf where close was 0 the day before
+    exprs = [
+        f"{op}({arg}, {window})"
+        for arg in ("$close", x)
+        for op in ("Max", "IdxMax", "Min", "IdxMin", "Slope", "Rsquare", "Resi")
+    ] + [f"IdxMax($close, {window + 2})", f"Slope($close, {window + 2})"]
+    p = Panel.from_arrays(
+        long_panel.calendar,
+        list(long_panel.instruments),
+        {"close": np.where(np.arange(400)[:, None] % 97 == 5, 0.0, long_panel["close"])},
+    )
+    together = evaluate(exprs, p, cache=None)
+    assert np.isinf(evaluate(x, p, cache=None)[x]).any()
+    for e in exprs:
+        alone = evaluate(e, p, cache=None)[e]
+        np.testing.assert_array_equal(together[e], alone, err_msg=e)
+        assert np.isfinite(alone).any(), e  # (an expanding window holding +-inf is NaN)
+
+
+@pytest.mark.parametrize("window", [0, 5, 20])
+def test_pair_windows_with_one_sided_gaps_match_float64(window: int) -> None:
+    # long stretches where both inputs are valid (the own sums ride on the paired ones),
+    # then days missing on one side only, a spread collapsing 1e8-fold (the paired sums
+    # are re-added) and a flat stretch of one input (Qlib's mask)
+    rng = np.random.default_rng(5)
+    t = 360
+    x = 50 + np.cumsum(rng.normal(0, 1, (t, 3)), axis=0)
+    y = 10 + rng.normal(0, 1, (t, 3))
+    x[150:360:7, 0] = NAN
+    y[200:360:11, 0] = NAN
+    y[100:, 1] = 10 + rng.normal(0, 1e-7, t - 100).round(9)
+    x[240:300, 2] = 42.0
+    x[np.arange(t) % 13 == 3, 2] = NAN
+    y[np.arange(t) % 17 == 4, 2] = NAN
+    fields = {"close": x, "open": y}
+    p = Panel.from_arrays(np.arange(t).astype("datetime64[D]"), list("ABC"), fields)
+    got = evaluate(
+        [f"Corr($close, $open, {window})", f"Cov($close, $open, {window})"], p, cache=None
+    )
+    a = x.astype(np.float32).astype(np.float64)
+    b = y.astype(np.float32).astype(np.float64)
+    corr = np.full((t, 3), NAN)
+    cov = np.full((t, 3), NAN)
+    for j in range(3):
+        for d in range(t):
+            days = np.arange(max(0, d - window + 1) if window else 0, d + 1)
+            xa, yb = a[days, j], b[days, j]
+            both = ~np.isnan(xa) & ~np.isnan(yb)
+            if both.sum() < 2:
+                continue
+            cov[d, j] = np.cov(xa[both], yb[both])[0, 1]
+            own = [v[~np.isnan(v)] for v in (xa, yb)]
+            if any(len(v) >= 2 and np.std(v, ddof=1) <= 2e-5 for v in own):
+                continue  # Qlib's flat mask, on each input's own valid values
+            corr[d, j] = np.corrcoef(xa[both], yb[both])[0, 1]
+    if window:  # windows inside C's flat stretch
+        assert np.isnan(got[f"Corr($close, $open, {window})"][260:300, 2]).all()
+    np.testing.assert_allclose(
+        got[f"Cov($close, $open, {window})"], cov, rtol=1e-4, atol=1e-9, equal_nan=True
+    )
+    np.testing.assert_allclose(
+        got[f"Corr($close, $open, {window})"], corr, rtol=1e-4, atol=1e-5, equal_nan=True
+    )
+
+
+@pytest.mark.parametrize("window", [0, 1, 2, 5, 7])
+def test_extremes_match_a_scan_of_each_window(window: int) -> None:
+    # ties (the earlier day wins, -0.0 and 0.0 included), NaN runs longer than the window,
+    # +-inf, a flat life, a late birth, a life shorter than the window, one never born
+    from quantlab.engine.expr.rolling_nb import extremes_nb
+
+    rng = np.random.default_rng(9)
+    t = 60
+    x = rng.integers(-3, 4, (6, t)).astype(np.float32)  # small integers: many ties
+    x[0, 10:20] = NAN
+    x[0, 30] = np.inf
+    x[0, 41] = -np.inf
+    x[1, rng.random(t) < 0.3] = NAN
+    x[2, :] = 4.0  # flat
+    x[3, ::3] = -0.0
+    x[3, 1::3] = 0.0
+    first = np.array([0, 0, 0, 5, 50, -1], dtype=np.int64)
+    last = np.array([59, 59, 59, 59, 53, -1], dtype=np.int64)
+    for want_max in (True, False):
+        values, index = extremes_nb(x, first, last, window, want_max, True, True)
+        for j in range(6):
+            for d in range(t):
+                f, l_ = first[j], last[j]
+                want_v, want_i = NAN, NAN
+                if f >= 0 and f <= d <= l_:
+                    lo = f if window == 0 else max(f, d - window + 1)
+                    w = x[j, lo : d + 1].astype(np.float64)
+                    ok = np.flatnonzero(~np.isnan(w))
+                    if len(ok):
+                        best = w[ok].max() if want_max else w[ok].min()
+                        at = ok[np.flatnonzero(w[ok] == best)[0]]  # first occurrence
+                        want_v, want_i = w[at], at + 1
+                np.testing.assert_array_equal(values[j, d], want_v, err_msg=f"{j} {d}")
+                np.testing.assert_array_equal(index[j, d], want_i, err_msg=f"{j} {d}")
+                if want_v == 0:  # the sign of zero is the first occurrence's
+                    assert np.signbit(values[j, d]) == np.signbit(want_v), (j, d)
+
+
 # --- numerically hard windows: large levels, moves of a few float32 steps, gaps, flats ----
 
 

@@ -42,14 +42,7 @@ _WINDOWED: dict[str, Callable[..., np.ndarray]] = {
     "Var": rl.var_nb,
     "Skew": mo.skew_nb,
     "Kurt": mo.kurt_nb,
-    "Max": rl.max_nb,
-    "Min": rl.min_nb,
-    "IdxMax": rl.idxmax_nb,
-    "IdxMin": rl.idxmin_nb,
     "Mad": rl.mad_nb,
-    "Slope": rg.slope_nb,
-    "Rsquare": rg.rsquare_nb,
-    "Resi": rg.resi_nb,
     "WMA": rl.wma_nb,
 }
 _CROSS_SECTIONAL: dict[str, Callable[..., np.ndarray]] = {
@@ -71,12 +64,25 @@ def _inf_to_nan(x: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(x), np.float32(np.nan), x)
 
 
-#: Ops read from one sorted window per (input, window): computed together.
-_ORDER_OPS = frozenset({"Quantile", "Med", "Rank"})
+#: Windowed ops computed together when a set of expressions asks for several of one
+#: family over the same input and window: one sorted window serves every quantile and
+#: the rank, one pass the extreme and its position, one regression its three outputs.
+_FAMILIES: dict[str, str] = {
+    "Quantile": "order",
+    "Med": "order",
+    "Rank": "order",
+    "Max": "max",
+    "IdxMax": "max",
+    "Min": "min",
+    "IdxMin": "min",
+    "Slope": "regress",
+    "Rsquare": "regress",
+    "Resi": "regress",
+}
 
 
-def _order_key(node: Call) -> tuple[Node, int]:
-    return node.args[0], int(node.params[0])
+def _family_key(node: Call) -> tuple[str, Node, int]:
+    return _FAMILIES[node.op], node.args[0], int(node.params[0])
 
 
 def _order_q(node: Call) -> float:
@@ -102,25 +108,41 @@ class _Evaluator:
         self.first = np.ascontiguousarray(panel.first[cols], dtype=np.int64)
         self.last = np.ascontiguousarray(panel.last[cols], dtype=np.int64)
         self.n, self.t = len(self.first), len(panel.calendar)
-        self.order_groups: dict[tuple[Node, int], list[Call]] = {}
+        self.families: dict[tuple[str, Node, int], list[Call]] = {}
         # Cross and CrossDown wanted of the same inputs: one pass computes both
         self.signal_ops: dict[tuple[Node, ...], set[str]] = {}
         self.pending: dict[Node, np.ndarray] = {}
 
-    def order_stats(self, node: Call, x: np.ndarray) -> np.ndarray:
-        """``node``'s result; its siblings over the same input and window wait in
-        ``pending`` (one pass of the sorted window serves them all)."""
-        members = self.order_groups.get(_order_key(node), [node])
-        qs = sorted({_order_q(m) for m in members if m.op != "Rank"})
-        rank = any(m.op == "Rank" for m in members)
-        planes = od.order_stats_nb(
-            x, self.first, self.last, int(node.params[0]), np.array(qs, np.float64), rank
-        )
+    def family(self, node: Call, x: np.ndarray) -> np.ndarray:
+        """``node``'s result; its siblings of the same family over the same input and
+        window wait in ``pending`` (one pass serves them all)."""
+        members = self.families.get(_family_key(node), [node])
+        planes = self.family_planes(node, members, x)
         for m in members:
-            plane = planes[-1] if m.op == "Rank" else planes[qs.index(_order_q(m))]
             if m != node:
-                self.pending[m] = plane
-        return planes[-1] if node.op == "Rank" else planes[qs.index(_order_q(node))]
+                self.pending[m] = planes[m]
+        return planes[node]
+
+    def family_planes(
+        self, node: Call, members: list[Call], x: np.ndarray
+    ) -> dict[Call, np.ndarray]:
+        f, l_, window = self.first, self.last, int(node.params[0])
+        ops = {m.op for m in members}
+        kind = _FAMILIES[node.op]
+        if kind == "order":
+            qs = sorted({_order_q(m) for m in members if m.op != "Rank"})
+            planes = od.order_stats_nb(x, f, l_, window, np.array(qs, np.float64), "Rank" in ops)
+            return {
+                m: planes[-1] if m.op == "Rank" else planes[qs.index(_order_q(m))] for m in members
+            }
+        if kind == "regress":
+            fits = rg.regress_nb(x, f, l_, window, "Slope" in ops, "Rsquare" in ops, "Resi" in ops)
+            return {m: fits[("Slope", "Rsquare", "Resi").index(m.op)] for m in members}
+        value_op, index_op = ("Max", "IdxMax") if kind == "max" else ("Min", "IdxMin")
+        value, index = rl.extremes_nb(
+            x, f, l_, window, kind == "max", value_op in ops, index_op in ops
+        )
+        return {m: index if m.op.startswith("Idx") else value for m in members}
 
     def crosses(self, node: Call, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``node``'s result (Cross or CrossDown); the other one of the same inputs, when
@@ -198,8 +220,8 @@ class _Evaluator:
         if kind == "pair_rolling":
             fn = pr.corr_nb if node.op == "Corr" else pr.cov_nb
             return fn(xs[0], xs[1], f, l_, int(node.params[0]))
-        if node.op in _ORDER_OPS:
-            return self.order_stats(node, xs[0])
+        if node.op in _FAMILIES:
+            return self.family(node, xs[0])
         if node.op == "EMA":
             return rl.ema_nb(xs[0], f, l_, float(node.params[0]))
         return _WINDOWED[node.op](xs[0], f, l_, int(node.params[0]))
@@ -227,8 +249,8 @@ class _Evaluator:
                     uses[a] += 1
         keep = set(roots)
         for n in order:
-            if isinstance(n, Call) and n.op in _ORDER_OPS:
-                self.order_groups.setdefault(_order_key(n), []).append(n)
+            if isinstance(n, Call) and n.op in _FAMILIES and n not in hits:
+                self.families.setdefault(_family_key(n), []).append(n)
             if isinstance(n, Call) and OPERATORS[n.op].kind == "signal" and n not in hits:
                 self.signal_ops.setdefault(n.args, set()).add(n.op)
         values: dict[Node, Value] = {}

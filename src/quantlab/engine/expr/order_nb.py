@@ -1,9 +1,10 @@
 """Order statistics over a trailing window: ``Quantile``/``Med`` and ``Rank`` in one pass.
 
 Same layout and rules as :mod:`quantlab.engine.expr.rolling_nb`. Per instrument the
-window's valid values are kept sorted in a buffer: each day the value leaving the window
-is found by binary search and removed, today's is inserted the same way (O(log w) to find,
-a short contiguous shift to make room), so no day re-sorts its window. Every quantile and
+window's valid values are kept sorted in a float32 buffer (exact: the values are float32):
+each day the places of the value leaving the window and of today's are counted in one
+branch-free pass over the buffer, and the values between the two places move by one, so
+no day re-sorts its window and the rest of the buffer stays put. Every quantile and
 the rank that a set of expressions asks of the same input and window are read from the
 one buffer, so ``QTLU``, ``QTLD`` and ``RANK`` of Alpha158 share the work.
 """
@@ -42,6 +43,18 @@ def _upper_nb(buf, m, v):
     return lo
 
 
+@njit(cache=True, inline="always")
+def _places_nb(buf, m, old, v):
+    """``_lower_nb(buf, m, old)`` and ``_upper_nb(buf, m, v)`` counted in one branch-free
+    pass (in a sorted buffer, the values below ``old`` and those not above ``v``)."""
+    below = 0
+    not_above = 0
+    for i in range(m):
+        below += buf[i] < old
+        not_above += buf[i] <= v
+    return below, not_above
+
+
 @njit(cache=True)
 def order_stats_nb(x, first, last, window, qs, rank):
     """Rolling quantiles ``qs`` and (when ``rank``) the rolling percentile rank of today.
@@ -74,38 +87,54 @@ def order_stats_nb(x, first, last, window, qs, rank):
     out = np.empty((planes, n, T), dtype=np.float32)
     out[:] = np.nan
     size = T if window <= 0 else window
-    buf = np.empty(size, dtype=np.float64)
+    buf = np.empty(size, dtype=np.float32)  # exact: the values are float32
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
             continue
         m = 0  # buf[:m] holds the window's valid values, sorted
         for t in range(f, l_ + 1):
+            old = np.nan
             if window > 0 and t - window >= f:
                 old = np.float64(x[j, t - window])
-                if old == old:
+            v = np.float64(x[j, t])
+            r = 0  # where today's value lands
+            if old == old:
+                if v == v:
+                    # one shift between the leaving and the arriving value's places: the
+                    # same buffer as removing, then inserting at the upper bound
+                    p, r = _places_nb(buf, m, old, v)
+                    if r > p:
+                        r -= 1
+                        for s in range(p, r):
+                            buf[s] = buf[s + 1]
+                    else:
+                        for s in range(p, r, -1):
+                            buf[s] = buf[s - 1]
+                    buf[r] = v
+                else:
                     p = _lower_nb(buf, m, old)
                     for s in range(p, m - 1):
                         buf[s] = buf[s + 1]
                     m -= 1
-            v = np.float64(x[j, t])
-            if v == v:
-                p = _upper_nb(buf, m, v)
-                for s in range(m, p, -1):
+            elif v == v:
+                r = _upper_nb(buf, m, v)
+                for s in range(m, r, -1):
                     buf[s] = buf[s - 1]
-                buf[p] = v
+                buf[r] = v
                 m += 1
             if m == 0:
                 continue
             for i in range(k):
                 pos = qs[i] * (m - 1)
                 lo = int(pos)
+                a = np.float64(buf[lo])
                 if pos == lo:
-                    out[i, j, t] = buf[lo]
+                    out[i, j, t] = a
                 else:
-                    out[i, j, t] = buf[lo] + (buf[lo + 1] - buf[lo]) * (pos - lo)
+                    out[i, j, t] = a + (np.float64(buf[lo + 1]) - a) * (pos - lo)
             if rank and v == v:
-                less = _lower_nb(buf, m, v)
-                equal = _upper_nb(buf, m, v) - less
-                out[k, j, t] = (less + (equal + 1) / 2.0) / m
+                # today's value is the last of its ties (at r): count the ties before it
+                less = r if r == 0 or buf[r - 1] < v else _lower_nb(buf, r, v)
+                out[k, j, t] = (less + (r + 1 - less + 1) / 2.0) / m
     return out

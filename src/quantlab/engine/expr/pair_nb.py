@@ -11,10 +11,10 @@ import numpy as np
 from numba import njit
 
 from quantlab.engine.expr.rolling_nb import (
-    FLAT_STD,
-    _centred_nb,
+    _centred2_nb,
     _empty_nb,
     _flat_add_nb,
+    _flat_std_nb,
     _start_nb,
     _welford_add_nb,
     _welford_drop_nb,
@@ -57,6 +57,10 @@ def _pair_nb(x, y, first, last, window, corr):
     # Qlib's flat test, for each input's own valid days; all recomputed in two passes once
     # per window length. Flatness is tracked exactly, paired and own, so a flat input
     # gives exactly 0 covariance and NaN correlation as the two-pass sums do.
+    # While every day since the last recomputation had both inputs valid or both missing
+    # (``same``), each input's own sums are the paired ones, bit for bit (the same
+    # operations on the same days): they are then not kept apart, only copied out when a
+    # day breaks the match.
     n, T = x.shape
     out = _empty_nb(n, T)
     for j in range(n):
@@ -77,11 +81,13 @@ def _pair_nb(x, y, first, last, window, corr):
         cy = 0
         oy = 0.0
         m2y = 0.0
+        same = True
         # flat trackers: (value, last valid day, break day) for own x, own y, paired x, y
         vx, lx, bx = 0.0, -1, -1
         vy, ly, by = 0.0, -1, -1
         vpx, lpx, bpx = 0.0, -1, -1
         vpy, lpy, bpy = 0.0, -1, -1
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
             a = np.float64(x[j, t])
@@ -93,21 +99,23 @@ def _pair_nb(x, y, first, last, window, corr):
             if a == a and b == b:
                 vpx, lpx, bpx = _flat_add_nb(vpx, lpx, bpx, t, a)
                 vpy, lpy, bpy = _flat_add_nb(vpy, lpy, bpy, t, b)
-            if window > 0 and (t - f) % window == 0:
+            if window > 0 and phase == 0:
                 cnt, mx, my, sxx, syy, sxy = _paired_centred_nb(x, y, j, lo, t)
                 peak_x = sxx
                 peak_y = syy
-                cx, ox, m2x, _m3, _m4, _same = _centred_nb(x, j, lo, t)
-                cy, oy, m2y, _m3, _m4, _same = _centred_nb(y, j, lo, t)
-                if cx == 0:
-                    ox = 0.0
-                if cy == 0:
-                    oy = 0.0
+                cx, ox, m2x = _centred2_nb(x, j, lo, t)
+                cy, oy, m2y = _centred2_nb(y, j, lo, t)
+                same = cx == cnt and cy == cnt
             else:
-                if a == a:
-                    cx, ox, m2x = _welford_add_nb(cx, ox, m2x, a)
-                if b == b:
-                    cy, oy, m2y = _welford_add_nb(cy, oy, m2y, b)
+                if same and (a == a) != (b == b):
+                    same = False
+                    cx, ox, m2x = cnt, mx, sxx
+                    cy, oy, m2y = cnt, my, syy
+                if not same:
+                    if a == a:
+                        cx, ox, m2x = _welford_add_nb(cx, ox, m2x, a)
+                    if b == b:
+                        cy, oy, m2y = _welford_add_nb(cy, oy, m2y, b)
                 if a == a and b == b:
                     cnt += 1
                     dx = a - mx
@@ -120,10 +128,11 @@ def _pair_nb(x, y, first, last, window, corr):
                 if window > 0 and lo > f:
                     a = np.float64(x[j, lo - 1])
                     b = np.float64(y[j, lo - 1])
-                    if a == a:
-                        cx, ox, m2x = _welford_drop_nb(cx, ox, m2x, a)
-                    if b == b:
-                        cy, oy, m2y = _welford_drop_nb(cy, oy, m2y, b)
+                    if not same:
+                        if a == a:
+                            cx, ox, m2x = _welford_drop_nb(cx, ox, m2x, a)
+                        if b == b:
+                            cy, oy, m2y = _welford_drop_nb(cy, oy, m2y, b)
                     if a == a and b == b:
                         cnt -= 1
                         if cnt == 0:
@@ -136,11 +145,16 @@ def _pair_nb(x, y, first, last, window, corr):
                             sxx -= dx * (a - mx)
                             syy -= dy * (b - my)
                             sxy -= dx * (b - my)
+            phase = phase + 1 if phase + 1 < window else 0
             # Dropping a day leaves an absolute error near 1e-16 of the largest sum seen;
             # if the paired spread has since shrunk 1e8-fold, re-add this window in full.
             peak_x = max(peak_x, sxx)
             peak_y = max(peak_y, syy)
             if sxx < 1e-8 * peak_x or syy < 1e-8 * peak_y:
+                if same:  # the own sums part from the paired ones here
+                    same = False
+                    cx, ox, m2x = cnt, mx, sxx
+                    cy, oy, m2y = cnt, my, syy
                 cnt, mx, my, sxx, syy, sxy = _paired_centred_nb(x, y, j, lo, t)
                 peak_x = sxx
                 peak_y = syy
@@ -153,9 +167,11 @@ def _pair_nb(x, y, first, last, window, corr):
                 out[j, t] = cov / (cnt - 1)
                 continue
             # Qlib's flat test uses each input's own valid values, not the paired ones.
-            if cx >= 2 and (bx < lo or np.sqrt(max(m2x, 0.0) / (cx - 1)) <= FLAT_STD):
+            if same:
+                cx, m2x, cy, m2y = cnt, sxx, cnt, syy
+            if cx >= 2 and (bx < lo or _flat_std_nb(cx, m2x)):
                 continue
-            if cy >= 2 and (by < lo or np.sqrt(max(m2y, 0.0) / (cy - 1)) <= FLAT_STD):
+            if cy >= 2 and (by < lo or _flat_std_nb(cy, m2y)):
                 continue
             px = 0.0 if flat_px else max(sxx, 0.0)
             py = 0.0 if flat_py else max(syy, 0.0)

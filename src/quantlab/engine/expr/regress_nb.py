@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantlab.engine.expr.rolling_nb import FLAT_STD, _empty_nb, _start_nb
+from quantlab.engine.expr.rolling_nb import _empty_nb, _flat_std_nb, _start_nb
 
 #: Relative size of ``syy`` below which a day is recomputed in two passes.
 _CANCEL = 1e-8
@@ -63,9 +63,16 @@ def _two_pass_nb(x, j, lo, hi):
 
 
 @njit(cache=True)
-def _regress_nb(x, first, last, window, what):
+def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
+    """Slope, R^2 and residual of one regression pass, each when wanted.
+
+    Parameters as :func:`slope_nb`; returns ``(slope, rsquare, resi)``, ``(N, T)`` float32
+    each (``(0, 0)`` for one not wanted), equal to the single-output kernels'.
+    """
     n, T = x.shape
-    out = _empty_nb(n, T)
+    slopes = _empty_nb(n, T) if want_slope else _empty_nb(0, 0)
+    rsqs = _empty_nb(n, T) if want_rsquare else _empty_nb(0, 0)
+    resis = _empty_nb(n, T) if want_resi else _empty_nb(0, 0)
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
@@ -79,9 +86,11 @@ def _regress_nb(x, first, last, window, what):
         syy = 0.0
         o = f
         ref = 0.0
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
-            rebuild = window > 0 and (t - f) % window == 0
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
             if rebuild:
                 cnt = 0
                 ninf = 0
@@ -147,17 +156,15 @@ def _regress_nb(x, first, last, window, what):
                 mt = mx2 + (t - o)
                 my = my2 - ref
             slope = sxy / sxx if sxx > 0 else np.nan
-            if what == 0:
-                out[j, t] = slope
-            elif what == 1:
-                if cnt >= 2 and window > 0 and np.sqrt(max(cyy, 0.0) / (cnt - 1)) <= FLAT_STD:
-                    continue
+            if want_slope:
+                slopes[j, t] = slope
+            if want_rsquare and not (cnt >= 2 and window > 0 and _flat_std_nb(cnt, cyy)):
                 den = sxx * cyy
-                out[j, t] = sxy * sxy / den if den > 0 else np.nan
-            else:
+                rsqs[j, t] = sxy * sxy / den if den > 0 else np.nan
+            if want_resi:
                 v = np.float64(x[j, t])
-                out[j, t] = (v - ref) - (my + slope * ((t - o) - mt))
-    return out
+                resis[j, t] = (v - ref) - (my + slope * ((t - o) - mt))
+    return slopes, rsqs, resis
 
 
 @njit(cache=True)
@@ -179,7 +186,7 @@ def slope_nb(x, first, last, window):
         ``(N, T)`` float32 slope per day; NaN with fewer than two valid values, with a
         +-inf in the window, and outside ``[first, last]``.
     """
-    return _regress_nb(x, first, last, window, 0)
+    return regress_nb(x, first, last, window, True, False, False)[0]
 
 
 @njit(cache=True)
@@ -188,7 +195,7 @@ def rsquare_nb(x, first, last, window):
 
     Same parameters and NaN rules as :func:`slope_nb`; dimensionless in [0, 1].
     """
-    return _regress_nb(x, first, last, window, 1)
+    return regress_nb(x, first, last, window, False, True, False)[1]
 
 
 @njit(cache=True)
@@ -197,4 +204,4 @@ def resi_nb(x, first, last, window):
 
     Same parameters and NaN rules as :func:`slope_nb`; in the units of ``x``.
     """
-    return _regress_nb(x, first, last, window, 2)
+    return regress_nb(x, first, last, window, False, False, True)[2]

@@ -26,6 +26,19 @@ _NAN = np.float32(np.nan)
 FLAT_STD = 2e-5
 
 
+#: Above this multiple of ``FLAT_STD ** 2 * (count - 1)`` an input's m2 is certainly not
+#: flat (its std is well above ``FLAT_STD``): the exact test is skipped.
+_NOT_FLAT = 1.01 * FLAT_STD * FLAT_STD
+
+
+@njit(cache=True, inline="always")
+def _flat_std_nb(cnt, m2):
+    """Qlib's flat test of one input's own valid values: std (ddof 1) at most 2e-5."""
+    if m2 > _NOT_FLAT * (cnt - 1):
+        return False
+    return np.sqrt(max(m2, 0.0) / (cnt - 1)) <= FLAT_STD
+
+
 @njit(cache=True, inline="always")
 def _start_nb(t: int, first: int, window: int) -> int:
     if window <= 0:
@@ -180,6 +193,29 @@ def _moment_nb(x, first, last, window, what):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _centred2_nb(x, j, lo, hi):
+    """Count, mean and m2 of the valid values in x[j, lo:hi+1]; as :func:`_centred_nb`'s
+    (the same sums), mean 0 when there is none."""
+    cnt = 0
+    s = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            s += v
+            cnt += 1
+    if cnt == 0:
+        return 0, 0.0, 0.0
+    m = s / cnt
+    m2 = 0.0
+    for i in range(lo, hi + 1):
+        v = x[j, i]
+        if v == v:
+            d = v - m
+            m2 += d * d
+    return cnt, m, m2
+
+
 @njit(cache=True, nogil=True)
 def _centred_nb(x, j, lo, hi):
     """Count, mean and central sums m2, m3, m4 of the valid values in x[j, lo:hi+1]."""
@@ -249,10 +285,10 @@ def _welford_drop_nb(cnt, mean, m2, v):
 @njit(cache=True, inline="always")
 def _flat_add_nb(cur, last_valid, brk, t, v):
     # A window's valid values are all equal iff the last valid day before the current run
-    # of equal values (``brk``) lies before the window start; exact, no arithmetic.
-    if last_valid >= 0 and v != cur:
-        brk = last_valid
-    return v, t, brk
+    # of equal values (``brk``) lies before the window start; exact, no arithmetic. Before
+    # the first valid day ``brk`` and ``last_valid`` are both -1, so no test of it is
+    # needed: one select, no branch on the data.
+    return v, t, last_valid if v != cur else brk
 
 
 @njit(cache=True, nogil=True)
@@ -272,15 +308,16 @@ def _spread_nb(x, first, last, window, root):
         cur = 0.0
         last_valid = -1
         brk = -1
+        phase = 0  # (t - f) % window, counted instead of divided
         for t in range(f, l_ + 1):
             lo = _start_nb(t, f, window)
             v = np.float64(x[j, t])
             if v == v:
                 cur, last_valid, brk = _flat_add_nb(cur, last_valid, brk, t, v)
-            if window > 0 and (t - f) % window == 0:
-                cnt, mean, m2, _m3, _m4, _same = _centred_nb(x, j, lo, t)
-                if cnt == 0:
-                    mean = 0.0
+            rebuild = window > 0 and phase == 0
+            phase = phase + 1 if phase + 1 < window else 0
+            if rebuild:
+                cnt, mean, m2 = _centred2_nb(x, j, lo, t)
             else:
                 if v == v:
                     cnt, mean, m2 = _welford_add_nb(cnt, mean, m2, v)
@@ -317,62 +354,94 @@ def mad_nb(x, first, last, window):
     return out
 
 
+@njit(cache=True, inline="always")
+def _beats_nb(a, b, want_max):
+    """``a`` strictly better than ``b``: greater for a maximum, smaller for a minimum."""
+    return a > b if want_max else a < b
+
+
 @njit(cache=True, nogil=True)
-def _extreme_nb(x, first, last, window, want_max, want_index):
-    # Monotonic deque of day indices: O(1) amortised per day and exact (no arithmetic).
-    # Only strictly worse values are dropped, so the front is the first occurrence of the
-    # extreme, as numpy's argmax picks.
+def extremes_nb(x, first, last, window, want_max, want_value, want_index):
+    """Rolling maximum (``want_max``) or minimum and its 1-based position, each when wanted.
+
+    Returns ``(value, position)``, ``(N, T)`` float32 each (``(0, 0)`` for one not wanted),
+    equal to :func:`max_nb` and :func:`idxmax_nb` (or ``min_nb``, ``idxmin_nb``): one pass
+    for ``Max(x, d)`` and ``IdxMax(x, d)`` together.
+    """
+    # Van Herk / Gil-Werman: the days from ``first`` are cut into blocks of ``window``
+    # days; a window is the tail of one block (a suffix, computed backwards beforehand)
+    # and the head of the next (a prefix, carried forwards), so each day costs a few
+    # selects and no branch on the data; exact (no arithmetic). Ties keep the earlier
+    # day, as numpy's argmax picks: a later day wins only when strictly better. NaN days
+    # are absent (position -1).
     n, T = x.shape
-    out = _empty_nb(n, T)
-    dq = np.empty(T, dtype=np.int64)
+    values = _empty_nb(n, T) if want_value else _empty_nb(0, 0)
+    index = _empty_nb(n, T) if want_index else _empty_nb(0, 0)
+    # best day of [i, end of i's block] and its value (NaN: none)
+    suffix = np.empty(T, dtype=np.int64)
+    suffix_v = np.empty(T, dtype=np.float64)
     for j in range(n):
         f, l_ = first[j], last[j]
         if f < 0:
             continue
-        head = 0
-        tail = 0
+        w = window if window > 0 else l_ - f + 1  # expanding: one block
+        for start in range(f + ((l_ - f) // w) * w, f - 1, -w):
+            best = -1
+            bv = np.nan
+            for i in range(min(start + w, l_ + 1) - 1, start - 1, -1):
+                v = np.float64(x[j, i])
+                take = (v == v) & ~_beats_nb(bv, v, want_max)  # i is the earlier day
+                best = i if take else best
+                bv = v if take else bv
+                suffix[i] = best
+                suffix_v[i] = bv
+        head = -1  # best day of [start of t's block, t] and its value
+        hv = np.nan
+        phase = 0
         for t in range(f, l_ + 1):
+            if phase == 0:
+                head = -1
+                hv = np.nan
+            v = np.float64(x[j, t])
+            take = (v == v) & ((hv != hv) | _beats_nb(v, hv, want_max))
+            head = t if take else head
+            hv = v if take else hv
             lo = _start_nb(t, f, window)
-            while head < tail and dq[head] < lo:
-                head += 1
-            v = x[j, t]
-            if v == v:
-                if want_max:
-                    while head < tail and x[j, dq[tail - 1]] < v:
-                        tail -= 1
-                else:
-                    while head < tail and x[j, dq[tail - 1]] > v:
-                        tail -= 1
-                dq[tail] = t
-                tail += 1
-            if head < tail:
-                at = dq[head]
-                out[j, t] = (at - lo + 1) if want_index else x[j, at]
-    return out
+            at = head
+            if lo < t - phase:  # the window reaches back into the previous block
+                tv = suffix_v[lo]
+                at = head if (tv != tv) | _beats_nb(hv, tv, want_max) else suffix[lo]
+            phase = phase + 1 if phase + 1 < w else 0
+            if at >= 0:
+                if want_value:
+                    values[j, t] = x[j, at]
+                if want_index:
+                    index[j, t] = at - lo + 1
+    return values, index
 
 
 @njit(cache=True, nogil=True)
 def max_nb(x, first, last, window):
     """Rolling maximum of valid values."""
-    return _extreme_nb(x, first, last, window, True, False)
+    return extremes_nb(x, first, last, window, True, True, False)[0]
 
 
 @njit(cache=True, nogil=True)
 def min_nb(x, first, last, window):
     """Rolling minimum of valid values."""
-    return _extreme_nb(x, first, last, window, False, False)
+    return extremes_nb(x, first, last, window, False, True, False)[0]
 
 
 @njit(cache=True, nogil=True)
 def idxmax_nb(x, first, last, window):
     """1-based position of the (first) maximum, counted from the window start."""
-    return _extreme_nb(x, first, last, window, True, True)
+    return extremes_nb(x, first, last, window, True, False, True)[1]
 
 
 @njit(cache=True, nogil=True)
 def idxmin_nb(x, first, last, window):
     """1-based position of the (first) minimum, counted from the window start."""
-    return _extreme_nb(x, first, last, window, False, True)
+    return extremes_nb(x, first, last, window, False, False, True)[1]
 
 
 @njit(cache=True, nogil=True)
