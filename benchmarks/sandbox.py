@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,14 @@ DESCRIBE = (
 def percentiles(samples: list[float]) -> str:
     ms = np.array(samples) * 1000
     return f"p50 {np.percentile(ms, 50):7.2f} ms   p99 {np.percentile(ms, 99):7.2f} ms"
+
+
+def job_workers_ready(client: Any) -> str:
+    """``ready/workers`` of the server's local job pool, from ``/api/ready``."""
+    body = client.get("/api/ready").json()
+    checks = body["data"]["checks"] if "data" in body else body["error"]["details"]["checks"]
+    jobs = checks["jobs"]
+    return f"{jobs.get('ready', '?')}/{jobs.get('workers', '?')}"
 
 
 def free_port() -> int:
@@ -92,6 +101,7 @@ def bench_http(n: int) -> None:
             print(f"isolation: {isolation['level']} (missing: {missing})")
             print(f"cold: server answers {up * 1000:.0f} ms after launch; first execute "
                   f"{cold * 1000:.0f} ms (waits for the executors to warm)")  # fmt: skip
+            booting = job_workers_ready(client)
             for label, code in (("print(1)", "print(1)"), ("pandas describe()", DESCRIBE)):
                 for _ in range(10):
                     client.post("/api/security/execute", json={"code": code})
@@ -102,6 +112,10 @@ def bench_http(n: int) -> None:
                     samples.append(time.perf_counter() - t0)
                     assert resp.status_code == 200, resp.text
                 print(f"http warm {label:<18} n={n}  {percentiles(samples)}")
+            # the local job workers start with the server and take seconds of CPU to boot:
+            # say whether the warm runs shared the cores with that
+            print(f"job workers ready: {booting} before the warm runs, "
+                  f"{job_workers_ready(client)} after")  # fmt: skip
     finally:
         server.terminate()
         server.wait(30)

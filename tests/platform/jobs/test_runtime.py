@@ -4,6 +4,7 @@ start-up recovery of jobs left running, and guarded transitions."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select, update
 from quantlab.platform.db import Database
 from quantlab.platform.events import InProcessBus
 from quantlab.platform.jobs import service as job_service
+from quantlab.platform.jobs.local import WORKER_NICENESS
 from quantlab.platform.jobs.models import Job
 from quantlab.platform.jobs.runtime import JobRuntime
 from quantlab.platform.jobs.status import (
@@ -112,6 +114,21 @@ async def test_completion_is_guarded(runtime: Any) -> None:
     async with db.sessionmaker() as session:
         again = await session.get(Job, job_id)
     assert again is not None and again.status == "completed" and again.error_code is None
+
+
+async def test_workers_yield_the_cpu_to_the_server(runtime: Any) -> None:
+    # a worker's start-up and its jobs must not delay requests: lower priority, from the
+    # start of the process (the imports are most of a worker's start-up)
+    deadline = time.monotonic() + 60
+    while not all(w["ready"] for w in runtime.runner.workers()):
+        assert time.monotonic() < deadline, runtime.runner.workers()
+        await asyncio.sleep(0.05)
+    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)
+    for worker in runtime.runner.workers():
+        assert os.getpriority(os.PRIO_PROCESS, worker["pid"]) == expected
+    job_id = await _add(runtime.db, "system.noop", "dave", value=2)
+    runtime.wake()
+    await _wait(runtime.db, [job_id], {"completed"})  # and they still run jobs
 
 
 async def test_restart_resumes_checkpointable_and_fails_others(jobs_db: tuple[Path, str]) -> None:

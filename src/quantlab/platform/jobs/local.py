@@ -4,7 +4,12 @@ Processes are started with ``spawn`` (never ``fork``: the API process has thread
 event loop). Each worker runs one job at a time and sends its events back over its pipe;
 the server publishes them on the event bus. A worker that dies mid-job (segfault,
 ``os._exit``, OOM kill) is noticed through its process sentinel: the job is reported as
-crashed and the process replaced."""
+crashed and the process replaced.
+
+Workers run at a lower CPU priority than the server (``WORKER_NICENESS``): a worker's
+start-up alone (numba, scipy, pandas) is seconds of CPU, and jobs are batch work, so on a
+small machine they yield the cores to requests and sandbox runs instead of adding tens of
+milliseconds to them; with the cores otherwise idle they run at full speed."""
 
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ MessageHandler = Callable[[tuple[Any, ...]], Awaitable[None]]
 
 PR_SET_PDEATHSIG = 1
 PARENT_WATCH_S = 0.5
+WORKER_NICENESS = 10  # added to the server's: a worker weighs ~1/9 of a request's process
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -65,6 +71,7 @@ def _send_or_exit(conn: Connection, message: tuple[Any, ...]) -> None:
 
 def _worker_main(conn: Connection, settings: Settings, parent_pid: int | None = None) -> None:
     """Entry point of a pool process: run job ids received on ``conn`` until told to stop."""
+    os.nice(WORKER_NICENESS)  # before the imports below, the bulk of a worker's start-up
     if parent_pid is not None:
         die_with_parent(parent_pid)
     from quantlab.platform.jobs.execute import execute_job

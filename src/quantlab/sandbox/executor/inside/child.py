@@ -176,7 +176,7 @@ def save_outputs(namespace: dict[str, Any], request: dict[str, Any], out_dir: st
     return written
 
 
-def standby(control_fd: int, req_dir: str, pyseccomp: Any) -> None:
+def standby(control_fd: int, req_dir: str, seccomp: policy.CompiledFilter | None) -> None:
     """Body of a pre-forked child; never returns.
 
     Forked ahead of the request so that fork, closing inherited descriptors and loading
@@ -191,8 +191,8 @@ def standby(control_fd: int, req_dir: str, pyseccomp: Any) -> None:
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        if pyseccomp is not None:
-            policy.build_filter(pyseccomp, os.getpid()).load()
+        if seccomp is not None:
+            seccomp.load(os.getpid())
         chunks = []
         while chunk := os.read(control_fd, 65536):
             chunks.append(chunk)

@@ -41,10 +41,10 @@ def main() -> None:
 
     for name in cfg["preload"]:
         __import__(name)
-    pyseccomp = _load_seccomp(cfg.get("libseccomp"))
-    seccomp_ok, child_baseline_kb = _probe_child(pyseccomp)
+    seccomp = _compile_seccomp(cfg.get("libseccomp"))
+    seccomp_ok, child_baseline_kb = _probe_child(seccomp)
     if not seccomp_ok:
-        pyseccomp = None
+        seccomp = None
     # Objects that exist now are never collected; keeps gc from dirtying shared pages
     # in every forked child.
     gc.collect()
@@ -63,7 +63,7 @@ def main() -> None:
         "versions": {n: getattr(sys.modules[n], "__version__", "?") for n in cfg["preload"]},
     }
     framing.write_all(proto_out, framing.encode_header(hello))
-    ready = _spawn_standby(child, req_dir, pyseccomp)
+    ready = _spawn_standby(child, req_dir, seccomp)
     while True:
         try:
             header = framing.read_header(proto_in)
@@ -75,17 +75,17 @@ def main() -> None:
             _serve_run(header, proto_in, proto_out, req_dir, ready, framing)
             if not _wipe(scratch):
                 return  # cannot guarantee a clean slate: let the API side replace us
-            ready = _spawn_standby(child, req_dir, pyseccomp)
+            ready = _spawn_standby(child, req_dir, seccomp)
         else:
             return
 
 
-def _spawn_standby(child: Any, req_dir: str, pyseccomp: Any) -> tuple[int, int]:
+def _spawn_standby(child: Any, req_dir: str, seccomp: Any) -> tuple[int, int]:
     """Fork the child for the next request; return its pid and the control pipe's write end."""
     control_r, control_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        child.standby(control_r, req_dir, pyseccomp)
+        child.standby(control_r, req_dir, seccomp)
     os.close(control_r)
     return pid, control_w
 
@@ -230,17 +230,28 @@ def _load_seccomp(libseccomp: str | None) -> Any:
     return pyseccomp
 
 
-def _probe_child(pyseccomp: Any) -> tuple[bool, int]:
-    """Fork a do-nothing child: does the seccomp filter load and refuse a socket, and
-    what is a child's peak RSS (kB) before any user code (the baseline for memory use)?"""
+def _compile_seccomp(libseccomp: str | None) -> Any:
+    """The children's seccomp filter, compiled once (None when libseccomp cannot)."""
     import policy
 
+    pyseccomp = _load_seccomp(libseccomp)
+    if pyseccomp is None:
+        return None
+    try:
+        return policy.compile_filter(pyseccomp)
+    except (OSError, RuntimeError):
+        return None  # reported as seccomp missing (the probe below fails)
+
+
+def _probe_child(seccomp: Any) -> tuple[bool, int]:
+    """Fork a do-nothing child: does the seccomp filter load and refuse a socket, and
+    what is a child's peak RSS (kB) before any user code (the baseline for memory use)?"""
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            if pyseccomp is not None:
-                policy.build_filter(pyseccomp, os.getpid()).load()
+            if seccomp is not None:
+                seccomp.load(os.getpid())
                 import socket
 
                 try:
@@ -251,7 +262,7 @@ def _probe_child(pyseccomp: Any) -> tuple[bool, int]:
         finally:
             os._exit(code)
     _, status, usage = os.wait4(pid, 0)
-    ok = pyseccomp is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    ok = seccomp is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     return ok, int(usage.ru_maxrss)
 
 
