@@ -66,8 +66,25 @@ def _two_pass_nb(x, j, lo, hi):
 def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
     """Slope, R^2 and residual of one regression pass, each when wanted.
 
-    Parameters as :func:`slope_nb`; returns ``(slope, rsquare, resi)``, ``(N, T)`` float32
-    each (``(0, 0)`` for one not wanted), equal to the single-output kernels'.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, T)`` float32, instrument-major.
+    first, last : numpy.ndarray
+        ``(N,)`` int64 inclusive day range of each instrument (``-1``: absent).
+    window : int
+        Trailing window in days (``0``: expanding).
+    want_slope, want_rsquare, want_resi : bool
+        Which outputs to fill.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(slope, rsquare, resi)``, ``(N, T)`` float32 each (``(0, 0)`` for one not
+        wanted): the OLS slope of the valid values on their day position; its R^2, NaN
+        where the window's std is at most 2e-5 (Qlib); today's value minus the fitted
+        value, NaN when today is NaN. Each is NaN with fewer than two valid values, with
+        a +-inf in the window, and outside ``[first, last]``.
     """
     n, T = x.shape
     slopes = _empty_nb(n, T) if want_slope else _empty_nb(0, 0)
@@ -165,43 +182,3 @@ def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
                 v = np.float64(x[j, t])
                 resis[j, t] = (v - ref) - (my + slope * ((t - o) - mt))
     return slopes, rsqs, resis
-
-
-@njit(cache=True)
-def slope_nb(x, first, last, window):
-    """OLS slope of the valid values on their day position (per day).
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        ``(N, T)`` float32, instrument-major.
-    first, last : numpy.ndarray
-        ``(N,)`` int64 inclusive day range of each instrument (``-1``: absent).
-    window : int
-        Trailing window in days (``0``: expanding).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N, T)`` float32 slope per day; NaN with fewer than two valid values, with a
-        +-inf in the window, and outside ``[first, last]``.
-    """
-    return regress_nb(x, first, last, window, True, False, False)[0]
-
-
-@njit(cache=True)
-def rsquare_nb(x, first, last, window):
-    """R^2 of that regression; NaN where the window's std is at most 2e-5 (Qlib).
-
-    Same parameters and NaN rules as :func:`slope_nb`; dimensionless in [0, 1].
-    """
-    return regress_nb(x, first, last, window, False, True, False)[1]
-
-
-@njit(cache=True)
-def resi_nb(x, first, last, window):
-    """Today's value minus that regression's fitted value; NaN when today is NaN.
-
-    Same parameters and NaN rules as :func:`slope_nb`; in the units of ``x``.
-    """
-    return regress_nb(x, first, last, window, False, False, True)[2]

@@ -364,9 +364,10 @@ def _beats_nb(a, b, want_max):
 def extremes_nb(x, first, last, window, want_max, want_value, want_index):
     """Rolling maximum (``want_max``) or minimum and its 1-based position, each when wanted.
 
-    Returns ``(value, position)``, ``(N, T)`` float32 each (``(0, 0)`` for one not wanted),
-    equal to :func:`max_nb` and :func:`idxmax_nb` (or ``min_nb``, ``idxmin_nb``): one pass
-    for ``Max(x, d)`` and ``IdxMax(x, d)`` together.
+    Returns ``(value, position)``, ``(N, T)`` float32 each (``(0, 0)`` for one not wanted):
+    the maximum (minimum) of the window's valid values, and the 1-based position of its
+    first occurrence counted from the window start; one pass for ``Max(x, d)`` and
+    ``IdxMax(x, d)`` together.
     """
     # Van Herk / Gil-Werman: the days from ``first`` are cut into blocks of ``window``
     # days; a window is the tail of one block (a suffix, computed backwards beforehand)
@@ -418,30 +419,6 @@ def extremes_nb(x, first, last, window, want_max, want_value, want_index):
                 if want_index:
                     index[j, t] = at - lo + 1
     return values, index
-
-
-@njit(cache=True, nogil=True)
-def max_nb(x, first, last, window):
-    """Rolling maximum of valid values."""
-    return extremes_nb(x, first, last, window, True, True, False)[0]
-
-
-@njit(cache=True, nogil=True)
-def min_nb(x, first, last, window):
-    """Rolling minimum of valid values."""
-    return extremes_nb(x, first, last, window, False, True, False)[0]
-
-
-@njit(cache=True, nogil=True)
-def idxmax_nb(x, first, last, window):
-    """1-based position of the (first) maximum, counted from the window start."""
-    return extremes_nb(x, first, last, window, True, False, True)[1]
-
-
-@njit(cache=True, nogil=True)
-def idxmin_nb(x, first, last, window):
-    """1-based position of the (first) minimum, counted from the window start."""
-    return extremes_nb(x, first, last, window, False, False, True)[1]
 
 
 @njit(cache=True, nogil=True)
