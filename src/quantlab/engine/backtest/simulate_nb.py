@@ -204,7 +204,7 @@ def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp,
     return 0
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@njit(cache=True, inline="always", **NO_REFCOUNT)
 def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     """Buy up to ``want`` shares of ``i`` at quoted ``px``; returns the filled quantity."""
     volume = mkt[0]
@@ -287,7 +287,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@njit(cache=True, inline="always", **NO_REFCOUNT)
 def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     """Sell up to ``want`` shares of ``i`` at ``px``; ``close_all`` permits an odd-lot remainder."""
     volume = mkt[0]
