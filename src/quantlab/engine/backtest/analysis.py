@@ -187,6 +187,17 @@ def analyse(
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
+    # the tables first: built while the weights' thread runs, before the metrics wait for it
+    series = pd.DataFrame(
+        {
+            "date": dates.astype(str),
+            "equity": equity,
+            "cash": result.total_cash[:n],
+            "benchmark": np.full(n, np.nan) if bench is None else bench,
+            "returns": returns,
+            "drawdown": m.drawdown_series(returns),
+        }
+    )
     findings: list[dict[str, Any]] = []
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
@@ -220,16 +231,6 @@ def analyse(
             bootstrap=None if luck is None else luck.result,  # waited for when read
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
-    series = pd.DataFrame(
-        {
-            "date": dates.astype(str),
-            "equity": equity,
-            "cash": result.total_cash[:n],
-            "benchmark": np.full(n, np.nan) if bench is None else bench,
-            "returns": returns,
-            "drawdown": m.drawdown_series(returns),
-        }
-    )
     final = float(equity[-1]) if n else init_cash
     summary = {k: metrics.get(k) for k in SUMMARY_KEYS}
     summary["final_equity"] = final if math.isfinite(final) else None
