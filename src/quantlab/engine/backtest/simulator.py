@@ -89,8 +89,10 @@ from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights
 from quantlab.engine.data import Panel
 
 PERIODS_PER_YEAR = 252
-# Days x instruments from which the column kernel runs on two threads (a column half each).
-SPLIT_CELLS = 100_000
+# Days x instruments from which the column kernel runs on two threads (a column half each):
+# a chunk large enough that the thread, the second record buffers and the merge are amortised
+# (engine.run's single chunk of a large panel, not a progress-reporting run's 60-day ones).
+SPLIT_CELLS = 500_000
 _UNUSED = np.zeros((1, 1))  # an array the kernel never reads in this configuration
 # An array the kernel tests for absence (limits, ATR, factor): (0, 0), never a real panel's
 # shape. A one-row stand-in is a one-day run's shape, whose real factor would then be ignored.
