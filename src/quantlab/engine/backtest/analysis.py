@@ -184,6 +184,9 @@ def analyse(
         else None
     )  # fmt: skip
     weighed = Background(_weight_analysis, result, n) if diagnostics else None
+    # without diagnostics the metrics need the weights' daily sums only: a run that holds
+    # its daily arrays adds them up on a thread too (a lean run summed them as it went)
+    summed = Background(result.weight_sums, n) if not diagnostics and result.daily.held else None
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
@@ -202,7 +205,7 @@ def analyse(
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
     if not diagnostics:
-        rows = result.weight_sums(n)
+        rows = result.weight_sums(n) if summed is None else summed.result()
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
         assert weighed is not None
