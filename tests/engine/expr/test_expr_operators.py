@@ -256,3 +256,30 @@ def test_slope_matches_numpy_polyfit_with_gaps(noisy: Panel) -> None:
             assert got["Resi($close, 10)"][t, 0] == pytest.approx(x[t] - (k * t + b), abs=1e-4)
         else:
             assert np.isnan(got["Resi($close, 10)"][t, 0])
+
+
+def test_cross_kernels_match_numpy_on_edge_cases() -> None:
+    """``cross_nb`` and ``crosses_nb`` against the definition, on ties, NaN, +-inf, late
+    listings, a one-day life and an absent instrument."""
+    from quantlab.engine.expr.cross_nb import cross_nb, crosses_nb
+
+    rng = np.random.default_rng(4)
+    n, t_len = 9, 70
+    a = rng.integers(0, 4, (n, t_len)).astype(np.float32)  # small integers: many ties
+    b = rng.integers(0, 4, (n, t_len)).astype(np.float32)
+    a[rng.random(a.shape) < 0.1] = np.nan
+    b[rng.random(b.shape) < 0.05] = np.inf
+    a[rng.random(a.shape) < 0.05] = -np.inf
+    first = np.array([0, 0, 5, 30, 69, -1, 10, 0, 3], dtype=np.int64)
+    last = np.array([69, 40, 69, 30, 69, -1, 11, 1, 68], dtype=np.int64)
+    for up in (True, False):
+        want = np.full((n, t_len), np.nan, dtype=np.float32)
+        now = a[:, 1:] > b[:, 1:] if up else a[:, 1:] < b[:, 1:]
+        before = a[:, :-1] <= b[:, :-1] if up else a[:, :-1] >= b[:, :-1]
+        for j in range(n):
+            if first[j] >= 0:
+                want[j, first[j]] = 0.0
+                days = slice(first[j] + 1, last[j] + 1)
+                want[j, days] = (now & before)[j, first[j] : last[j]]
+        np.testing.assert_array_equal(cross_nb(a, b, first, last, up), want)
+        np.testing.assert_array_equal(crosses_nb(a, b, first, last)[0 if up else 1], want)

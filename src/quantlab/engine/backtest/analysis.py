@@ -184,14 +184,28 @@ def analyse(
         else None
     )  # fmt: skip
     weighed = Background(_weight_analysis, result, n) if diagnostics else None
+    # without diagnostics the metrics need the weights' daily sums only: a run that holds
+    # its daily arrays adds them up on a thread too (a lean run summed them as it went)
+    summed = Background(result.weight_sums, n) if not diagnostics and result.daily.held else None
     bench = None if result.benchmark is None else result.benchmark[:n]
     bench_ret = None if bench is None else daily_returns(bench, init_cash)
     trades = closed_trades(result.trades)
+    # the tables first: built while the weights' thread runs, before the metrics wait for it
+    series = pd.DataFrame(
+        {
+            "date": dates.astype(str),
+            "equity": equity,
+            "cash": result.total_cash[:n],
+            "benchmark": np.full(n, np.nan) if bench is None else bench,
+            "returns": returns,
+            "drawdown": m.drawdown_series(returns),
+        }
+    )
     findings: list[dict[str, Any]] = []
     # The metrics and diagnostics read the weights through daily sums only: they are built
     # row by row in one pass, never as a (T, N) matrix (same values, see diagnostics_nb).
     if not diagnostics:
-        rows = result.weight_sums(n)
+        rows = result.weight_sums(n) if summed is None else summed.result()
         metrics = m.compute_metrics(returns, dates, bench_ret, trades, weight_rows=rows)
     else:
         assert weighed is not None
@@ -220,16 +234,6 @@ def analyse(
             bootstrap=None if luck is None else luck.result,  # waited for when read
         )
         findings = [f.to_dict() for f in diag.run_diagnostics(inputs)]
-    series = pd.DataFrame(
-        {
-            "date": dates.astype(str),
-            "equity": equity,
-            "cash": result.total_cash[:n],
-            "benchmark": np.full(n, np.nan) if bench is None else bench,
-            "returns": returns,
-            "drawdown": m.drawdown_series(returns),
-        }
-    )
     final = float(equity[-1]) if n else init_cash
     summary = {k: metrics.get(k) for k in SUMMARY_KEYS}
     summary["final_equity"] = final if math.isfinite(final) else None

@@ -307,10 +307,9 @@ def bootstrap_luck_percentile(
     observed = m.sharpe_ratio(r, periods=periods)
     if r.size < 2 or math.isnan(observed):
         return observed, math.nan
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, r.size, size=(samples, r.size))
-    # (r - r.mean())[idx]: its rows' mean / std(ddof=1) * sqrt(periods), to the bit
-    sharpes = bootstrap_sharpes(r - r.mean(), idx, periods)
+    # (r - r.mean())[rng.integers(0, r.size, size=(samples, r.size))]: its rows' mean /
+    # std(ddof=1) * sqrt(periods), to the bit
+    sharpes = bootstrap_sharpes(r - r.mean(), samples, np.random.default_rng(seed), periods)
     return observed, float(np.mean(sharpes < observed) * 100.0)
 
 

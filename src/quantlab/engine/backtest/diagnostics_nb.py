@@ -13,23 +13,31 @@ from numba import njit
 from quantlab.engine.backtest.rows_nb import finite_nb, pairwise_plan, pairwise_sum_nb, weight_nb
 
 
-def bootstrap_sharpes(base: np.ndarray, idx: np.ndarray, periods: int) -> np.ndarray:
+def bootstrap_sharpes(
+    base: np.ndarray, samples: int, rng: np.random.Generator, periods: int
+) -> np.ndarray:
     """``null.mean(axis=1) / null.std(axis=1, ddof=1) * sqrt(periods)`` of
-    ``null = base[idx]`` (``idx`` ``(samples, n)``), without the ``(samples, n)`` array."""
-    plan = pairwise_plan(idx.shape[1])
-    return _sharpes_nb(np.ascontiguousarray(base, dtype=np.float64), np.ascontiguousarray(idx),
+    ``null = base[rng.integers(0, len(base), size=(samples, len(base)))]``: the same draws
+    (``rng`` ends in the same state), a row at a time, without the ``(samples, n)`` index
+    and values arrays."""
+    n = len(base)
+    plan = pairwise_plan(n)
+    return _sharpes_nb(np.ascontiguousarray(base, dtype=np.float64), int(samples), rng,  # type: ignore[no-any-return]
                        math.sqrt(periods), plan, np.empty(plan.shape[0] + 1))  # fmt: skip
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sharpes_nb(base, idx, root, plan, stack):
-    samples, n = idx.shape
+def _sharpes_nb(base, samples, rng, root, plan, stack):
+    n = base.shape[0]
     out = np.empty(samples)
     row = np.empty(n)
     dev = np.empty(n)
     for s in range(samples):
+        # a row of the (samples, n) draw: Generator.integers fills in C order from one
+        # stream, so row by row gives the same numbers
+        idx = rng.integers(0, n, n)
         for j in range(n):
-            row[j] = base[idx[s, j]]
+            row[j] = base[idx[j]]
         mean = pairwise_sum_nb(row, plan, stack) / n
         for j in range(n):
             d = row[j] - mean

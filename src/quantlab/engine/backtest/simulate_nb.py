@@ -138,9 +138,10 @@ def _factor_nb(factor, t, i):
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def _apply_factor_change_nb(t, factor, st):
-    """Carry holdings through a change of the adjustment factor between days ``t - 1`` and
-    ``t``: shares scale by the ratio and per-share levels by its inverse (value unchanged)."""
+def _apply_factor_change_nb(t, factor, st, i0, i1):
+    """Carry holdings of instruments ``[i0, i1)`` through a change of the adjustment factor
+    between days ``t - 1`` and ``t``: shares scale by the ratio and per-share levels by its
+    inverse (value unchanged)."""
     if factor.shape[0] == 0 or t == 0:
         return
     qty = st[1]
@@ -148,7 +149,7 @@ def _apply_factor_change_nb(t, factor, st):
     peak = st[5]
     stop_atr = st[6]
     last_close = st[7]
-    for i in range(qty.shape[0]):
+    for i in range(i0, i1):
         prev = factor[t - 1, i]
         now = factor[t, i]
         if not (prev > 0.0 and now > 0.0) or prev == now:
@@ -203,7 +204,7 @@ def _market_reason_nb(t, i, side, px, volume, up_lim, down_lim, first, last, fp,
     return 0
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@njit(cache=True, inline="always", **NO_REFCOUNT)
 def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     """Buy up to ``want`` shares of ``i`` at quoted ``px``; returns the filled quantity."""
     volume = mkt[0]
@@ -286,7 +287,7 @@ def buy_nb(t, i, g, want, px, mkt, fp, ip, st, rec):
     return q
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@njit(cache=True, inline="always", **NO_REFCOUNT)
 def sell_nb(t, i, g, want, px, close_all, mkt, fp, ip, st, rec):
     """Sell up to ``want`` shares of ``i`` at ``px``; ``close_all`` permits an odd-lot remainder."""
     volume = mkt[0]
@@ -598,7 +599,7 @@ def simulate_chunk_nb(
         if cnt[1] + REJECTS_PER_NAME_DAY * n > rej_i.shape[0]:
             return t
         bought[:] = 0.0
-        _apply_factor_change_nb(t, mkt[8], st)
+        _apply_factor_change_nb(t, mkt[8], st, 0, n)
         if stops:
             _stops_nb(t, open_, high, low, mkt, fp, ip, st, rec, group, False)
         if kind == 0:
@@ -646,8 +647,8 @@ def _signal_nb(panel, fused, a, b, first, last, cols, r, up, t, i):
 
 @njit(cache=True, nogil=True, **NO_REFCOUNT)
 def simulate_columns_nb(
-    t0, t1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity, cash_hist,
-    positions, lean, cross,
+    t0, t1, i0, i1, exec_px, close, mkt, entries, exits, vol, fp, ip, st, rec, equity,
+    cash_hist, positions, lean, cross,
 ):  # fmt: skip
     """:func:`simulate_chunk_nb` for signals on independent per-column portfolios without
     stops (each instrument is its own cash group), in two passes a day instead of seven
@@ -657,6 +658,10 @@ def simulate_columns_nb(
     so its group's equity is its cash (no other column shares it), ``n_new`` is 1 and the
     holdings cap (``held`` is 0) never refuses; records keep the day's order (sells, then
     buys, by column).
+
+    Only columns ``[i0, i1)`` are simulated: two calls on disjoint ranges, each with its
+    own ``rec``, may run at once (nothing else is shared), their records interleaved
+    afterwards by :func:`merge_records_nb`. A lean run sums whole days: ``[0, N)`` only.
 
     Signals come from the ``entries`` / ``exits`` panels or, when ``cross[7][0]`` is set,
     from crossings: ``cross`` is ``(a0, b0, a1, b1, first, last, cols, meta)``, the series
@@ -670,7 +675,7 @@ def simulate_columns_nb(
     tr_i = rec[0]
     rej_i = rec[2]
     cnt = rec[4]
-    n = qty.shape[0]
+    n = i1 - i0
     sizing = ip[I_SIZING]
     max_h = ip[I_MAX_HOLDINGS]
     rate = fp[F_COMM_RATE]
@@ -686,13 +691,17 @@ def simulate_columns_nb(
             return t
         if cnt[1] + REJECTS_PER_NAME_DAY * n > rej_i.shape[0]:
             return t
-        bought[:] = 0.0
-        _apply_factor_change_nb(t, mkt[8], st)
+        bought[i0:i1] = 0.0
+        _apply_factor_change_nb(t, mkt[8], st, i0, i1)
         r = row0 + t if row0 + t >= meta[1] else -1  # before day 0's decision: none
-        for i in range(n):
+        for i in range(i0, i1):
+            if i < 0:  # never; tells the compiler, so indexing skips the negative wraparound
+                continue
             if qty[i] > 0.0 and _signal_nb(exits, fused, a1, b1, first, last, cols, r, up1, t, i):
                 sell_nb(t, i, i, qty[i], exec_px[t, i], True, mkt, fp, ip, st, rec)
-        for i in range(n):  # buys, then the close (a column's own state only)
+        for i in range(i0, i1):  # buys, then the close (a column's own state only)
+            if i < 0:
+                continue
             if (
                 not qty[i] > 0.0
                 and _signal_nb(entries, fused, a0, b0, first, last, cols, r, up0, t, i)
@@ -731,3 +740,30 @@ def simulate_columns_nb(
         if is_lean:
             _day_sums_nb(t, qty, cash, eq_row, lean)
     return t1
+
+
+@njit(cache=True, nogil=True)
+def merge_records_nb(a_i, a_f, b_i, b_f, day, side, out_i, out_f):
+    """Interleave the records of two :func:`simulate_columns_nb` calls on column ranges
+    ``a`` before ``b`` into ``out``, in the order one call on both would have written
+    them: for each day, ``a``'s sells, ``b``'s sells, ``a``'s buys, ``b``'s buys (a sell or
+    its refusal is written in the day's first pass, a buy or its refusal in the second).
+    ``day`` and ``side`` are the integer columns holding them (trades' or rejections');
+    the float records are 2-D (a rejection's one value as a column)."""
+    na, nb = a_i.shape[0], b_i.shape[0]
+    ja = jb = 0
+    for k in range(na + nb):
+        take_a = jb >= nb
+        if ja < na and not take_a:
+            key_a = 2 * a_i[ja, day] + (a_i[ja, side] > 0)
+            key_b = 2 * b_i[jb, day] + (b_i[jb, side] > 0)
+            take_a = key_a <= key_b
+        src_i, src_f, j = (a_i, a_f, ja) if take_a else (b_i, b_f, jb)
+        for c in range(out_i.shape[1]):
+            out_i[k, c] = src_i[j, c]
+        for c in range(out_f.shape[1]):
+            out_f[k, c] = src_f[j, c]
+        if take_a:
+            ja += 1
+        else:
+            jb += 1

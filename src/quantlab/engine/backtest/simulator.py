@@ -75,7 +75,12 @@ from quantlab.engine.backtest.simulate_nb import (
     N_FP,
     N_IP,
     REJECTS_PER_NAME_DAY,
+    RJ_DAY,
+    RJ_SIDE,
+    TR_DAY,
+    TR_SIDE,
     TRADES_PER_NAME_DAY,
+    merge_records_nb,
     simulate_chunk_nb,
     simulate_columns_nb,
 )
@@ -84,6 +89,10 @@ from quantlab.engine.backtest.strategies import Signals, Strategy, TargetWeights
 from quantlab.engine.data import Panel
 
 PERIODS_PER_YEAR = 252
+# Days x instruments from which the column kernel runs on two threads (a column half each):
+# a chunk large enough that the thread, the second record buffers and the merge are amortised
+# (engine.run's single chunk of a large panel, not a progress-reporting run's 60-day ones).
+SPLIT_CELLS = 500_000
 _UNUSED = np.zeros((1, 1))  # an array the kernel never reads in this configuration
 # An array the kernel tests for absence (limits, ATR, factor): (0, 0), never a real panel's
 # shape. A one-row stand-in is a one-day run's shape, whose real factor would then be ignored.
@@ -349,22 +358,72 @@ class Simulator:
         """Simulate up to ``n_days`` more days, updating ``state`` in place and returning it."""
         _, n = self.panel.shape
         end = min(state.t + max(int(n_days), 0), state.n_days)
+        if self._columns and not state.lean and n >= 2 and (end - state.t) * n >= SPLIT_CELLS:
+            self._run_halves(state, end)
+            return state
         lean = self._lean_args(state)
+        bought = np.zeros(n)
         while state.t < end:
-            state.ensure_capacity(TRADES_PER_NAME_DAY * n * 8, REJECTS_PER_NAME_DAY * n * 8)
-            st = (state.cash, state.qty, state.basis, state.avg_px, state.entry_day, state.peak,
-                  state.stop_atr, state.last_close, np.zeros(n))  # fmt: skip
-            rec = (state.trades_i, state.trades_f, state.rejects_i, state.rejects_f, state.counts)
-            outputs = (state.equity, state.cash_hist, state.positions)
             if self._columns:
-                state.t = int(simulate_columns_nb(
-                    state.t, end, self.exec_px, self.close, self.mkt, self.entries, self.exits,
-                    self.vol, self.fp, self.ip, st, rec, *outputs, lean, self.cross,
-                ))  # fmt: skip
-            else:
-                args = self._kernel_args
-                state.t = int(simulate_chunk_nb(state.t, end, *args, st, rec, *outputs, lean))
+                state.t = self._run_columns(state, state, end, 0, n, bought, lean)
+                continue
+            state.ensure_capacity(TRADES_PER_NAME_DAY * n * 8, REJECTS_PER_NAME_DAY * n * 8)
+            args = self._kernel_args
+            state.t = int(simulate_chunk_nb(state.t, end, *args, _portfolio(state, bought),
+                                            _records(state), *_outputs(state), lean))  # fmt: skip
         return state
+
+    def _run_columns(
+        self, state: SimState, records: SimState, end: int, i0: int, i1: int,
+        bought: np.ndarray, lean: tuple[np.ndarray, ...] = _NOT_LEAN,
+    ) -> int:  # fmt: skip
+        """Columns ``[i0, i1)`` of ``state`` from its day to ``end``, their records into
+        ``records``' buffers (grown as needed); returns ``end``."""
+        t, width = state.t, i1 - i0
+        st = _portfolio(state, bought)
+        while t < end:
+            records.ensure_capacity(TRADES_PER_NAME_DAY * width * 8,
+                                    REJECTS_PER_NAME_DAY * width * 8)  # fmt: skip
+            t = int(simulate_columns_nb(
+                t, end, i0, i1, self.exec_px, self.close, self.mkt, self.entries, self.exits,
+                self.vol, self.fp, self.ip, st, _records(records), *_outputs(state), lean,
+                self.cross,
+            ))  # fmt: skip
+        return t
+
+    def _run_halves(self, state: SimState, end: int) -> None:
+        """:meth:`run_chunk`'s column kernel on two threads (it releases the GIL), each
+        column half into its own records, then interleaved in the one-thread order: the
+        same state and records (each column's arithmetic is its own)."""
+        n = self.panel.shape[1]
+        mid = n // 2
+        bought = np.zeros(n)
+        right = SimState.new(0, n - mid, 1, 0.0)  # the right half's record buffers
+        other = Background(self._run_columns, state, right, end, mid, n, bought)
+        before = state.counts.copy()
+        try:
+            self._run_columns(state, state, end, 0, mid, bought)
+        finally:  # the other half writes into the state until it is done
+            other.result()
+        n_tr, n_rj = int(before[0]), int(before[1])
+        left_tr = (state.trades_i[n_tr : state.counts[0]].copy(),
+                   state.trades_f[n_tr : state.counts[0]].copy())  # fmt: skip
+        left_rj = (state.rejects_i[n_rj : state.counts[1]].copy(),
+                   state.rejects_f[n_rj : state.counts[1]].copy())  # fmt: skip
+        state.counts[:] = before
+        state.ensure_capacity(len(left_tr[0]) + int(right.counts[0]),
+                              len(left_rj[0]) + int(right.counts[1]))  # fmt: skip
+        for (a_i, a_f), b_i, b_f, out_i, out_f, k, cols in (
+            (left_tr, right.trades_i, right.trades_f, state.trades_i, state.trades_f, 0,
+             (TR_DAY, TR_SIDE)),
+            (left_rj, right.rejects_i, right.rejects_f, state.rejects_i, state.rejects_f, 1,
+             (RJ_DAY, RJ_SIDE)),
+        ):  # fmt: skip
+            m, lo, b = len(a_i) + int(right.counts[k]), int(state.counts[k]), int(right.counts[k])
+            merge_records_nb(a_i, _2d(a_f), b_i[:b], _2d(b_f[:b]), *cols, out_i[lo : lo + m],
+                             _2d(out_f[lo : lo + m]))  # fmt: skip
+            state.counts[k] = lo + m
+        state.t = end
 
     def iter_run(self, state: SimState | None = None, chunk_days: int = 250) -> Iterator[Progress]:
         """Run chunk by chunk, yielding progress and the chunk's new trades after each one.
@@ -440,6 +499,26 @@ class Simulator:
         if not self._marks:
             self._marks.append(ffill_nb(self.close))
         return self._marks[0]
+
+
+def _portfolio(state: SimState, bought: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The kernels' ``st`` tuple of ``state`` (``bought``: scratch of the day's buys)."""
+    return (state.cash, state.qty, state.basis, state.avg_px, state.entry_day, state.peak,
+            state.stop_atr, state.last_close, bought)  # fmt: skip
+
+
+def _records(state: SimState) -> tuple[np.ndarray, ...]:
+    """The kernels' ``rec`` tuple: ``state``'s record buffers and their counts."""
+    return (state.trades_i, state.trades_f, state.rejects_i, state.rejects_f, state.counts)
+
+
+def _outputs(state: SimState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return state.equity, state.cash_hist, state.positions
+
+
+def _2d(a: np.ndarray) -> np.ndarray:
+    """Float records as rows: a rejection's quantity as a one-column view."""
+    return a if a.ndim == 2 else a.reshape(len(a), 1)
 
 
 def _c(a: np.ndarray) -> np.ndarray:
