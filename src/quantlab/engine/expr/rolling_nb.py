@@ -194,9 +194,8 @@ def _moment_nb(x, first, last, window, what):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _centred2_nb(x, j, lo, hi):
-    """Count, mean and m2 of the valid values in x[j, lo:hi+1]; as :func:`_centred_nb`'s
-    (the same sums), mean 0 when there is none."""
+def _valid_sum_nb(x, j, lo, hi):
+    """Count and sum of the valid values in x[j, lo:hi+1], added in day order."""
     cnt = 0
     s = 0.0
     for i in range(lo, hi + 1):
@@ -204,6 +203,14 @@ def _centred2_nb(x, j, lo, hi):
         if v == v:
             s += v
             cnt += 1
+    return cnt, s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _centred2_nb(x, j, lo, hi):
+    """Count, mean and m2 of the valid values in x[j, lo:hi+1]; as :func:`_centred_nb`'s
+    (the same sums), mean 0 when there is none."""
+    cnt, s = _valid_sum_nb(x, j, lo, hi)
     if cnt == 0:
         return 0, 0.0, 0.0
     m = s / cnt
@@ -219,13 +226,7 @@ def _centred2_nb(x, j, lo, hi):
 @njit(cache=True, nogil=True)
 def _centred_nb(x, j, lo, hi):
     """Count, mean and central sums m2, m3, m4 of the valid values in x[j, lo:hi+1]."""
-    cnt = 0
-    s = 0.0
-    for i in range(lo, hi + 1):
-        v = x[j, i]
-        if v == v:
-            s += v
-            cnt += 1
+    cnt, s = _valid_sum_nb(x, j, lo, hi)
     if cnt == 0:
         return 0, np.nan, 0.0, 0.0, 0.0, True
     m = s / cnt
