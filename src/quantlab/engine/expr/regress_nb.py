@@ -66,25 +66,13 @@ def _two_pass_nb(x, j, lo, hi):
 def regress_nb(x, first, last, window, want_slope, want_rsquare, want_resi):
     """Slope, R^2 and residual of one regression pass, each when wanted.
 
-    Parameters
-    ----------
-    x : numpy.ndarray
-        ``(N, T)`` float32, instrument-major.
-    first, last : numpy.ndarray
-        ``(N,)`` int64 inclusive day range of each instrument (``-1``: absent).
-    window : int
-        Trailing window in days (``0``: expanding).
-    want_slope, want_rsquare, want_resi : bool
-        Which outputs to fill.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``(slope, rsquare, resi)``, ``(N, T)`` float32 each (``(0, 0)`` for one not
-        wanted): the OLS slope of the valid values on their day position; its R^2, NaN
-        where the window's std is at most 2e-5 (Qlib); today's value minus the fitted
-        value, NaN when today is NaN. Each is NaN with fewer than two valid values, with
-        a +-inf in the window, and outside ``[first, last]``.
+    ``x``, ``first``, ``last`` and ``window`` as for every kernel of
+    :mod:`quantlab.engine.expr.rolling_nb`; the ``want_*`` flags choose the outputs filled.
+    Returns ``(slope, rsquare, resi)``, ``(N, T)`` float32 each (``(0, 0)`` for one not
+    wanted): the OLS slope of the valid values on their day position; its R^2, NaN where
+    the window's std is at most 2e-5 (Qlib); today's value minus the fitted value, NaN when
+    today is NaN. Each is NaN with fewer than two valid values, with a +-inf in the window,
+    and outside ``[first, last]``.
     """
     n, T = x.shape
     slopes = _empty_nb(n, T) if want_slope else _empty_nb(0, 0)
