@@ -50,7 +50,8 @@ def job_workers_ready(client: Any) -> str:
 
 
 def workers_all_ready(client: Any) -> bool:
-    """Whether every local job worker has finished booting."""
+    """Whether every local job worker has finished booting (true when the server reports
+    no local pool: nothing boots)."""
     ready, _, workers = job_workers_ready(client).partition("/")
     return ready == workers
 
@@ -110,8 +111,8 @@ def bench_http(n: int) -> None:
             print(f"cold: server answers {up * 1000:.0f} ms after launch; first execute "
                   f"{cold * 1000:.0f} ms (waits for the executors to warm)")  # fmt: skip
             # The local job workers start with the server and take seconds of CPU to
-            # import numba, scipy and pandas (at niceness +10). A few runs during that
-            # boot are printed on their own line; the warm figures are taken once the
+            # import numba, scipy and pandas (at niceness +10). The runs made during
+            # that boot are printed on their own line; the warm figures are taken once the
             # server is fully ready, as a server that has been up for a while is.
             booting = []
             while not workers_all_ready(client) and time.perf_counter() - started < 180:
