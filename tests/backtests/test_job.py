@@ -53,8 +53,11 @@ async def _create(env: Any) -> tuple[str, str]:
     return row.id, job.id
 
 
-async def _execute(env: Any, job_id: str, control: str | None = None) -> tuple[str, list[Any]]:
-    """Run the job here; ``control`` is requested as soon as the worker claims it."""
+async def _execute(
+    env: Any, job_id: str, control: str | None = None, at_stage: str | None = None
+) -> tuple[str, list[Any]]:
+    """Run the job here; ``control`` is requested as soon as the worker claims it, or when
+    the job reports progress at ``at_stage``."""
     from quantlab.platform.jobs.execute import execute_job
     from quantlab.platform.jobs.models import Job
     from quantlab.platform.jobs.store import get_store
@@ -70,7 +73,11 @@ async def _execute(env: Any, job_id: str, control: str | None = None) -> tuple[s
 
     def sink(event: dict[str, Any]) -> None:
         events.append(event)
-        if control and event["type"] == "started":
+        if not control:
+            return
+        if at_stage is None and event["type"] == "started":
+            store.call(request(control))
+        elif event["type"] == "progress" and event["data"].get("stage") == at_stage:
             store.call(request(control))
 
     status = await asyncio.to_thread(execute_job, job_id, env.settings, sink)
@@ -196,3 +203,28 @@ async def test_cancel_while_paused_keeps_the_days_simulated_before_the_pause(env
     assert partial["equity"].tolist() == expected.total_equity[:CHUNK_DAYS].tolist()
     assert view["final_equity"] == float(expected.total_equity[CHUNK_DAYS - 1])
     assert view["metrics"]["total_return"] is not None
+
+
+async def test_cancel_while_analysing_ends_cancelled_with_the_complete_run_kept(env: Any) -> None:
+    """A cancel accepted after the last simulated day is honoured: the job ends cancelled
+    (as the accepted request said), and the finished run's results are stored whole."""
+    from quantlab.backtests import service
+    from quantlab.platform.jobs.models import Job
+    from tests.backtests.conftest import direct_run, market_frame
+
+    backtest_id, job_id = await _create(env)
+    status, events = await _execute(env, job_id, control="cancel", at_stage="analysing")
+    assert status == "cancelled"
+    logs = [e["data"]["message"] for e in events if e["type"] == "log"]
+    assert any("cancelled while analysing" in line for line in logs)
+    assert [e["data"]["status"] for e in events if e["type"] == "completion"] == ["cancelled"]
+    async with env.db.sessionmaker() as session:
+        view = await service.describe(session, env.owner, backtest_id, env.settings.data_dir)
+        job_row = await session.get(Job, job_id)
+    assert job_row is not None and (job_row.status, job_row.control) == ("cancelled", None)
+    assert view["status"] == "cancelled" and view["incomplete"] is False
+    assert view["days_run"] == view["n_days"]
+    expected = direct_run(market_frame(), dual_ma(env.dataset_id))
+    series = await _series(env, backtest_id)
+    assert series["equity"].tolist() == expected.total_equity.tolist()
+    assert view["final_equity"] == float(expected.total_equity[-1])

@@ -224,10 +224,9 @@ def _run(
         else:
             ctx.report(0.92, stage="analysing", message="metrics and diagnostics")
         result = runner.finish(prep, state)
-        if not state.cancelled:
-            _honour_pause(ctx, state)
+        cancelled_late = not state.cancelled and _honour_pause(ctx, state)
         summary = _store(ctx, backtest_id, result)
-        if spec.robustness is not None and not state.cancelled:
+        if spec.robustness is not None and not (state.cancelled or cancelled_late):
             summary["robustness"] = _robustness(ctx, backtest_id, spec, panel, result)
     except JobPaused:
         raise
@@ -238,20 +237,27 @@ def _run(
     if state.cancelled:
         ctx.log("WARNING", f"cancelled after {state.t} of {state.n_days} days; results kept")
         raise JobCancelled
+    if cancelled_late:
+        ctx.log("WARNING", "cancelled while analysing; the complete run's results are kept")
+        raise JobCancelled
     ctx.report(1.0, stage="done")
     return summary
 
 
-def _honour_pause(ctx: JobContext, state: SimState) -> None:
+def _honour_pause(ctx: JobContext, state: SimState) -> bool:
     """A pause asked for while analysing is honoured: the finished state is checkpointed
-    and the resumed run analyses it again (analysis is pure, so nothing is lost)."""
+    and the resumed run analyses it again (analysis is pure, so nothing is lost). Returns
+    whether a cancel was asked for: the run is complete, so its results are stored (not
+    marked incomplete, no robustness variants started) and the job ends cancelled, as the
+    accepted cancel said it would."""
     try:
         ctx.check(force=True)
     except JobPaused:
         ctx.save_checkpoint(state.to_bytes())
         raise
     except JobCancelled:
-        pass  # the run is complete: its results are stored and the job ends cancelled
+        return True
+    return False
 
 
 def _sandbox_runner() -> Any:
