@@ -7,7 +7,10 @@ health, metadata, sign-in and registration.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Depends, FastAPI, params
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from quantlab.auth import admin_router as auth_admin
 from quantlab.auth import router as auth_router
@@ -28,9 +31,59 @@ from quantlab.tasks import router as tasks_router
 from quantlab.tasks import ws as tasks_ws
 
 
+def _mount(app: FastAPI, router: APIRouter, dependencies: Sequence[params.Depends] = ()) -> None:
+    """Add each route of ``router`` to the app's own route list, ``dependencies`` first.
+
+    ``app.include_router`` keeps the router as one nested entry that every request walks
+    into twice (to match, then to handle) and whose dependencies are solved as another
+    level; a flat list matches each route once, as the OpenAPI document describes it.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            app.router.add_api_route(
+                route.path,
+                route.endpoint,
+                response_model=route.response_model,
+                status_code=route.status_code,
+                tags=route.tags,
+                dependencies=[*dependencies, *route.dependencies],
+                summary=route.summary,
+                description=route.description,
+                response_description=route.response_description,
+                responses=route.responses,
+                deprecated=route.deprecated,
+                methods=route.methods,
+                operation_id=route.operation_id,
+                response_model_include=route.response_model_include,
+                response_model_exclude=route.response_model_exclude,
+                response_model_by_alias=route.response_model_by_alias,
+                response_model_exclude_unset=route.response_model_exclude_unset,
+                response_model_exclude_defaults=route.response_model_exclude_defaults,
+                response_model_exclude_none=route.response_model_exclude_none,
+                include_in_schema=route.include_in_schema,
+                response_class=route.response_class,
+                name=route.name,
+                callbacks=route.callbacks,
+                openapi_extra=route.openapi_extra,
+                generate_unique_id_function=route.generate_unique_id_function,
+                strict_content_type=route.strict_content_type,
+                max_body_size=route.max_body_size,
+                form_limits=route.form_limits,
+            )
+        elif isinstance(route, APIWebSocketRoute):
+            app.router.add_api_websocket_route(
+                route.path,
+                route.endpoint,
+                name=route.name,
+                dependencies=[*dependencies, *route.dependencies],
+            )
+        else:
+            raise TypeError(f"cannot mount {route!r}: only HTTP and WebSocket API routes")
+
+
 def public(app: FastAPI, router: APIRouter) -> None:
     """Mount ``router`` without authentication (keep this list short)."""
-    app.include_router(router)
+    _mount(app, router)
 
 
 def protected(app: FastAPI, router: APIRouter, *, allow_password_change: bool = False) -> None:
@@ -40,7 +93,7 @@ def protected(app: FastAPI, router: APIRouter, *, allow_password_change: bool = 
     changed (only for /api/auth/me, password and logout).
     """
     who = authenticate if allow_password_change else current_user
-    app.include_router(router, dependencies=[Depends(who), Depends(RateLimit("default"))])
+    _mount(app, router, [Depends(who), Depends(RateLimit("default"))])
 
 
 def include_routers(app: FastAPI) -> None:
