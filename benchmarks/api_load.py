@@ -8,6 +8,13 @@ and errors for both, and the ratio, then checks the floors of issue 3:
 quantlab >= 75 % of the minimal app (issue 21), >= 1,000 requests/s, p99 < 150 ms, zero
 errors.
 
+Both servers stay up and are measured in alternating slices (quantlab, minimal, three times,
+a third of the duration each), the other one's whole process tree stopped (SIGSTOP) so it
+uses no CPU: this VM's speed drifts by 10-20 % from one minute to the next, and one 30 s
+block per server measured that drift as much as the servers. Each server's figures sum its
+slices (p50: the median of the slices', p99: the worst slice's); the ratio of each slice
+pair is printed too.
+
     .venv/bin/python benchmarks/api_load.py [--duration 30] [--connections 64]
 
 Needs wrk (/usr/bin/wrk), PostgreSQL (QUANTLAB_TEST_POSTGRES_URL, default
@@ -24,6 +31,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,7 +194,10 @@ async def prepare(settings: Any) -> list[str]:
     return tokens
 
 
-def bench_quantlab(env: dict[str, str], tokens_file: Path, args: Any, log: Path) -> dict[str, Any]:
+SLICES = 3
+
+
+def start_quantlab(env: dict[str, str], tokens_file: Path, log: Path) -> Server:
     port = free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -195,16 +206,14 @@ def bench_quantlab(env: dict[str, str], tokens_file: Path, args: Any, log: Path)
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/api/health", proc)
-        warm(port, tokens_file)
-        settle(proc)
-        return run_wrk(port, tokens_file, args.duration, args.connections)
-    finally:
-        stop(proc)
+    server = Server("quantlab (PostgreSQL + Redis)", proc, port)
+    wait_healthy(f"http://127.0.0.1:{port}/api/health", proc)
+    warm(port, tokens_file)
+    settle(proc)
+    return server
 
 
-def bench_minimal(env: dict[str, str], tokens_file: Path, args: Any, log: Path) -> dict[str, Any]:
+def start_minimal(env: dict[str, str], tokens_file: Path, log: Path) -> Server:
     port = free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -227,13 +236,57 @@ def bench_minimal(env: dict[str, str], tokens_file: Path, args: Any, log: Path) 
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/docs", proc)
-        warm(port, tokens_file)
-        settle(proc)
-        return run_wrk(port, tokens_file, args.duration, args.connections)
-    finally:
-        stop(proc)
+    server = Server("minimal FastAPI (JWT + Redis row)", proc, port)
+    wait_healthy(f"http://127.0.0.1:{port}/docs", proc)
+    warm(port, tokens_file)
+    settle(proc)
+    return server
+
+
+class Server:
+    """A started server: its process tree can be paused (SIGSTOP) while the other is measured."""
+
+    def __init__(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
+        self.name, self.proc, self.port = name, proc, port
+        self.slices: list[dict[str, float]] = []
+
+    def _signal(self, sig: signal.Signals) -> None:
+        import psutil
+
+        root = psutil.Process(self.proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                p.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def measure(self, tokens_file: Path, seconds: int, connections: int) -> dict[str, float]:
+        """Resume, let it settle, drive it for ``seconds``, pause it again."""
+        self._signal(signal.SIGCONT)
+        try:
+            settle(self.proc)
+            result = run_wrk(self.port, tokens_file, seconds, connections)
+        finally:
+            self.pause()
+        self.slices.append(result)
+        return result
+
+    def summary(self) -> dict[str, float]:
+        """The slices together (they are equally long: requests/s is their mean)."""
+        return {
+            "rps": statistics.fmean(r["rps"] for r in self.slices),
+            "p50_ms": statistics.median(r["p50_ms"] for r in self.slices),
+            "p99_ms": max(r["p99_ms"] for r in self.slices),
+            "errors": sum(r["errors"] for r in self.slices),
+            "requests": sum(r["requests"] for r in self.slices),
+        }
+
+    def stop(self) -> None:
+        self._signal(signal.SIGCONT)
+        stop(self.proc)
 
 
 def warm(port: int, tokens_file: Path) -> None:
@@ -286,34 +339,55 @@ def main() -> int:
         tokens = asyncio.run(prepare(settings))
         tokens_file = work / "tokens.txt"
         tokens_file.write_text("\n".join(tokens) + "\n")
-        quantlab = bench_quantlab(env, tokens_file, args, work / "quantlab.log")
-        if args.quantlab_only:
-            print(f"quantlab: {quantlab}")
-            return 0
+        quantlab = start_quantlab(env, tokens_file, work / "quantlab.log")
+        servers = [quantlab]
+        client = None
+        try:
+            if args.quantlab_only:
+                print(f"quantlab: {quantlab.measure(tokens_file, args.duration, args.connections)}")
+                return 0
+            quantlab.pause()
+            import redis
 
-        import redis
-
-        row_key = f"quantlab-bench-{run_id}:minimal-row"
-        client = redis.Redis.from_url(REDIS_URL)
-        client.set(row_key, json.dumps({"mode": "beginner", "theme": "light"}))
-        minimal_env = {
-            **env,
-            "MINIMAL_SECRET": secret,
-            "MINIMAL_ROW_KEY": row_key,
-            "MINIMAL_REDIS_URL": REDIS_URL,
-        }
-        minimal = bench_minimal(minimal_env, tokens_file, args, work / "minimal.log")
-        for key in client.scan_iter(match=f"quantlab-bench-{run_id}:*", count=1000):
-            client.delete(key)
+            row_key = f"quantlab-bench-{run_id}:minimal-row"
+            client = redis.Redis.from_url(REDIS_URL)
+            client.set(row_key, json.dumps({"mode": "beginner", "theme": "light"}))
+            minimal_env = {
+                **env,
+                "MINIMAL_SECRET": secret,
+                "MINIMAL_ROW_KEY": row_key,
+                "MINIMAL_REDIS_URL": REDIS_URL,
+            }
+            minimal = start_minimal(minimal_env, tokens_file, work / "minimal.log")
+            servers.append(minimal)
+            minimal.pause()
+            seconds = max(1, args.duration // SLICES)
+            for i in range(SLICES):
+                q = quantlab.measure(tokens_file, seconds, args.connections)
+                m = minimal.measure(tokens_file, seconds, args.connections)
+                print(
+                    f"slice {i + 1}: quantlab {q['rps']:.0f} req/s, minimal {m['rps']:.0f} req/s, "
+                    f"ratio {q['rps'] / m['rps']:.2f}"
+                )
+        finally:
+            for server in servers:
+                server.stop()
+            if client is not None:
+                for key in client.scan_iter(match=f"quantlab-bench-{run_id}:*", count=1000):
+                    client.delete(key)
     finally:
         asyncio.run(pg_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
-    ratio = quantlab["rps"] / minimal["rps"]
-    print(f"GET {PATH}: wrk -t2 -c{args.connections} -d{args.duration}s, 2 workers each")
+    quantlab_figures, minimal_figures = quantlab.summary(), minimal.summary()
+    ratio = quantlab_figures["rps"] / minimal_figures["rps"]
+    print(
+        f"GET {PATH}: wrk -t2 -c{args.connections}, {SLICES} alternating slices of {seconds} s "
+        "per server, 2 workers each"
+    )
     print(f"{'server':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>9}{'requests':>10}")
     for name, r in (
-        ("quantlab (PostgreSQL + Redis)", quantlab),
-        ("minimal FastAPI (JWT + Redis row)", minimal),
+        (quantlab.name, quantlab_figures),
+        (minimal.name, minimal_figures),
     ):
         print(
             f"{name:<34}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
@@ -322,9 +396,9 @@ def main() -> int:
     print(f"ratio quantlab / minimal: {ratio:.2f}")
     floors = {
         ">= 75% of minimal": ratio >= 0.75,
-        ">= 1000 req/s": quantlab["rps"] >= 1000,
-        "p99 < 150 ms": quantlab["p99_ms"] < 150,
-        "zero errors": quantlab["errors"] == 0,
+        ">= 1000 req/s": quantlab_figures["rps"] >= 1000,
+        "p99 < 150 ms": quantlab_figures["p99_ms"] < 150,
+        "zero errors": quantlab_figures["errors"] == 0,
     }
     for name, passed in floors.items():
         print(f"  {'PASS' if passed else 'FAIL'}  {name}")
