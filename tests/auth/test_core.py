@@ -35,6 +35,27 @@ async def test_every_non_public_route_requires_auth(app: Any, client: httpx.Asyn
     assert checked >= 10
 
 
+async def test_routes_are_mounted_flat_behind_sign_in_and_the_default_limit(app: Any) -> None:
+    """Each route is an entry of the app's own list (no nested router to walk into on every
+    request), and a protected one depends first on the signed-in user, then on the limit."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+    from starlette.routing import Mount, Route
+
+    from quantlab.auth.dependencies import authenticate, current_user
+    from quantlab.platform.ratelimit import RateLimit
+
+    assert all(isinstance(r, Route | Mount | APIWebSocketRoute) for r in app.router.routes)
+    api = [r for r in app.router.routes if isinstance(r, APIRoute)]
+    protected = [r for r in api if r.path not in PUBLIC_PATHS]
+    assert len(protected) > 150
+    for route in protected:
+        who, limit = (d.dependency for d in route.dependencies[:2])
+        assert who in (authenticate, current_user), route.path
+        assert isinstance(limit, RateLimit) and limit.group == "default", route.path
+    password_change = {r.path for r in protected if r.dependencies[0].dependency is authenticate}
+    assert password_change == {"/api/auth/me", "/api/auth/password", "/api/auth/logout"}
+
+
 async def test_password_sign_in_and_me(app: Any, make_user: Any) -> None:
     user = await make_user("researcher", email="R.Someone@Example.org")
     async with client_from(app, "10.1.0.1") as c:
