@@ -206,11 +206,7 @@ def start_quantlab(env: dict[str, str], tokens_file: Path, log: Path) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server("quantlab (PostgreSQL + Redis)", proc, port)
-    wait_healthy(f"http://127.0.0.1:{port}/api/health", proc)
-    warm(port, tokens_file)
-    settle(proc)
-    return server
+    return Server("quantlab (PostgreSQL + Redis)", proc, port).ready("/api/health", tokens_file)
 
 
 def start_minimal(env: dict[str, str], tokens_file: Path, log: Path) -> Server:
@@ -236,11 +232,7 @@ def start_minimal(env: dict[str, str], tokens_file: Path, log: Path) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server("minimal FastAPI (JWT + Redis row)", proc, port)
-    wait_healthy(f"http://127.0.0.1:{port}/docs", proc)
-    warm(port, tokens_file)
-    settle(proc)
-    return server
+    return Server("minimal FastAPI (JWT + Redis row)", proc, port).ready("/docs", tokens_file)
 
 
 class Server:
@@ -249,6 +241,17 @@ class Server:
     def __init__(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
         self.name, self.proc, self.port = name, proc, port
         self.slices: list[dict[str, float]] = []
+
+    def ready(self, health_path: str, tokens_file: Path) -> Server:
+        """Wait until it answers, warm its caches and let it settle; stopped if it cannot."""
+        try:
+            wait_healthy(f"http://127.0.0.1:{self.port}{health_path}", self.proc)
+            warm(self.port, tokens_file)
+            settle(self.proc)
+        except BaseException:
+            stop(self.proc)
+            raise
+        return self
 
     def _signal(self, sig: signal.Signals) -> None:
         import psutil
